@@ -1,0 +1,16 @@
+"""Every table model, imported in one place so metadata (and Alembic) sees them all."""
+
+from supervision.accounts.models import ApiToken, User  # noqa: F401
+from supervision.audit.models import AuditEntry  # noqa: F401
+from supervision.db import metadata  # noqa: F401
+from supervision.registry.models import (  # noqa: F401
+    AnnualReport,
+    ConflictDeclaration,
+    Department,
+    Entity,
+    Industry,
+    InspectionItem,
+    Inspector,
+    Region,
+    Unit,
+)
