@@ -31,4 +31,6 @@ class Forbidden(DomainError):
 
 
 class Invalid(DomainError):
-    status = 422
+    """Well-formed input that breaks a domain rule (schema errors are FastAPI's 422)."""
+
+    status = 400

@@ -33,6 +33,13 @@ def _scratch_postgres(url: str) -> Iterator[str]:
         admin.dispose()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashing() -> None:
+    from supervision.accounts.service import use_fast_hashing_for_tests
+
+    use_fast_hashing_for_tests()
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     pg = os.environ.get("SUPERVISION_TEST_DATABASE_URL")
@@ -63,3 +70,77 @@ def session(engine: Engine) -> Iterator[Session]:
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "data"
+
+
+# ---- API fixtures -------------------------------------------------------------------------
+
+from datetime import UTC, datetime  # noqa: E402
+
+from fastapi.testclient import TestClient  # noqa: E402
+
+from supervision.clock import FixedClock  # noqa: E402
+
+TEST_PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(datetime(2026, 11, 26, 2, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def app(engine: Engine, session: Session, clock: FixedClock):
+    from api.app import create_app
+    from api.deps import get_session
+    from supervision.settings import Settings
+
+    application = create_app(Settings(database_url=str(engine.url)), engine=engine, clock=clock)
+
+    def _test_session() -> Iterator[Session]:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+    application.dependency_overrides[get_session] = _test_session
+    return application
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture
+def login(client: TestClient, session: Session, clock: FixedClock):
+    """login(role, inspector_badge=None) → Authorization headers for a fresh user of that role."""
+    from supervision.accounts.service import UserCreate, create_user
+
+    counter = {"n": 0}
+
+    def _login(role: str, inspector_badge: str | None = None) -> dict[str, str]:
+        counter["n"] += 1
+        username = f"{role}{counter['n']}"
+        create_user(
+            session,
+            UserCreate(
+                username=username,
+                display_name=f"测试{role}",
+                password=TEST_PASSWORD,
+                role=role,
+                inspector_badge=inspector_badge,
+            ),
+            actor="test",
+            clock=clock,
+        )
+        session.commit()
+        r = client.post(
+            "/api/v1/auth/token", data={"username": username, "password": TEST_PASSWORD}
+        )
+        assert r.status_code == 200, r.text
+        return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+    return _login

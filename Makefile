@@ -1,0 +1,36 @@
+# make run  — set everything up and serve the app with demo data (SQLite under var/)
+# make test — set everything up and run the whole test suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: setup run test lint bench clean
+
+$(STAMP): pyproject.toml requirements.lock scripts/system-deps.sh
+	bash scripts/system-deps.sh
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c requirements.lock -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+run: setup
+	$(BIN)/supervision migrate
+	$(BIN)/supervision demo --if-empty
+	@echo ""
+	@echo "  打开 http://127.0.0.1:8000/ （公开门户）  ·  http://127.0.0.1:8000/docs （API）"
+	@echo "  演示账号: admin / planner / reviewer / inspector / liaison，密码 demo-password"
+	@echo ""
+	$(BIN)/supervision serve --host 127.0.0.1 --port 8000
+
+test: setup
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check supervision api reports tests bench
+
+clean:
+	rm -rf $(VENV) var

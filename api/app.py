@@ -1,0 +1,28 @@
+"""The application factory: the only place the web layer is wired to the domain core."""
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from api.errors import install_error_handlers
+from api.routers import auth, registry
+from supervision.clock import Clock, SystemClock
+from supervision.db import make_engine
+from supervision.settings import Settings, get_settings
+
+
+def create_app(
+    settings: Settings | None = None, engine: Engine | None = None, clock: Clock | None = None
+) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="双随机、一公开 监管抽查系统",
+        version="0.1.0",
+        description="市场主体与执法检查人员名录、可验证的随机抽取（sr1 协议）、检查结果与公示。",
+    )
+    app.state.settings = settings
+    app.state.engine = engine or make_engine(settings.database_url)
+    app.state.clock = clock or SystemClock()
+    install_error_handlers(app)
+    app.include_router(auth.router)
+    app.include_router(registry.router)
+    return app

@@ -1,0 +1,60 @@
+"""Log in (OAuth2 password flow → bearer token), who am I, log out; admin creates users."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import BaseModel
+
+from api.deps import Admin, ClockDep, CurrentUser, SessionDep, SettingsDep, Unauthorized, oauth2
+from api.errors import ERROR_RESPONSES
+from supervision.accounts import service
+from supervision.accounts.models import UserPublic
+from supervision.accounts.service import UserCreate
+
+router = APIRouter(prefix="/api/v1", tags=["accounts"], responses=ERROR_RESPONSES)
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    role: str
+
+
+@router.post("/auth/token", response_model=Token, summary="登录，取得访问令牌")
+def login(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+) -> Token:
+    user = service.authenticate(session, form.username, form.password)
+    if user is None:
+        raise Unauthorized("用户名或密码错误", "wrong username or password")
+    token = service.issue_token(session, user, ttl_hours=settings.token_ttl_hours, clock=clock)
+    return Token(access_token=token, role=user.role)
+
+
+@router.post("/auth/logout", status_code=204, summary="注销当前令牌")
+def logout(
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+    bearer: Annotated[str | None, Depends(oauth2)],
+) -> None:
+    token = bearer or request.cookies.get("sv_token")
+    if token:
+        service.revoke_token(session, token)
+
+
+@router.get("/auth/me", response_model=UserPublic, summary="当前用户")
+def me(user: CurrentUser) -> UserPublic:
+    return UserPublic.model_validate(user, from_attributes=True)
+
+
+@router.post("/users", response_model=UserPublic, status_code=201, summary="新建用户（管理员）")
+def create_user(
+    data: UserCreate, user: Admin, session: SessionDep, clock: ClockDep
+) -> UserPublic:
+    created = service.create_user(session, data, actor=user.username, clock=clock)
+    return UserPublic.model_validate(created, from_attributes=True)

@@ -1,0 +1,128 @@
+"""Accounts: create users, check passwords (argon2), issue and resolve bearer tokens."""
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from pwdlib import PasswordHash
+from pydantic import BaseModel, Field, field_validator
+from sqlmodel import Session, select
+
+from supervision.accounts.models import ApiToken, Role, User
+from supervision.audit.service import record_change
+from supervision.clock import Clock, SystemClock
+from supervision.errors import Conflict, Invalid, NotFound
+from supervision.registry.models import Inspector
+
+_hasher = PasswordHash.recommended()
+
+
+def use_fast_hashing_for_tests() -> None:
+    """Tests create many users; the recommended argon2 cost would dominate their run time."""
+    global _hasher, _DUMMY_HASH
+    from pwdlib.hashers.argon2 import Argon2Hasher
+
+    _hasher = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
+    _DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+# A real hash to compare against when the user does not exist, so timing does not tell.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+class UserCreate(BaseModel):
+    username: str = Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
+    display_name: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=8, max_length=256)
+    role: Role
+    inspector_badge: str | None = Field(default=None, max_length=32)
+
+    @field_validator("display_name")
+    @classmethod
+    def _strip(cls, v: str) -> str:
+        v = v.strip()
+        if not v:
+            raise ValueError("姓名不能为空 / display name is empty")
+        return v
+
+
+def create_user(session: Session, data: UserCreate, *, actor: str, clock: Clock | None = None) -> User:
+    clock = clock or SystemClock()
+    if session.exec(select(User).where(User.username == data.username)).first():
+        raise Conflict(f"用户名“{data.username}”已存在", f"username {data.username!r} exists")
+    inspector_id = None
+    if data.role == Role.inspector:
+        if not data.inspector_badge:
+            raise Invalid("执法检查人员账号须关联执法证号", "an inspector account needs a badge number")
+        inspector = session.exec(
+            select(Inspector).where(Inspector.badge_no == data.inspector_badge)
+        ).first()
+        if inspector is None:
+            raise NotFound(
+                f"执法证号“{data.inspector_badge}”不在执法检查人员名录中",
+                f"badge {data.inspector_badge!r} is not in the inspector registry",
+            )
+        inspector_id = inspector.id
+    user = User(
+        username=data.username,
+        display_name=data.display_name,
+        password_hash=_hasher.hash(data.password),
+        role=data.role,
+        inspector_id=inspector_id,
+        created_at=clock.now(),
+    )
+    session.add(user)
+    session.flush()
+    record_change(
+        session, actor, "account.create", "user", data.username, {"role": data.role}, clock
+    )
+    return user
+
+
+def authenticate(session: Session, username: str, password: str) -> User | None:
+    user = session.exec(select(User).where(User.username == username)).first()
+    if user is None or not user.active:
+        _hasher.verify(password, _DUMMY_HASH)
+        return None
+    return user if _hasher.verify(password, user.password_hash) else None
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(session: Session, user: User, *, ttl_hours: int, clock: Clock | None = None) -> str:
+    """Create a bearer token; only its digest is stored."""
+    clock = clock or SystemClock()
+    token = secrets.token_urlsafe(32)
+    now = clock.now()
+    session.add(
+        ApiToken(
+            token_sha256=_token_digest(token),
+            user_id=user.id,
+            created_at=now,
+            expires_at=now + timedelta(hours=ttl_hours),
+        )
+    )
+    session.flush()
+    return token
+
+
+def user_for_token(session: Session, token: str, clock: Clock | None = None) -> User | None:
+    clock = clock or SystemClock()
+    row = session.exec(
+        select(ApiToken).where(ApiToken.token_sha256 == _token_digest(token))
+    ).first()
+    if row is None or row.revoked or row.expires_at <= clock.now():
+        return None
+    user = session.get(User, row.user_id)
+    return user if user and user.active else None
+
+
+def revoke_token(session: Session, token: str) -> None:
+    row = session.exec(
+        select(ApiToken).where(ApiToken.token_sha256 == _token_digest(token))
+    ).first()
+    if row is not None:
+        row.revoked = True
+        session.add(row)
+        session.flush()
