@@ -14,3 +14,15 @@ from supervision.registry.models import (  # noqa: F401
     Region,
     Unit,
 )
+from supervision.planning.models import (  # noqa: F401, E402
+    Batch,
+    BatchItem,
+    Commitment,
+    Draw,
+    DrawEvent,
+    Plan,
+    PlanChange,
+    Task,
+    TaskMember,
+)
+from supervision.storage.models import StoredFile  # noqa: F401, E402

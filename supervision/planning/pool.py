@@ -1,0 +1,156 @@
+"""The single query that builds a batch's pool, and the roster and conflicts beside it.
+
+Streams rows ordered by their key straight from the database; a million entities never become
+ORM objects.
+"""
+
+import json
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+from sqlalchemy import exists, extract, func, or_, select
+from sqlmodel import Session, col
+
+from supervision.planning.models import Batch, BatchItem, Task, TaskState
+from supervision.planning.schemas import BatchExclusion, BatchFilters
+from supervision.registry.models import ConflictDeclaration, Entity, Inspector
+
+STREAM_CHUNK = 20_000
+
+
+def _like_prefix(column: Any, prefixes: list[str]) -> Any:
+    return or_(*(col(column).startswith(p, autoescape=True) for p in prefixes))
+
+
+def pool_conditions(session: Session, batch: Batch) -> list[Any]:
+    """WHERE conditions: the directed scope, then the exclusion window against past tasks."""
+    flt = BatchFilters.model_validate_json(batch.filters_json)
+    excl = BatchExclusion.model_validate_json(batch.exclusion_json)
+    conds: list[Any] = [col(Entity.status).in_(flt.statuses)]
+    if flt.region_codes:
+        conds.append(_like_prefix(Entity.region_code, flt.region_codes))
+    if flt.units:
+        conds.append(col(Entity.supervising_unit).in_(flt.units))
+    if flt.industry_codes:
+        conds.append(_like_prefix(Entity.industry_code, flt.industry_codes))
+    if flt.entity_types:
+        conds.append(col(Entity.entity_type).in_(flt.entity_types))
+    if flt.established_before:
+        conds.append(Entity.established_on < flt.established_before)
+
+    past = (
+        select(Task.id)
+        .join(Batch, Batch.id == Task.batch_id)
+        .where(
+            Task.entity_id == Entity.id,
+            Task.state != TaskState.withdrawn,
+            Batch.id != batch.id,
+        )
+    )
+    if excl.same_item_months:
+        since = _months_before(batch.window_start, excl.same_item_months)
+        items = select(BatchItem.item_code).where(BatchItem.batch_id == batch.id)
+        same_item = exists(
+            select(BatchItem.batch_id).where(
+                BatchItem.batch_id == Batch.id, col(BatchItem.item_code).in_(items)
+            )
+        )
+        conds.append(~exists(past.where(Batch.window_end >= since, same_item)))
+    if excl.low_risk_once_per_year:
+        same_year = extract("year", Batch.window_start) == batch.window_start.year
+        conds.append(or_(Entity.risk_class != "A", ~exists(past.where(same_year))))
+    return conds
+
+
+def _months_before(day: date, months: int) -> date:
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    return date(year, month + 1, min(day.day, 28))
+
+
+def stratum_labels(batch: Batch) -> dict[str, str]:
+    return json.loads(batch.stratum_labels_json)
+
+
+def pool_records(session: Session, batch: Batch) -> Iterator[tuple[str, str, str]]:
+    """(USCC, STRATUM, UNIT) of every eligible entity, in USCC order."""
+    labels = stratum_labels(batch)
+    stmt = (
+        select(Entity.uscc, Entity.risk_class, Entity.supervising_unit)
+        .where(*pool_conditions(session, batch))
+        .order_by(Entity.uscc)
+        .execution_options(yield_per=STREAM_CHUNK)
+    )
+    for uscc, risk, unit in session.execute(stmt):
+        yield uscc, labels[str(risk)], unit
+
+
+def roster_conditions(batch: Batch, groups: list[str]) -> list[Any]:
+    """Active law-enforcement officers of the batch's departments, certificate valid.
+
+    Experts may accompany a team but never count toward it, so they are not in the roster.
+    """
+    return [
+        col(Inspector.department_code).in_(groups),
+        Inspector.active == True,  # noqa: E712
+        Inspector.is_expert == False,  # noqa: E712
+        or_(
+            col(Inspector.cert_valid_until).is_(None),
+            Inspector.cert_valid_until >= batch.window_end,
+        ),
+    ]
+
+
+def roster_records(session: Session, batch: Batch, groups: list[str]) -> list[tuple[str, ...]]:
+    stmt = (
+        select(
+            Inspector.badge_no,
+            Inspector.department_code,
+            Inspector.unit_code,
+            Inspector.qualifications,
+        )
+        .where(*roster_conditions(batch, groups))
+        .order_by(Inspector.badge_no)
+    )
+    return [tuple(r) for r in session.execute(stmt)]
+
+
+def conflict_records(session: Session, batch: Batch, groups: list[str]) -> list[tuple[str, str]]:
+    """Declared conflicts in force during the window, between roster and pool members."""
+    stmt = (
+        select(Inspector.badge_no, Entity.uscc)
+        .select_from(ConflictDeclaration)
+        .join(Inspector, Inspector.id == ConflictDeclaration.inspector_id)
+        .join(Entity, Entity.id == ConflictDeclaration.entity_id)
+        .where(
+            *roster_conditions(batch, groups),
+            *pool_conditions(session, batch),
+            ConflictDeclaration.valid_from <= batch.window_end,
+            or_(
+                col(ConflictDeclaration.valid_until).is_(None),
+                ConflictDeclaration.valid_until >= batch.window_start,
+            ),
+        )
+        .distinct()
+        .order_by(Inspector.badge_no, Entity.uscc)
+    )
+    return [(b, u) for b, u in session.execute(stmt)]
+
+
+def stratum_sizes(session: Session, batch: Batch) -> dict[str, int]:
+    labels = stratum_labels(batch)
+    stmt = (
+        select(Entity.risk_class, func.count())
+        .where(*pool_conditions(session, batch))
+        .group_by(Entity.risk_class)
+    )
+    return {labels[str(risk)]: n for risk, n in session.execute(stmt)}
+
+
+def unit_sizes(session: Session, batch: Batch) -> dict[str, int]:
+    stmt = (
+        select(Entity.supervising_unit, func.count())
+        .where(*pool_conditions(session, batch))
+        .group_by(Entity.supervising_unit)
+    )
+    return dict(session.execute(stmt).all())

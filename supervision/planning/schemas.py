@@ -1,0 +1,182 @@
+"""Request/response schemas of plans and batches."""
+
+import re
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+_CODE = r"^[A-Za-z0-9_.\-]+$"
+RISK_STRATA = ("A", "B", "C", "D")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class PlanCreate(_Strict):
+    code: str = Field(min_length=1, max_length=32, pattern=_CODE)
+    year: int = Field(ge=2015, le=2100)
+    name: str = Field(min_length=1, max_length=200)
+    authority: str = Field(min_length=1, max_length=100)
+    filed_with: str | None = Field(default=None, max_length=100)
+
+
+class PlanChangeCreate(_Strict):
+    description: str = Field(min_length=4, max_length=4000)
+
+
+class StratumQuota(_Strict):
+    """Either a decimal percent (e.g. "3.5") or a count; the quota becomes an integer at freeze."""
+
+    percent: str | None = Field(default=None, max_length=12)
+    count: int | None = Field(default=None, ge=0, le=10_000_000)
+
+    @field_validator("percent")
+    @classmethod
+    def _percent(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        if not re.fullmatch(r"\d{1,3}(\.\d{1,4})?", v):
+            raise ValueError('比例须为十进制百分数，如 "3" 或 "3.5" / percent as decimal text')
+        try:
+            if not Decimal(0) <= Decimal(v) <= Decimal(100):
+                raise ValueError
+        except (InvalidOperation, ValueError):
+            raise ValueError("比例须在0–100之间 / percent must be 0..100") from None
+        return v
+
+    @model_validator(mode="after")
+    def _one_of(self) -> "StratumQuota":
+        if (self.percent is None) == (self.count is None):
+            raise ValueError("每个分层须给出比例或数量之一 / give exactly one of percent, count")
+        return self
+
+
+class TeamSlot(_Strict):
+    group: str = Field(min_length=1, max_length=16, pattern=_CODE)
+    count: int = Field(ge=1, le=10)
+    qualification: str | None = Field(default=None, max_length=32, pattern=_CODE)
+
+
+class BatchFilters(_Strict):
+    """Directed-draw scope (定向); empty means the whole population (不定向)."""
+
+    region_codes: list[str] = Field(default_factory=list, max_length=100)
+    units: list[str] = Field(default_factory=list, max_length=100)
+    industry_codes: list[str] = Field(default_factory=list, max_length=200)
+    entity_types: list[str] = Field(default_factory=list, max_length=3)
+    statuses: list[str] = Field(default_factory=lambda: ["active"], min_length=1, max_length=5)
+    established_before: date | None = None
+
+    def is_directed(self) -> bool:
+        return bool(
+            self.region_codes
+            or self.units
+            or self.industry_codes
+            or self.entity_types
+            or self.established_before
+        )
+
+
+class BatchExclusion(_Strict):
+    """Avoid repeat inspections (exclusion window applied when the pool is built)."""
+
+    same_item_months: int | None = Field(default=None, ge=1, le=120)
+    low_risk_once_per_year: bool = True
+
+
+class BatchCreate(_Strict):
+    code: str = Field(min_length=1, max_length=32, pattern=_CODE)
+    name: str = Field(min_length=1, max_length=200)
+    initiating_department: str = Field(min_length=1, max_length=16, pattern=_CODE)
+    participating_departments: list[str] = Field(default_factory=list, max_length=10)
+    item_codes: list[str] = Field(min_length=1, max_length=50)
+    filters: BatchFilters = Field(default_factory=BatchFilters)
+    exclusion: BatchExclusion = Field(default_factory=BatchExclusion)
+    quotas: dict[str, StratumQuota] = Field(min_length=1, max_length=20)
+    team: list[TeamSlot] = Field(min_length=1, max_length=10)
+    cross_unit: bool = True
+    max_load: int | None = Field(default=None, ge=1, le=100_000)
+    window_start: date
+    window_end: date
+    entropy_plan: str = Field(min_length=4, max_length=1000)
+
+    @field_validator("quotas")
+    @classmethod
+    def _strata(cls, v: dict[str, StratumQuota]) -> dict[str, StratumQuota]:
+        bad = [k for k in v if not re.fullmatch(r"[A-Za-z0-9_]{1,16}", k)]
+        if bad:
+            raise ValueError(f"分层名称无效：{bad} / invalid stratum names")
+        return v
+
+    @field_validator("entropy_plan")
+    @classmethod
+    def _one_line(cls, v: str) -> str:
+        if any(c in v for c in "\t\r\n"):
+            raise ValueError("熵来源说明须为一行文字 / entropy plan must be one line")
+        return v
+
+    @model_validator(mode="after")
+    def _window(self) -> "BatchCreate":
+        if self.window_end < self.window_start:
+            raise ValueError("检查结束日期早于开始日期 / window_end before window_start")
+        if len(set(self.item_codes)) != len(self.item_codes):
+            raise ValueError("抽查事项重复 / duplicate item codes")
+        return self
+
+
+class EntropySubmit(_Strict):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+    entropy: list[str] = Field(min_length=1, max_length=20)
+
+
+class RecuseRequest(_Strict):
+    inspector: str = Field(min_length=1, max_length=32)
+    reason: str = Field(min_length=2, max_length=500)
+
+
+class WithdrawEntityRequest(_Strict):
+    reason: str = Field(min_length=2, max_length=500)
+
+
+class WithdrawCommitmentRequest(_Strict):
+    reason: str = Field(min_length=4, max_length=1000)
+
+
+class PlanPublic(BaseModel):
+    code: str
+    year: int
+    name: str
+    authority: str
+    state: str
+    filed_with: str | None
+    published_at: datetime | None
+    changes: list[dict] = []
+
+
+class CommitmentPublic(BaseModel):
+    seq: int
+    commitment: str
+    params: dict
+    published_at: datetime
+    withdrawn_at: datetime | None
+    withdrawn_reason: str | None
+
+
+class BatchPublic(BaseModel):
+    code: str
+    name: str
+    plan_code: str
+    directed: bool
+    initiating_department: str
+    participating_departments: list[str]
+    item_codes: list[str]
+    window_start: date
+    window_end: date
+    entropy_plan: str
+    state: str
+    commitments: list[CommitmentPublic] = []
+    entropy: list[str] | None = None
+    seed: str | None = None
+    drawn_at: datetime | None = None

@@ -1,0 +1,53 @@
+"""Store bytes under their SHA-256 (var/files/ab/cd/abcd…); identical content is stored once.
+
+A file written for a transaction that later rolls back stays on disk unreferenced: harmless,
+because its name is its content.
+"""
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+from sqlmodel import Session
+
+from supervision.clock import Clock, SystemClock
+from supervision.errors import NotFound
+from supervision.storage.models import StoredFile
+
+
+def _path(root: Path, sha256: str) -> Path:
+    return root / sha256[:2] / sha256[2:4] / sha256
+
+
+def put_bytes(
+    session: Session, root: Path, data: bytes, media_type: str, clock: Clock | None = None
+) -> str:
+    sha = hashlib.sha256(data).hexdigest()
+    path = _path(root, sha)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    if session.get(StoredFile, sha) is None:
+        session.add(
+            StoredFile(
+                sha256=sha, size=len(data), media_type=media_type,
+                created_at=(clock or SystemClock()).now(),
+            )
+        )
+        session.flush()
+    return sha
+
+
+def get_bytes(root: Path, sha256: str) -> bytes:
+    """Read a stored file back, checking that its content still matches its name."""
+    path = _path(root, sha256)
+    if not path.exists():
+        raise NotFound(f"文件{sha256[:12]}…不存在", f"stored file {sha256} is missing")
+    data = path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise NotFound(f"文件{sha256[:12]}…内容已被改动", f"stored file {sha256} is corrupted")
+    return data
