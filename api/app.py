@@ -4,7 +4,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from api.errors import install_error_handlers
-from api.routers import auth, registry
+from api.routers import auth, planning, registry
 from supervision.clock import Clock, SystemClock
 from supervision.db import make_engine
 from supervision.settings import Settings, get_settings
@@ -25,4 +25,5 @@ def create_app(
     install_error_handlers(app)
     app.include_router(auth.router)
     app.include_router(registry.router)
+    app.include_router(planning.router)
     return app

@@ -12,7 +12,9 @@ from supervision.db import make_engine, transaction
 from supervision.errors import DomainError
 from supervision.settings import get_settings
 
-app = typer.Typer(help="双随机、一公开 监管抽查系统 / double-random supervision scheduler", no_args_is_help=True)
+app = typer.Typer(
+    help="双随机、一公开 监管抽查系统 / double-random supervision scheduler", no_args_is_help=True
+)
 user_app = typer.Typer(help="账号管理 / accounts", no_args_is_help=True)
 import_app = typer.Typer(help="批量导入名录 / bulk import of registries", no_args_is_help=True)
 audit_app = typer.Typer(help="审计日志 / audit log", no_args_is_help=True)
@@ -65,7 +67,10 @@ def user_add(
         password = getpass.getpass("密码 / password: ")
     try:
         data = UserCreate(
-            username=username, display_name=name, password=password, role=role,
+            username=username,
+            display_name=name,
+            password=password,
+            role=role,
             inspector_badge=badge,
         )
     except ValidationError as e:
@@ -89,7 +94,9 @@ def _run_import(kind: str, file: Path) -> None:
         raise typer.Exit(2)
     fn = importer.import_entities if kind == "entities" else importer.import_inspectors
     size = file.stat().st_size
-    with tqdm(unit=" 行", desc=f"导入{file.name}", disable=not sys.stderr.isatty() and size < 10_000_000) as bar:
+    with tqdm(
+        unit=" 行", desc=f"导入{file.name}", disable=not sys.stderr.isatty() and size < 10_000_000
+    ) as bar:
         last = {"n": 0}
 
         def progress(done: int) -> None:
@@ -129,7 +136,8 @@ def audit_verify() -> None:
     else:
         typer.secho(
             f"审计链在第{report.first_bad_id}条处断裂：{report.reason} / chain broken",
-            fg="red", err=True,
+            fg="red",
+            err=True,
         )
         raise typer.Exit(1)
 
@@ -148,7 +156,9 @@ def demo(
     entities: Annotated[int, typer.Option(help="number of market entities")] = 60_000,
     inspectors: Annotated[int, typer.Option(help="number of inspectors")] = 110,
     seed: Annotated[int, typer.Option(help="generator seed (same seed, same city)")] = 2018,
-    if_empty: Annotated[bool, typer.Option("--if-empty", help="only when no entity exists")] = False,
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="only when no entity exists")
+    ] = False,
 ) -> None:
     """Load the demo city (a 昌吉市-like registry) through the real import path."""
     import tempfile
@@ -172,23 +182,36 @@ def demo(
     clock = SystemClock()
     with tempfile.TemporaryDirectory() as work, transaction(engine) as session:
         counts = build_demo_city(
-            session, settings.data_dir, Path(work), entities=entities, inspectors=inspectors,
-            seed=seed, clock=clock,
+            session,
+            settings.data_dir,
+            Path(work),
+            entities=entities,
+            inspectors=inspectors,
+            seed=seed,
+            clock=clock,
         )
         accounts = list(DEMO_USERS)
         first_inspector = session.exec(
             select(Inspector).where(Inspector.active == True).order_by(Inspector.badge_no)  # noqa: E712
         ).first()
         if first_inspector is not None:
-            accounts.append(("inspector", first_inspector.name, "inspector", first_inspector.badge_no))
+            accounts.append(
+                ("inspector", first_inspector.name, "inspector", first_inspector.badge_no)
+            )
         for username, display, role, badge in accounts:
             if session.exec(select(User).where(User.username == username)).first():
                 continue
             create_user(
                 session,
-                UserCreate(username=username, display_name=display, password=DEMO_PASSWORD,
-                           role=role, inspector_badge=badge),
-                actor="demo", clock=clock,
+                UserCreate(
+                    username=username,
+                    display_name=display,
+                    password=DEMO_PASSWORD,
+                    role=role,
+                    inspector_badge=badge,
+                ),
+                actor="demo",
+                clock=clock,
             )
     typer.echo(json.dumps(counts, ensure_ascii=False))
     typer.echo("演示账号 / demo accounts (password: " + DEMO_PASSWORD + "):")
@@ -213,3 +236,193 @@ def serve(
 
 if __name__ == "__main__":
     app()
+
+
+# ---- plans, batches, draws ----------------------------------------------------------------
+
+plan_app = typer.Typer(help="年度抽查计划 / annual plans", no_args_is_help=True)
+batch_app = typer.Typer(help="抽查批次与抽取 / batches and draws", no_args_is_help=True)
+app.add_typer(plan_app, name="plan")
+app.add_typer(batch_app, name="batch")
+
+
+def _clock():
+    from supervision.clock import SystemClock
+
+    return SystemClock()
+
+
+def _domain(fn):
+    """Run fn(session) in one transaction; a refused operation prints its reason and exits 1."""
+    from pydantic import ValidationError
+
+    from supervision.draw.sr1 import Sr1Error
+
+    try:
+        with transaction(_engine()) as session:
+            return fn(session)
+    except DomainError as e:
+        _fail(e)
+    except (ValidationError, Sr1Error) as e:
+        typer.secho(f"输入无效 / invalid input:\n{e}", fg="red", err=True)
+        raise typer.Exit(2) from None
+
+
+@plan_app.command("create")
+def plan_create(
+    code: str,
+    year: int,
+    name: str,
+    authority: Annotated[str, typer.Option()] = "昌吉市市场监督管理局",
+    publish: Annotated[bool, typer.Option(help="publish at once")] = False,
+) -> None:
+    """Create an annual plan (and optionally publish it)."""
+    from supervision.planning import schemas, service
+
+    def run(session):
+        service.create_plan(
+            session,
+            schemas.PlanCreate(code=code, year=year, name=name, authority=authority),
+            actor="cli",
+            clock=_clock(),
+        )
+        if publish:
+            service.publish_plan(session, code, actor="cli", clock=_clock())
+
+    _domain(run)
+    typer.echo(f"计划 {code} 已创建 / plan created")
+
+
+@batch_app.command("create")
+def batch_create(plan: str, spec: Path) -> None:
+    """Create a batch in PLAN from a JSON file shaped like the API's BatchCreate body."""
+    from supervision.planning import schemas, service
+
+    data = schemas.BatchCreate.model_validate_json(spec.read_text(encoding="utf-8"))
+    _domain(lambda s: service.create_batch(s, plan, data, actor="cli", clock=_clock()))
+    typer.echo(f"批次 {data.code} 已创建 / batch created")
+
+
+@batch_app.command("feasibility")
+def batch_feasibility(code: str) -> None:
+    """Show pool, quotas per stratum and whether full teams can be formed."""
+    from supervision.planning import service
+
+    report = _domain(lambda s: service.check_feasibility(s, service.get_batch(s, code)).to_dict())
+    typer.echo(json.dumps(report, ensure_ascii=False, indent=1))
+    if not report["ok"]:
+        raise typer.Exit(1)
+
+
+@batch_app.command("freeze")
+def batch_freeze(code: str) -> None:
+    """Freeze the pool, roster and conflicts and publish the commitment."""
+    from supervision.planning import service
+
+    storage = get_settings().storage_dir
+    c = _domain(
+        lambda s: service.freeze_batch(s, code, actor="cli", clock=_clock(), storage=storage)[0]
+    )
+    typer.echo(f"承诺 / commitment: {c.commitment}\n参数 / params: {c.params_json}")
+
+
+@batch_app.command("draw")
+def batch_draw(
+    code: str,
+    entropy: Annotated[list[str], typer.Option("--entropy", "-e", help="repeat for each source")],
+) -> None:
+    """Enter the public entropy (once) and make the draw."""
+    from supervision.planning import service
+
+    storage = get_settings().storage_dir
+    d = _domain(
+        lambda s: service.enter_entropy(
+            s, code, entropy, actor="cli", clock=_clock(), storage=storage
+        )
+    )
+    typer.echo(
+        f"种子 / seed: {d.seed}\n抽中 {d.selected_count} 户，未能组队 {d.unassigned_count} 户"
+        f"，计算配对票据 {d.pairing_tickets} 个"
+    )
+
+
+@batch_app.command("recuse")
+def batch_recuse(code: str, uscc: str, inspector: str, reason: str) -> None:
+    """Record an inspector's recusal from a task; the protocol names the replacement."""
+    from supervision.planning import service
+
+    storage = get_settings().storage_dir
+    row = _domain(
+        lambda s: service.recuse(
+            s, code, uscc, inspector, reason, actor="cli", clock=_clock(), storage=storage
+        )
+    )
+    typer.echo(f"事件 #{row.seq}: {row.outcome_json}  chain {row.chain}")
+
+
+@batch_app.command("withdraw-entity")
+def batch_withdraw_entity(code: str, uscc: str, reason: str) -> None:
+    """Withdraw a drawn entity; the first unused reserve entity of its stratum replaces it."""
+    from supervision.planning import service
+
+    storage = get_settings().storage_dir
+    row = _domain(
+        lambda s: service.withdraw_entity(
+            s, code, uscc, reason, actor="cli", clock=_clock(), storage=storage
+        )
+    )
+    typer.echo(f"事件 #{row.seq}: {row.outcome_json}  chain {row.chain}")
+
+
+@batch_app.command("export")
+def batch_export(
+    code: str,
+    out: Annotated[Path, typer.Option("--out", help="folder to write")],
+    with_private: Annotated[
+        bool, typer.Option("--with-private", help="include conflicts.tsv")
+    ] = False,
+) -> None:
+    """Write the batch's sr1 bundle folder (bundle.json, pool.tsv, roster.tsv[, conflicts.tsv])."""
+    from supervision.planning import service
+
+    storage = get_settings().storage_dir
+    files = _domain(lambda s: service.export_bundle(s, code, storage=storage))
+    service.write_bundle_dir(files, out, with_private=with_private)
+    typer.echo(f"已导出到 / written to {out}")
+
+
+@batch_app.command("replay")
+def batch_replay(
+    input_dir: Path,
+    out: Annotated[Path, typer.Option("--out", help="folder to write the bundle to")],
+) -> None:
+    """Replay a case folder (pool, roster, conflicts, params, entropy, events) in a scratch
+    database through the product's services, and export the bundle it produces."""
+    import tempfile
+
+    from supervision.clock import SystemClock
+    from supervision.migrate import upgrade
+    from supervision.planning import service
+    from supervision.planning.replay import replay
+
+    with tempfile.TemporaryDirectory() as scratch:
+        engine = make_engine(f"sqlite:///{Path(scratch) / 'replay.db'}")
+        upgrade(engine)
+        try:
+            with transaction(engine) as session:
+                files = replay(
+                    session, input_dir, storage=Path(scratch) / "files", clock=SystemClock()
+                )
+        except DomainError as e:
+            _fail(e)
+        engine.dispose()
+    service.write_bundle_dir(files, out, with_private=True)
+    typer.echo(f"已回放并导出到 / replayed, bundle written to {out}")
+
+
+@app.command("verify")
+def verify(bundle_dir: Path) -> None:
+    """Recompute a published bundle folder and name the first difference (exit 1 if any)."""
+    from supervision.draw.verify import main as verify_main
+
+    raise typer.Exit(verify_main([str(bundle_dir)]))

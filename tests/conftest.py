@@ -144,3 +144,19 @@ def login(client: TestClient, session: Session, clock: FixedClock):
         return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
     return _login
+
+
+@pytest.fixture
+def fresh_engine(tmp_path: Path) -> Iterator[Engine]:
+    """A database of its own, committed to for real (for concurrency tests), then discarded."""
+    pg = os.environ.get("SUPERVISION_TEST_DATABASE_URL")
+    urls = _scratch_postgres(pg) if pg else iter([f"sqlite:///{tmp_path / 'fresh.db'}"])
+    url = next(urls)
+    eng = make_engine(url)
+    upgrade(eng)
+    try:
+        yield eng
+    finally:
+        eng.dispose()
+        for _ in urls:  # drops the scratch PostgreSQL database
+            pass

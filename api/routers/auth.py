@@ -53,8 +53,6 @@ def me(user: CurrentUser) -> UserPublic:
 
 
 @router.post("/users", response_model=UserPublic, status_code=201, summary="新建用户（管理员）")
-def create_user(
-    data: UserCreate, user: Admin, session: SessionDep, clock: ClockDep
-) -> UserPublic:
+def create_user(data: UserCreate, user: Admin, session: SessionDep, clock: ClockDep) -> UserPublic:
     created = service.create_user(session, data, actor=user.username, clock=clock)
     return UserPublic.model_validate(created, from_attributes=True)

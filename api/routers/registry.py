@@ -53,7 +53,13 @@ def list_entities(
     page_size: PageSize = 50,
 ) -> s.Page[s.EntityStaff]:
     flt = service.EntityFilter(
-        q, region_code, supervising_unit, industry_code, entity_type, status, risk_class,
+        q,
+        region_code,
+        supervising_unit,
+        industry_code,
+        entity_type,
+        status,
+        risk_class,
         uscc_check_ok,
     )
     rows, total = service.list_entities(session, flt, page, page_size)
@@ -98,8 +104,14 @@ def list_inspectors(
     page_size: PageSize = 50,
 ) -> s.Page[s.InspectorStaff]:
     rows, total = service.list_inspectors(
-        session, q=q, department_code=department_code, unit_code=unit_code,
-        qualification=qualification, active=active, page=page, page_size=page_size,
+        session,
+        q=q,
+        department_code=department_code,
+        unit_code=unit_code,
+        qualification=qualification,
+        active=active,
+        page=page,
+        page_size=page_size,
     )
     items = [service.inspector_staff_view(i) for i in rows]
     return s.Page(items=items, total=total, page=page, page_size=page_size)
@@ -133,7 +145,9 @@ def update_inspector(
 
 @router.get("/items", response_model=list[s.ItemPublic], summary="随机抽查事项清单（公开）")
 def list_items(session: SessionDep, active_only: bool = False) -> list[s.ItemPublic]:
-    return [service.item_public_view(i) for i in service.list_items(session, active_only=active_only)]
+    return [
+        service.item_public_view(i) for i in service.list_items(session, active_only=active_only)
+    ]
 
 
 @router.get("/items/{code}", response_model=s.ItemPublic, summary="抽查事项详情（公开）")
@@ -169,7 +183,9 @@ def list_departments(session: SessionDep) -> list[Department]:
 
 @router.post("/departments", response_model=Department, status_code=201, summary="新增部门")
 def create_department(
-    data: s.DepartmentCreate, session: SessionDep, user: Annotated[User, Depends(require_roles())],
+    data: s.DepartmentCreate,
+    session: SessionDep,
+    user: Annotated[User, Depends(require_roles())],
     clock: ClockDep,
 ) -> Department:
     return service.create_department(session, data, actor=user.username, clock=clock)
@@ -182,7 +198,9 @@ def list_units(session: SessionDep) -> list[Unit]:
 
 @router.post("/units", response_model=Unit, status_code=201, summary="新增单位")
 def create_unit(
-    data: s.UnitCreate, session: SessionDep, user: Annotated[User, Depends(require_roles())],
+    data: s.UnitCreate,
+    session: SessionDep,
+    user: Annotated[User, Depends(require_roles())],
     clock: ClockDep,
 ) -> Unit:
     return service.create_unit(session, data, actor=user.username, clock=clock)
@@ -240,8 +258,7 @@ def declare_conflict(
 def end_conflict(
     conflict_id: int, data: s.ConflictEnd, session: SessionDep, user: Planner, clock: ClockDep
 ) -> s.ConflictStaff:
-    row = service.end_conflict(session, conflict_id, data.valid_until, actor=user.username,
-                               clock=clock)
+    row = service.end_conflict(
+        session, conflict_id, data.valid_until, actor=user.username, clock=clock
+    )
     return service.conflict_view(session, row)
-
-

@@ -103,7 +103,7 @@ class Commitment(SQLModel, table=True):
     batch_id: int = Field(foreign_key="batch.id", index=True)
     seq: int  # 1 for the first commitment, 2 after a withdrawal and re-freeze, …
     params_json: str = Field(sa_column=Column(Text, nullable=False))  # canonical JSON
-    commitment: str = Field(max_length=64, unique=True)
+    commitment: str = Field(max_length=64, index=True)
     pool_sha256: str = Field(foreign_key="stored_file.sha256", max_length=64)
     roster_sha256: str = Field(foreign_key="stored_file.sha256", max_length=64)
     conflicts_sha256: str = Field(foreign_key="stored_file.sha256", max_length=64)

@@ -52,9 +52,14 @@ def _load_registry(session: Session, folder: Path, clock: Clock) -> None:
     if session.get(InspectionItem, REPLAY_ITEM) is None:
         session.add(
             InspectionItem(
-                code=REPLAY_ITEM, name="回放检查事项", legal_basis="sr1 回放",
-                department_code=groups[0], object_type="市场主体", content="回放",
-                methods="desk", category="general",
+                code=REPLAY_ITEM,
+                name="回放检查事项",
+                legal_basis="sr1 回放",
+                department_code=groups[0],
+                object_type="市场主体",
+                content="回放",
+                methods="desk",
+                category="general",
             )
         )
     session.flush()
@@ -62,12 +67,21 @@ def _load_registry(session: Session, folder: Path, clock: Clock) -> None:
         insert(Entity),
         [
             {
-                "uscc": uscc, "uscc_check_ok": True, "name": f"回放主体{uscc}",
+                "uscc": uscc,
+                "uscc_check_ok": True,
+                "name": f"回放主体{uscc}",
                 "entity_type": ENTITY_TYPE_BY_CODE.get(uscc[1], "enterprise"),
-                "legal_rep": "回放", "registered_address": "回放", "region_code": uscc[2:8],
-                "industry_code": "F51", "registration_authority": "回放",
-                "supervising_unit": unit, "established_on": LONG_AGO, "status": "active",
-                "risk_class": stratum, "created_at": now, "updated_at": now,
+                "legal_rep": "回放",
+                "registered_address": "回放",
+                "region_code": uscc[2:8],
+                "industry_code": "F51",
+                "registration_authority": "回放",
+                "supervising_unit": unit,
+                "established_on": LONG_AGO,
+                "status": "active",
+                "risk_class": stratum,
+                "created_at": now,
+                "updated_at": now,
             }
             for uscc, stratum, unit in pool.records()
         ],
@@ -76,10 +90,15 @@ def _load_registry(session: Session, folder: Path, clock: Clock) -> None:
         insert(Inspector),
         [
             {
-                "badge_no": i.inspector_id, "name": f"回放{i.inspector_id}",
-                "department_code": i.group, "unit_code": i.unit,
-                "qualifications": ",".join(sorted(i.qualifications)), "active": True,
-                "is_expert": False, "created_at": now, "updated_at": now,
+                "badge_no": i.inspector_id,
+                "name": f"回放{i.inspector_id}",
+                "department_code": i.group,
+                "unit_code": i.unit,
+                "qualifications": ",".join(sorted(i.qualifications)),
+                "active": True,
+                "is_expert": False,
+                "created_at": now,
+                "updated_at": now,
             }
             for i in roster
         ],
@@ -92,8 +111,13 @@ def _load_registry(session: Session, folder: Path, clock: Clock) -> None:
         session.execute(
             insert(ConflictDeclaration),
             [
-                {"inspector_id": inspector_ids[i], "entity_id": entity_ids[u],
-                 "reason": "回放回避声明", "valid_from": LONG_AGO, "declared_at": now}
+                {
+                    "inspector_id": inspector_ids[i],
+                    "entity_id": entity_ids[u],
+                    "reason": "回放回避声明",
+                    "valid_from": LONG_AGO,
+                    "declared_at": now,
+                }
                 for i, u in conflicts
             ],
         )
@@ -110,9 +134,11 @@ def replay(
     year = clock.today().year
     plan = service.create_plan(
         session,
-        s.PlanCreate(code=f"REPLAY-{params['batch']}", year=year, name="回放计划",
-                     authority="回放"),
-        actor=actor, clock=clock,
+        s.PlanCreate(
+            code=f"REPLAY-{params['batch']}", year=year, name="回放计划", authority="回放"
+        ),
+        actor=actor,
+        clock=clock,
     )
     team = [s.TeamSlot(**slot) for slot in params["team"]]
     data = s.BatchCreate(
@@ -136,9 +162,24 @@ def replay(
     service.enter_entropy(session, data.code, entropy, actor=actor, clock=clock, storage=storage)
     for event in events:
         if event["type"] == "recuse":
-            service.recuse(session, data.code, event["uscc"], event["inspector"], event["reason"],
-                           actor=actor, clock=clock, storage=storage)
+            service.recuse(
+                session,
+                data.code,
+                event["uscc"],
+                event["inspector"],
+                event["reason"],
+                actor=actor,
+                clock=clock,
+                storage=storage,
+            )
         else:
-            service.withdraw_entity(session, data.code, event["uscc"], event["reason"],
-                                    actor=actor, clock=clock, storage=storage)
+            service.withdraw_entity(
+                session,
+                data.code,
+                event["uscc"],
+                event["reason"],
+                actor=actor,
+                clock=clock,
+                storage=storage,
+            )
     return service.export_bundle(session, data.code, storage=storage)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, update
+from sqlalchemy import delete, func, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -129,19 +129,7 @@ def team_groups(batch: Batch) -> list[str]:
     return sorted({slot["group"] for slot in team_slots(batch)})
 
 
-def create_batch(
-    session: Session,
-    plan_code: str,
-    data: s.BatchCreate,
-    *,
-    actor: str,
-    clock: Clock,
-    stratum_labels: dict[str, str] | None = None,
-) -> Batch:
-    plan = get_plan(session, plan_code)
-    if session.exec(select(Batch.id).where(Batch.code == data.code)).first():
-        raise Conflict(f"批次编号“{data.code}”已存在", f"batch {data.code} exists")
-    labels = stratum_labels or DEFAULT_STRATUM_LABELS
+def _check_batch_references(session: Session, data: s.BatchCreate, labels: dict[str, str]) -> None:
     unknown_strata = sorted(set(data.quotas) - set(labels))
     if unknown_strata:
         raise Invalid(
@@ -156,34 +144,84 @@ def create_batch(
     for code in data.item_codes:
         if session.get(InspectionItem, code) is None:
             raise Invalid(f"抽查事项“{code}”不在事项清单中", f"item {code!r} is not on the list")
+
+
+def _batch_settings(data: s.BatchCreate) -> dict[str, Any]:
+    """The editable settings of a batch, as stored."""
+    return {
+        "name": data.name,
+        "directed": data.filters.is_directed(),
+        "initiating_department": data.initiating_department,
+        "participating_departments": ",".join(sorted(set(data.participating_departments))),
+        "filters_json": data.filters.model_dump_json(),
+        "exclusion_json": data.exclusion.model_dump_json(),
+        "quota_spec_json": json.dumps(
+            {k: v.model_dump(exclude_none=True) for k, v in data.quotas.items()}, sort_keys=True
+        ),
+        "team_json": json.dumps([slot.model_dump() for slot in data.team]),
+        "cross_unit": data.cross_unit,
+        "max_load": data.max_load,
+        "window_start": data.window_start,
+        "window_end": data.window_end,
+        "entropy_plan": data.entropy_plan,
+    }
+
+
+def _set_items(session: Session, batch: Batch, codes: list[str]) -> None:
+    session.execute(delete(BatchItem).where(col(BatchItem.batch_id) == batch.id))
+    for position, code in enumerate(codes):
+        session.add(BatchItem(batch_id=batch.id, item_code=code, position=position))
+    session.flush()
+
+
+def create_batch(
+    session: Session,
+    plan_code: str,
+    data: s.BatchCreate,
+    *,
+    actor: str,
+    clock: Clock,
+    stratum_labels: dict[str, str] | None = None,
+) -> Batch:
+    plan = get_plan(session, plan_code)
+    if session.exec(select(Batch.id).where(Batch.code == data.code)).first():
+        raise Conflict(f"批次编号“{data.code}”已存在", f"batch {data.code} exists")
+    labels = stratum_labels or DEFAULT_STRATUM_LABELS
+    _check_batch_references(session, data, labels)
     batch = Batch(
         plan_id=plan.id,
         code=data.code,
-        name=data.name,
-        directed=data.filters.is_directed(),
-        initiating_department=data.initiating_department,
-        participating_departments=",".join(sorted(set(data.participating_departments))),
-        filters_json=data.filters.model_dump_json(),
-        exclusion_json=data.exclusion.model_dump_json(),
-        quota_spec_json=json.dumps(
-            {k: v.model_dump(exclude_none=True) for k, v in data.quotas.items()}, sort_keys=True
-        ),
-        team_json=json.dumps([slot.model_dump() for slot in data.team]),
-        stratum_labels_json=json.dumps(labels, sort_keys=True),
-        cross_unit=data.cross_unit,
-        max_load=data.max_load,
-        window_start=data.window_start,
-        window_end=data.window_end,
-        entropy_plan=data.entropy_plan,
         created_at=clock.now(),
         created_by=actor,
+        stratum_labels_json=json.dumps(labels, sort_keys=True),
+        **_batch_settings(data),
     )
     session.add(batch)
     session.flush()
-    for position, code in enumerate(data.item_codes):
-        session.add(BatchItem(batch_id=batch.id, item_code=code, position=position))
-    session.flush()
+    _set_items(session, batch, data.item_codes)
     record_change(session, actor, "planning.batch.create", "batch", data.code, {}, clock)
+    return batch
+
+
+def revise_batch(
+    session: Session, code: str, data: s.BatchCreate, *, actor: str, clock: Clock
+) -> Batch:
+    """Replace a draft's settings. Frozen batches are never edited: withdraw the commitment
+    first (publicly, with a reason); the withdrawn commitment stays on record."""
+    batch = get_batch(session, code)
+    if batch.state != BatchState.draft:
+        raise Conflict(
+            "已冻结的批次不能修改，请先公开撤回承诺",
+            "a frozen batch cannot be edited; withdraw first",
+        )
+    if data.code != code:
+        raise Invalid("批次编号不能修改", "the batch code cannot change")
+    _check_batch_references(session, data, pool_q.stratum_labels(batch))
+    for key, value in _batch_settings(data).items():
+        setattr(batch, key, value)
+    session.add(batch)
+    _set_items(session, batch, data.item_codes)
+    record_change(session, actor, "planning.batch.revise", "batch", code, {}, clock)
     return batch
 
 
@@ -366,14 +404,21 @@ def freeze_batch(
         params = sr1.build_params(base, pool_bytes, roster_bytes, conflicts_bytes)
     except sr1.Sr1Error as e:
         raise _sr1_refused(e) from None
+    digest = sr1.commitment(params)
+    earlier = commitments(session, batch)
+    if any(c.commitment == digest for c in earlier):
+        raise Conflict(
+            "新承诺与已撤回的承诺完全相同：请修改公告的熵来源（时间、地点）或其他参数后再冻结",
+            "identical to a withdrawn commitment: change the announced entropy plan or inputs",
+        )
     for data in (pool_bytes, roster_bytes, conflicts_bytes):
         put_bytes(session, storage, data, TSV, clock)
-    seq = len(commitments(session, batch)) + 1
+    seq = len(earlier) + 1
     row = Commitment(
         batch_id=batch.id,
         seq=seq,
         params_json=sr1.canonical_json(params),
-        commitment=sr1.commitment(params),
+        commitment=digest,
         pool_sha256=params["pool_sha256"],
         roster_sha256=params["roster_sha256"],
         conflicts_sha256=params["conflicts_sha256"],

@@ -108,11 +108,11 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['pool_sha256'], ['stored_file.sha256'], name=op.f('fk_commitment_pool_sha256_stored_file')),
     sa.ForeignKeyConstraint(['roster_sha256'], ['stored_file.sha256'], name=op.f('fk_commitment_roster_sha256_stored_file')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_commitment')),
-    sa.UniqueConstraint('batch_id', 'seq', name=op.f('uq_commitment_batch_id_seq')),
-    sa.UniqueConstraint('commitment', name=op.f('uq_commitment_commitment'))
+    sa.UniqueConstraint('batch_id', 'seq', name=op.f('uq_commitment_batch_id_seq'))
     )
     with op.batch_alter_table('commitment', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_commitment_batch_id'), ['batch_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_commitment_commitment'), ['commitment'], unique=False)
 
     op.create_table('task',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -206,6 +206,7 @@ def downgrade() -> None:
 
     op.drop_table('task')
     with op.batch_alter_table('commitment', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_commitment_commitment'))
         batch_op.drop_index(batch_op.f('ix_commitment_batch_id'))
 
     op.drop_table('commitment')

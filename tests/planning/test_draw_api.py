@@ -1,0 +1,259 @@
+"""A batch from plan to published bundle through the API, and every refusal on the way."""
+
+import json
+import subprocess
+import sys
+import zipfile
+from io import BytesIO
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, func, select
+
+from supervision.draw.verify import verify_bundle
+from supervision.planning.models import Draw, DrawEvent, Task, TaskMember
+from tests.factories import batch_body, small_city
+
+DICE = "3 6 1 4 4 2 5 6 1 1 3 2 6 5 4 4 2 1 3 6"
+
+
+@pytest.fixture
+def planner(client: TestClient, login, session: Session, clock, app, tmp_path: Path) -> dict:
+    app.state.settings.storage_dir = tmp_path / "files"
+    small_city(session, clock)
+    session.commit()
+    headers = login("planner")
+    r = client.post(
+        "/api/v1/plans",
+        json={
+            "code": "CJ-2026",
+            "year": 2026,
+            "name": "2026年度抽查计划",
+            "authority": "昌吉市市场监督管理局",
+        },
+        headers=headers,
+    )
+    assert r.status_code == 201, r.text
+    assert client.post("/api/v1/plans/CJ-2026/publish", headers=headers).status_code == 200
+    return headers
+
+
+def create_and_freeze(client: TestClient, headers: dict, **over) -> dict:
+    r = client.post("/api/v1/plans/CJ-2026/batches", json=batch_body(**over), headers=headers)
+    assert r.status_code == 201, r.text
+    code = r.json()["code"]
+    r = client.post(f"/api/v1/batches/{code}/freeze", headers=headers)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def count(session: Session, model) -> int:
+    return session.exec(select(func.count()).select_from(model)).one()
+
+
+def test_full_draw_is_public_and_verifiable(client, planner, session: Session) -> None:
+    # A draft is invisible to the public.
+    client.post("/api/v1/plans/CJ-2026/batches", json=batch_body("CJ-DRAFT"), headers=planner)
+    assert client.get("/api/v1/batches/CJ-DRAFT").status_code == 404
+    assert all(b["code"] != "CJ-DRAFT" for b in client.get("/api/v1/batches").json())
+
+    frozen = create_and_freeze(client, planner)
+    params = frozen["params"]
+    assert params["quotas"] == {"S1": 3, "S2": 6, "S3": 4, "S4": 10}  # 60·5%, 60·10%, 4, 20·50%
+    public = client.get("/api/v1/batches/CJ-2026-T01").json()
+    assert public["state"] == "frozen"
+    assert public["commitments"][0]["commitment"] == frozen["commitment"]
+
+    r = client.post(
+        "/api/v1/batches/CJ-2026-T01/entropy", json={"entropy": [DICE]}, headers=planner
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["selected"] == 23 and r.json()["unassigned"] == []
+    tasks = client.get("/api/v1/batches/CJ-2026-T01/tasks").json()
+    assert len(tasks) == 23 and all(len(t["team"]) == 2 for t in tasks)
+
+    bundle = client.get("/api/v1/batches/CJ-2026-T01/bundle.json").json()
+    assert bundle["seed"] == r.json()["seed"]
+    z = zipfile.ZipFile(BytesIO(client.get("/api/v1/batches/CJ-2026-T01/bundle.zip").content))
+    pool = z.read("CJ-2026-T01/pool.tsv")
+    roster = z.read("CJ-2026-T01/roster.tsv")
+    assert verify_bundle(bundle, pool, roster, None).ok
+    # The public files carry neutral stratum labels, never the internal risk class.
+    assert {line.split(b"\t")[1] for line in pool.splitlines()} <= {b"S1", b"S2", b"S3", b"S4"}
+    assert b"13900000000" not in z.read("CJ-2026-T01/bundle.json")
+
+
+def test_downloaded_verifier_runs_on_its_own(client, planner, tmp_path: Path) -> None:
+    create_and_freeze(client, planner)
+    client.post("/api/v1/batches/CJ-2026-T01/entropy", json={"entropy": [DICE]}, headers=planner)
+    z = zipfile.ZipFile(BytesIO(client.get("/api/v1/batches/CJ-2026-T01/bundle.zip").content))
+    out = tmp_path / "citizen"
+    z.extractall(out)
+    ok = subprocess.run(
+        [sys.executable, "-I", str(out / "verify.py"), str(out / "CJ-2026-T01")],
+        capture_output=True,
+        text=True,
+        cwd=out,
+    )
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    bundle_path = out / "CJ-2026-T01" / "bundle.json"
+    bundle = json.loads(bundle_path.read_text(encoding="utf-8"))
+    bundle["selected"][0]["team"].reverse()
+    bundle_path.write_text(json.dumps(bundle, ensure_ascii=False), encoding="utf-8")
+    bad = subprocess.run(
+        [sys.executable, "-I", str(out / "verify.py"), str(out / "CJ-2026-T01")],
+        capture_output=True,
+        text=True,
+        cwd=out,
+    )
+    assert bad.returncode == 1 and "selected[0].team" in bad.stdout
+
+
+def test_entropy_refused_before_publication_and_twice(client, planner, session) -> None:
+    client.post("/api/v1/plans/CJ-2026/batches", json=batch_body(), headers=planner)
+    r = client.post(
+        "/api/v1/batches/CJ-2026-T01/entropy", json={"entropy": [DICE]}, headers=planner
+    )
+    assert r.status_code == 409 and "承诺尚未公示" in r.json()["detail"]["zh"]
+    assert count(session, Draw) == 0
+    client.post("/api/v1/batches/CJ-2026-T01/freeze", headers=planner)
+    assert (
+        client.post(
+            "/api/v1/batches/CJ-2026-T01/entropy", json={"entropy": [DICE]}, headers=planner
+        ).status_code
+        == 200
+    )
+    tasks_before = count(session, Task)
+    r = client.post(
+        "/api/v1/batches/CJ-2026-T01/entropy", json={"entropy": ["1 2 3"]}, headers=planner
+    )
+    assert r.status_code == 409 and "只能录入一次" in r.json()["detail"]["zh"]
+    assert count(session, Task) == tasks_before and count(session, Draw) == 1
+
+
+@pytest.mark.parametrize(
+    ("entropy", "status"),
+    [([], 422), ([""], 400), (["6 6 2\n1 5"], 400), (["a\rb"], 400), ("not a list", 422)],
+)
+def test_bad_entropy_refused(client, planner, session, entropy, status) -> None:
+    create_and_freeze(client, planner)
+    r = client.post(
+        "/api/v1/batches/CJ-2026-T01/entropy", json={"entropy": entropy}, headers=planner
+    )
+    assert r.status_code == status, r.text
+    assert count(session, Draw) == 0 and count(session, Task) == 0
+
+
+def test_quota_above_stratum_size_refused(client, planner, session) -> None:
+    quotas = {"A": {"count": 10_000}, "B": {"count": 1}}
+    client.post("/api/v1/plans/CJ-2026/batches", json=batch_body(quotas=quotas), headers=planner)
+    feas = client.get("/api/v1/batches/CJ-2026-T01/feasibility", headers=planner).json()
+    assert not feas["ok"] and "超过该层主体数" in feas["problems"][0]["zh"]
+    r = client.post("/api/v1/batches/CJ-2026-T01/freeze", headers=planner)
+    assert r.status_code == 400 and "超过该层主体数" in r.json()["detail"]["zh"]
+    assert client.get("/api/v1/batches/CJ-2026-T01", headers=planner).json()["commitments"] == []
+
+
+def test_unfillable_team_slot_refused(client, planner) -> None:
+    team = [
+        {"group": "SCJ", "count": 2, "qualification": None},
+        {"group": "WJW", "count": 1, "qualification": "food"},
+    ]
+    client.post("/api/v1/plans/CJ-2026/batches", json=batch_body(team=team), headers=planner)
+    r = client.post("/api/v1/batches/CJ-2026-T01/freeze", headers=planner)
+    assert r.status_code == 400 and "无法组队" in r.json()["detail"]["zh"]
+
+
+def test_capacity_and_cross_unit_warnings(client, planner) -> None:
+    client.post("/api/v1/plans/CJ-2026/batches", json=batch_body(max_load=1), headers=planner)
+    feas = client.get("/api/v1/batches/CJ-2026-T01/feasibility", headers=planner).json()
+    assert feas["ok"] and any("上限" in w["zh"] for w in feas["warnings"])
+
+
+def test_events_recorded_and_refused(client, planner, session) -> None:
+    create_and_freeze(client, planner)
+    client.post("/api/v1/batches/CJ-2026-T01/entropy", json={"entropy": [DICE]}, headers=planner)
+    tasks = client.get("/api/v1/batches/CJ-2026-T01/tasks").json()
+    first = tasks[0]
+    outsider = next(
+        b
+        for b in (f"652301{n:05d}" for n in range(12))
+        if b not in {m["badge_no"] for m in first["team"]}
+    )
+    url = f"/api/v1/batches/CJ-2026-T01/tasks/{first['uscc']}"
+    r = client.post(
+        f"{url}/recuse", json={"inspector": outsider, "reason": "回避"}, headers=planner
+    )
+    assert r.status_code == 400 and "team" in r.json()["detail"]["en"]
+    assert count(session, DrawEvent) == 0
+
+    leader = first["team"][0]["badge_no"]
+    r = client.post(
+        f"{url}/recuse", json={"inspector": leader, "reason": "近亲属任股东"}, headers=planner
+    )
+    assert r.status_code == 200, r.text
+    replacement = r.json()["outcome"]["replacement"]
+    assert replacement and replacement != leader
+    team_now = client.get("/api/v1/batches/CJ-2026-T01/tasks").json()[0]["team"]
+    assert team_now[0]["badge_no"] == replacement  # takes the leader's place
+
+    r = client.post(f"{url}/withdraw", json={"reason": "已注销"}, headers=planner)
+    assert r.status_code == 200 and r.json()["seq"] == 2
+    r = client.post(f"{url}/withdraw", json={"reason": "已注销"}, headers=planner)
+    assert r.status_code == 400
+    assert count(session, DrawEvent) == 2
+    assert client.post(f"{url}/withdraw", json={"reason": ""}, headers=planner).status_code == 422
+    # Members' history is kept: the recused leader's place is inactive, not deleted.
+    assert (
+        session.exec(
+            select(func.count())
+            .select_from(TaskMember)
+            .where(TaskMember.badge_no == leader, TaskMember.left_event == 1)
+        ).one()
+        == 1
+    )
+    bundle = client.get("/api/v1/batches/CJ-2026-T01/bundle.json").json()
+    assert [e["seq"] for e in bundle["events"]] == [1, 2]
+
+
+def test_withdrawn_commitment_stays_on_record(client, planner) -> None:
+    first = create_and_freeze(client, planner)
+    r = client.post(
+        "/api/v1/batches/CJ-2026-T01/withdraw-commitment",
+        json={"reason": "抽查范围有误，重新公示"},
+        headers=planner,
+    )
+    assert r.status_code == 200 and r.json()["state"] == "draft"
+    r = client.post(
+        "/api/v1/batches/CJ-2026-T01/entropy", json={"entropy": [DICE]}, headers=planner
+    )
+    assert r.status_code == 409
+    r = client.post("/api/v1/batches/CJ-2026-T01/freeze", headers=planner)
+    assert r.status_code == 409 and "完全相同" in r.json()["detail"]["zh"]
+    revised = batch_body(entropy_plan="2026-12-02 10:00 现场见证人掷骰子（改期）")
+    assert (
+        client.put("/api/v1/batches/CJ-2026-T01", json=revised, headers=planner).status_code == 200
+    )
+    second = client.post("/api/v1/batches/CJ-2026-T01/freeze", headers=planner).json()
+    assert second["commitment"] != first["commitment"]
+    r = client.put("/api/v1/batches/CJ-2026-T01", json=revised, headers=planner)
+    assert r.status_code == 409  # frozen again: never edited
+    public = client.get("/api/v1/batches/CJ-2026-T01").json()
+    assert [c["commitment"] for c in public["commitments"]] == [
+        first["commitment"],
+        second["commitment"],
+    ]
+    assert public["commitments"][0]["withdrawn_reason"] == "抽查范围有误，重新公示"
+
+
+def test_only_planners_draw(client, planner, login) -> None:
+    create_and_freeze(client, planner)
+    r = client.post(
+        "/api/v1/batches/CJ-2026-T01/entropy", json={"entropy": [DICE]}, headers=login("reviewer")
+    )
+    assert r.status_code == 403
+    assert (
+        client.post("/api/v1/batches/CJ-2026-T01/entropy", json={"entropy": [DICE]}).status_code
+        == 401
+    )
