@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
-from sqlalchemy import exists, extract, func, or_, select
+from sqlalchemy import String, exists, extract, func, or_, select, type_coerce
 from sqlmodel import Session, col
 
 from supervision.planning.models import Batch, BatchItem, Task, TaskState
@@ -75,14 +75,15 @@ def stratum_labels(batch: Batch) -> dict[str, str]:
 def pool_records(session: Session, batch: Batch) -> Iterator[tuple[str, str, str]]:
     """(USCC, STRATUM, UNIT) of every eligible entity, in USCC order."""
     labels = stratum_labels(batch)
+    # Core rows of plain strings (no ORM loading, no enum conversion), streamed in chunks.
     stmt = (
-        select(Entity.uscc, Entity.risk_class, Entity.supervising_unit)
+        select(Entity.uscc, type_coerce(Entity.risk_class, String), Entity.supervising_unit)
         .where(*pool_conditions(session, batch))
         .order_by(Entity.uscc)
-        .execution_options(yield_per=STREAM_CHUNK)
     )
-    for uscc, risk, unit in session.execute(stmt):
-        yield uscc, labels[str(risk)], unit
+    conn = session.connection().execution_options(yield_per=STREAM_CHUNK)
+    for uscc, risk, unit in conn.execute(stmt):
+        yield uscc, labels[risk], unit
 
 
 def roster_conditions(batch: Batch, groups: list[str]) -> list[Any]:
