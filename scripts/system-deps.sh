@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the product needs (CJK fonts and HarfBuzz subsetting for PDFs,
-# Chromium for the browser tests) when run as root; otherwise says what to install.
+# Installs the Debian packages the product needs when run as root, otherwise says what to
+# install: CJK fonts and HarfBuzz subsetting for PDFs, Chromium for the browser tests and
+# poppler-utils to render PDF pages in tests.
 set -euo pipefail
-packages=(fonts-noto-cjk libharfbuzz-subset0 chromium)
+packages=(fonts-noto-cjk libharfbuzz-subset0 chromium poppler-utils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

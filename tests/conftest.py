@@ -120,6 +120,7 @@ def login(client: TestClient, session: Session, clock: FixedClock):
     from supervision.accounts.service import UserCreate, create_user
 
     counter = {"n": 0}
+    cache: dict[str, dict[str, str]] = {}
 
     def _login(role: str, inspector_badge: str | None = None) -> dict[str, str]:
         counter["n"] += 1
@@ -143,6 +144,13 @@ def login(client: TestClient, session: Session, clock: FixedClock):
         assert r.status_code == 200, r.text
         return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
+    def _cached(role: str) -> dict[str, str]:
+        """One user per role for the whole test (generated-request tests call this often)."""
+        if role not in cache:
+            cache[role] = _login(role)
+        return cache[role]
+
+    _login.cached = _cached
     return _login
 
 
@@ -160,3 +168,26 @@ def fresh_engine(tmp_path: Path) -> Iterator[Engine]:
         eng.dispose()
         for _ in urls:  # drops the scratch PostgreSQL database
             pass
+
+
+@pytest.fixture
+def planner(client: TestClient, login, session: Session, clock, app, tmp_path: Path) -> dict:
+    app.state.settings.storage_dir = tmp_path / "files"
+    from tests.factories import small_city
+
+    small_city(session, clock)
+    session.commit()
+    headers = login("planner")
+    r = client.post(
+        "/api/v1/plans",
+        json={
+            "code": "CJ-2026",
+            "year": 2026,
+            "name": "2026年度抽查计划",
+            "authority": "昌吉市市场监督管理局",
+        },
+        headers=headers,
+    )
+    assert r.status_code == 201, r.text
+    assert client.post("/api/v1/plans/CJ-2026/publish", headers=headers).status_code == 200
+    return headers

@@ -3,6 +3,7 @@
 import random
 from datetime import date
 
+from fastapi.testclient import TestClient
 from sqlalchemy import insert
 from sqlmodel import Session
 
@@ -10,6 +11,7 @@ from supervision.clock import Clock
 from supervision.registry.models import Department, Entity, InspectionItem, Inspector, Unit
 from supervision.registry.uscc import make_uscc
 
+DICE = "3 6 1 4 4 2 5 6 1 1 3 2 6 5 4 4 2 1 3 6"
 UNITS = [f"652301-{n:02d}" for n in range(1, 5)]
 ALPHA = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 
@@ -133,3 +135,12 @@ def batch_body(code: str = "CJ-2026-T01", **over) -> dict:
     }
     body.update(over)
     return body
+
+
+def create_and_freeze(client: TestClient, headers: dict, **over) -> dict:
+    r = client.post("/api/v1/plans/CJ-2026/batches", json=batch_body(**over), headers=headers)
+    assert r.status_code == 201, r.text
+    code = r.json()["code"]
+    r = client.post(f"/api/v1/batches/{code}/freeze", headers=headers)
+    assert r.status_code == 200, r.text
+    return r.json()

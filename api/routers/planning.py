@@ -334,41 +334,7 @@ class TaskOut(BaseModel):
 )
 def list_tasks(code: str, session: SessionDep, user: OptionalUser) -> list[TaskOut]:
     batch = _visible_batch(session, code, user)
-    return service_tasks(session, batch)
-
-
-def service_tasks(session: Session, batch: Batch) -> list[TaskOut]:
-    from supervision.registry.models import Entity, Inspector
-
-    rows = session.exec(
-        select(Task, Entity.name)
-        .join(Entity, Entity.id == Task.entity_id)
-        .where(Task.batch_id == batch.id)
-        .order_by(Task.position)
-    ).all()
-    members = session.exec(
-        select(TaskMember.task_id, TaskMember.badge_no, Inspector.name)
-        .join(Task, Task.id == TaskMember.task_id)
-        .join(Inspector, Inspector.id == TaskMember.inspector_id)
-        .where(Task.batch_id == batch.id, TaskMember.active == True)  # noqa: E712
-        .order_by(TaskMember.task_id, TaskMember.position)
-    ).all()
-    teams: dict[int, list[dict[str, str]]] = {}
-    for task_id, badge, name in members:
-        teams.setdefault(task_id, []).append({"badge_no": badge, "name": name})
-    return [
-        TaskOut(
-            position=t.position,
-            uscc=t.uscc,
-            entity_name=name,
-            stratum=t.stratum,
-            ticket=t.ticket,
-            state=t.state,
-            understaffed=t.understaffed,
-            team=teams.get(t.id, []),
-        )
-        for t, name in rows
-    ]
+    return [TaskOut(**row) for row in service.task_rows(session, batch)]
 
 
 @router.get("/batches/{code}/workload", summary="本批次执法人员工作量")
@@ -410,4 +376,36 @@ def bundle_zip(code: str, session: SessionDep, settings: SettingsDep) -> Respons
         buf.getvalue(),
         media_type="application/zip",
         headers={"Content-Disposition": f'attachment; filename="{code}-bundle.zip"'},
+    )
+
+
+@router.get(
+    "/batches/{code}/commitment.pdf",
+    summary="抽查承诺公告（PDF，公开）",
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+def commitment_pdf(code: str, session: SessionDep, user: OptionalUser) -> Response:
+    from reports.documents import commitment_pdf as render
+
+    _visible_batch(session, code, user)
+    return Response(
+        render(session, code),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{code}-commitment.pdf"'},
+    )
+
+
+@router.get(
+    "/batches/{code}/draw.pdf",
+    summary="抽取结果公告（PDF，公开）",
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+def draw_pdf(code: str, session: SessionDep, settings: SettingsDep) -> Response:
+    from reports.documents import draw_result_pdf as render
+
+    pdf = render(session, code, storage=settings.storage_dir)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{code}-draw.pdf"'},
     )

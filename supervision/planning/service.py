@@ -585,8 +585,9 @@ def _persist_tasks(
     entity_ids = _ids_by_key(session, Entity.id, Entity.uscc, usccs)
     badges = sorted({i for e in entries for i in e["team"]})
     inspector_ids = _ids_by_key(session, Inspector.id, Inspector.badge_no, badges)
-    session.execute(
-        insert(Task),
+    conn = session.connection()  # Core executemany: no ORM bookkeeping per row
+    conn.execute(
+        insert(Task.__table__),
         [
             {
                 "batch_id": batch.id,
@@ -620,7 +621,7 @@ def _persist_tasks(
         for pos, badge in enumerate(e["team"])
     ]
     if members:
-        session.execute(insert(TaskMember), members)
+        conn.execute(insert(TaskMember.__table__), members)
 
 
 # ---- events after the draw ----------------------------------------------------------------
@@ -839,4 +840,37 @@ def workload(session: Session, batch: Batch) -> list[dict[str, Any]]:
     counts = Counter(dict(rows))
     return [
         {"badge_no": b, "tasks": n} for b, n in sorted(counts.items(), key=lambda x: (-x[1], x[0]))
+    ]
+
+
+def task_rows(session: Session, batch: Batch) -> list[dict[str, Any]]:
+    """Every task of a batch in selection order, with entity name and current team."""
+    rows = session.exec(
+        select(Task, Entity.name)
+        .join(Entity, Entity.id == Task.entity_id)
+        .where(Task.batch_id == batch.id)
+        .order_by(Task.position)
+    ).all()
+    members = session.exec(
+        select(TaskMember.task_id, TaskMember.badge_no, Inspector.name)
+        .join(Task, Task.id == TaskMember.task_id)
+        .join(Inspector, Inspector.id == TaskMember.inspector_id)
+        .where(Task.batch_id == batch.id, TaskMember.active == True)  # noqa: E712
+        .order_by(TaskMember.task_id, TaskMember.position)
+    ).all()
+    teams: dict[int, list[dict[str, str]]] = {}
+    for task_id, badge, name in members:
+        teams.setdefault(task_id, []).append({"badge_no": badge, "name": name})
+    return [
+        {
+            "position": t.position,
+            "uscc": t.uscc,
+            "entity_name": name,
+            "stratum": t.stratum,
+            "ticket": t.ticket,
+            "state": t.state,
+            "understaffed": t.understaffed,
+            "team": teams.get(t.id, []),
+        }
+        for t, name in rows
     ]

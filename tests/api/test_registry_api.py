@@ -76,7 +76,11 @@ def test_flagged_check_character_accepted_with_warning(
 
 @pytest.mark.parametrize(
     ("uscc", "fragment"),
-    [("91652301MA77XY12", "18位"), ("91652301MA77XY12IO", "字符"), ("9165230XMA77XY121U", "行政区划")],
+    [
+        ("91652301MA77XY12", "18位"),
+        ("91652301MA77XY12IO", "字符"),
+        ("9165230XMA77XY121U", "行政区划"),
+    ],
 )
 def test_malformed_uscc_rejected(
     client: TestClient, login, units, session: Session, uscc: str, fragment: str

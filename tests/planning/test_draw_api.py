@@ -8,44 +8,11 @@ from io import BytesIO
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
 from supervision.draw.verify import verify_bundle
 from supervision.planning.models import Draw, DrawEvent, Task, TaskMember
-from tests.factories import batch_body, small_city
-
-DICE = "3 6 1 4 4 2 5 6 1 1 3 2 6 5 4 4 2 1 3 6"
-
-
-@pytest.fixture
-def planner(client: TestClient, login, session: Session, clock, app, tmp_path: Path) -> dict:
-    app.state.settings.storage_dir = tmp_path / "files"
-    small_city(session, clock)
-    session.commit()
-    headers = login("planner")
-    r = client.post(
-        "/api/v1/plans",
-        json={
-            "code": "CJ-2026",
-            "year": 2026,
-            "name": "2026年度抽查计划",
-            "authority": "昌吉市市场监督管理局",
-        },
-        headers=headers,
-    )
-    assert r.status_code == 201, r.text
-    assert client.post("/api/v1/plans/CJ-2026/publish", headers=headers).status_code == 200
-    return headers
-
-
-def create_and_freeze(client: TestClient, headers: dict, **over) -> dict:
-    r = client.post("/api/v1/plans/CJ-2026/batches", json=batch_body(**over), headers=headers)
-    assert r.status_code == 201, r.text
-    code = r.json()["code"]
-    r = client.post(f"/api/v1/batches/{code}/freeze", headers=headers)
-    assert r.status_code == 200, r.text
-    return r.json()
+from tests.factories import DICE, batch_body, create_and_freeze
 
 
 def count(session: Session, model) -> int:

@@ -1,0 +1,1 @@
+"""PDF documents (WeasyPrint): templates and the functions that render them."""

@@ -1,0 +1,56 @@
+"""Published PDFs: read back their text, render a page, and keep private data out."""
+
+import io
+import shutil
+import subprocess
+from pathlib import Path
+
+from pypdf import PdfReader
+
+from tests.factories import DICE, create_and_freeze
+
+
+def pdf_text(data: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def test_commitment_and_result_pdfs(client, planner, tmp_path: Path) -> None:
+    frozen = create_and_freeze(client, planner)
+    r = client.get("/api/v1/batches/CJ-2026-T01/commitment.pdf")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    text = pdf_text(r.content).replace(" ", "").replace("\n", "")
+    assert "随机抽查承诺公告" in text
+    assert frozen["commitment"][:8] in text
+    client.post("/api/v1/batches/CJ-2026-T01/entropy", json={"entropy": [DICE]}, headers=planner)
+    r = client.get("/api/v1/batches/CJ-2026-T01/draw.pdf")
+    assert r.status_code == 200
+    text = pdf_text(r.content)
+    tasks = client.get("/api/v1/batches/CJ-2026-T01/tasks").json()
+    assert tasks[0]["uscc"] in text and "组长" in text
+    assert "13900000000" not in text and "652301198001010011" not in text
+    if shutil.which("pdftoppm"):
+        (tmp_path / "draw.pdf").write_bytes(r.content)
+        subprocess.run(
+            [
+                "pdftoppm",
+                "-png",
+                "-r",
+                "60",
+                "-f",
+                "1",
+                "-l",
+                "1",
+                str(tmp_path / "draw.pdf"),
+                str(tmp_path / "page"),
+            ],
+            check=True,
+        )
+        png = next(tmp_path.glob("page*.png"))
+        assert png.stat().st_size > 10_000  # a real rendered page, not a blank one
+
+
+def test_commitment_pdf_hidden_for_drafts(client, planner) -> None:
+    from tests.factories import batch_body
+
+    client.post("/api/v1/plans/CJ-2026/batches", json=batch_body(), headers=planner)
+    assert client.get("/api/v1/batches/CJ-2026-T01/commitment.pdf").status_code == 404
