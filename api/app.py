@@ -1,9 +1,13 @@
 """The application factory: the only place the web layer is wired to the domain core."""
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 from api.errors import install_error_handlers
+from api.pages import public as public_pages
+from api.pages import staff as staff_pages
+from api.pages.render import STATIC_DIR
 from api.routers import auth, planning, registry
 from supervision.clock import Clock, SystemClock
 from supervision.db import make_engine
@@ -26,4 +30,7 @@ def create_app(
     app.include_router(auth.router)
     app.include_router(registry.router)
     app.include_router(planning.router)
+    app.include_router(public_pages.router)
+    app.include_router(staff_pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
