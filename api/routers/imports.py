@@ -1,0 +1,63 @@
+"""Bulk import of registries by file upload (CSV or XLSX), all or nothing."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, UploadFile
+from pydantic import BaseModel
+
+from api.deps import ClockDep, Planner, SessionDep, SettingsDep
+from api.errors import ERROR_RESPONSES, ErrorDetail
+from supervision.errors import Invalid
+from supervision.registry import importer
+
+
+class ImportFailedDetail(ErrorDetail):
+    report: dict[str, Any]
+
+
+class ImportFailedResponse(BaseModel):
+    detail: ImportFailedDetail
+
+
+router = APIRouter(
+    prefix="/api/v1/import",
+    tags=["registry"],
+    responses={**ERROR_RESPONSES, 400: {"model": ImportFailedResponse | ERROR_RESPONSES[400]["model"]}},
+)
+
+
+def _checked_size(upload: UploadFile, limit: int) -> None:
+    upload.file.seek(0, 2)
+    size = upload.file.tell()
+    upload.file.seek(0)
+    if size > limit:
+        raise Invalid(
+            f"文件过大（{size // 1_048_576} MB），上限为 {limit // 1_048_576} MB",
+            f"file too large: {size} bytes, limit {limit}",
+        )
+
+
+def _run(kind: str, upload: UploadFile, session, user, clock, settings) -> dict[str, Any]:
+    _checked_size(upload, settings.upload_max_bytes)
+    fn = importer.import_entities if kind == "entities" else importer.import_inspectors
+    report = fn(
+        session, upload.file, filename=upload.filename or "upload", actor=user.username,
+        clock=clock, error_cap=settings.import_error_cap,
+    )
+    return report.to_dict()
+
+
+@router.post("/entities", summary="批量导入市场主体（CSV/XLSX，全部成功或全部不写入）")
+def import_entities(
+    file: Annotated[UploadFile, File(description="CSV（UTF-8/GB18030）或 XLSX")],
+    session: SessionDep, user: Planner, clock: ClockDep, settings: SettingsDep,
+) -> dict[str, Any]:
+    return _run("entities", file, session, user, clock, settings)
+
+
+@router.post("/inspectors", summary="批量导入执法检查人员（CSV/XLSX，全部成功或全部不写入）")
+def import_inspectors(
+    file: Annotated[UploadFile, File(description="CSV（UTF-8/GB18030）或 XLSX")],
+    session: SessionDep, user: Planner, clock: ClockDep, settings: SettingsDep,
+) -> dict[str, Any]:
+    return _run("inspectors", file, session, user, clock, settings)

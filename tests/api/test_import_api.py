@@ -1,0 +1,56 @@
+"""Uploading registry files through the API: report on success, nothing written on failure."""
+
+from sqlmodel import Session, func, select
+
+from supervision.registry.models import Entity, Inspector
+from tests.factories import small_city
+
+HEADER = "统一社会信用代码,企业名称,主体类型,法定代表人,住所,行政区划代码,行业代码,登记机关,管辖单位代码,成立日期\r\n"
+
+
+def row(uscc: str, name: str = "昌吉市新华书店") -> str:
+    return f"{uscc},{name},企业,王五,昌吉市,652301,F52,昌吉市市场监督管理局,652301-01,2019-03-01\r\n"
+
+
+def count(session: Session, model) -> int:
+    return session.exec(select(func.count()).select_from(model)).one()
+
+
+def upload(client, headers, text: str, encoding: str = "utf-8-sig", kind: str = "entities"):
+    files = {"file": ("企业名录.csv", text.encode(encoding), "text/csv")}
+    return client.post(f"/api/v1/import/{kind}", files=files, headers=headers)
+
+
+def test_upload_gb18030_file(client, login, session, clock) -> None:
+    small_city(session, clock, entities=5, inspectors=2)
+    session.commit()
+    before = count(session, Entity)
+    r = upload(client, login("planner"), HEADER + row("91652301MA77XY121U"), "gb18030")
+    assert r.status_code == 200, r.text
+    assert r.json()["inserted"] == 1 and r.json()["encoding"].lower().startswith("gb")
+    assert count(session, Entity) == before + 1
+
+
+def test_one_bad_row_writes_nothing_and_names_it(client, login, session, clock) -> None:
+    small_city(session, clock, entities=5, inspectors=2)
+    session.commit()
+    before = count(session, Entity)
+    text = HEADER + row("91652301MA77XY121U") + row("91652301MA77XY12") + row("91652301MA77XY130K")
+    r = upload(client, login("planner"), text)
+    assert r.status_code == 400, r.text
+    detail = r.json()["detail"]
+    assert "未写入任何数据" in detail["zh"]
+    errors = detail["report"]["errors"]
+    assert errors[0]["line"] == 3 and errors[0]["column"] == "统一社会信用代码"
+    assert count(session, Entity) == before
+
+
+def test_upload_limits_and_roles(client, login, app, session, clock) -> None:
+    small_city(session, clock, entities=5, inspectors=2)
+    session.commit()
+    assert upload(client, login("reviewer"), HEADER).status_code == 403
+    assert client.post("/api/v1/import/entities", headers=login("planner")).status_code == 422
+    app.state.settings.upload_max_bytes = 100
+    r = upload(client, login("planner"), HEADER + row("91652301MA77XY121U") * 3)
+    assert r.status_code == 400 and "文件过大" in r.json()["detail"]["zh"]
+    assert count(session, Inspector) == 2
