@@ -1,0 +1,983 @@
+"""sr1: seeded, auditable double-random draws (the public contract, DRAW-PROTOCOL.md).
+
+Standard library only, pure functions and one state object: no database, no clock, no
+globals. The same file is embedded in the standalone verifier citizens download, so whatever
+the product draws, the verifier recomputes with this very code.
+
+The algorithm, as the contract states it:
+
+1. Inputs are three canonical TSV files (UTF-8, NFC, TAB-separated, LF after every line, no
+   header, no BOM, sorted by key, unique keys): ``pool.tsv`` (USCC, STRATUM, UNIT),
+   ``roster.tsv`` (INSPECTOR_ID, GROUP, UNIT, QUALIFICATIONS) and ``conflicts.tsv``
+   (INSPECTOR_ID, USCC).
+2. The parameters (batch, integer quotas per stratum, team slots, cross-unit rule, max_load,
+   entropy plan, plus the SHA-256 digests of the three files and the pool size) are committed:
+   ``commitment = H(canonical_json(params))``, where ``H`` is lowercase hex SHA-256 of UTF-8.
+3. Public entropy strings entered after publication give
+   ``seed = H(commitment + "\\n" + entropy[0] + "\\n" + entropy[1] ...)``.
+4. Tickets: ``TE(u) = H(seed:E:u)``, ``TI(u, i) = H(seed:I:u:i)``,
+   ``TR(u, k, i) = H(seed:R:u:k:i)``.
+5. Selection: in each stratum, the ``quota`` entities with the smallest ``(TE(u), u)``; the
+   selected list is their union ordered by ``(TE(u), u)``; the rest of a stratum, in the same
+   order, is its reserve.
+6. Pairing: loads start at 0. For each selected entity in order and each team slot in order,
+   the eligible inspectors are those of the slot's group and qualification, not of the
+   entity's unit (when cross_unit), not in conflict with it, not yet in its team and below
+   max_load; the slot takes the ``count`` with the smallest ``(load, TI(u, i), i)``. If a slot
+   cannot be filled the entity is unassigned (empty team, no load change); otherwise every
+   member's load rises by one.
+7. Events, in order (``seq`` 1, 2, ...): ``recuse`` removes an inspector from a team (load
+   minus one, the pair becomes a conflict) and refills the place with the eligible inspector
+   of smallest ``(load, TR(u, k, i), i)``, ``k`` counting the entity's recusals, or leaves it
+   empty; ``replace_entity`` withdraws an entity (its members' loads minus one) and selects
+   the first unused entity of its stratum's reserve, paired as in step 6. Every event extends
+   the hash chain ``chain_n = H(chain_{n-1} + "\\n" + canonical_json(event_n))``,
+   ``chain_0 = seed``.
+8. The bundle publishes params, commitment, entropy, seed, the draw as made, the conflicts
+   that touched selected entities, the events with outcomes and chain, and the final state.
+
+Raw SHA-256 digests order exactly as their lowercase hex, so tickets are compared as bytes
+and turned into hex only where they are published.
+"""
+
+import hashlib
+import json
+import math
+import sys
+import unicodedata
+from bisect import bisect_left
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+from functools import cached_property
+from itertools import compress, islice, repeat
+from operator import lt
+from typing import Any, NamedTuple
+
+PROTOCOL = "sr1"
+BASE_PARAM_KEYS = ("protocol", "batch", "quotas", "team", "cross_unit", "max_load", "entropy_plan")
+FILE_PARAM_KEYS = ("pool_sha256", "pool_size", "roster_sha256", "conflicts_sha256")
+SLOT_KEYS = ("group", "count", "qualification")
+EVENT_FIELDS = {
+    "recuse": ("seq", "type", "uscc", "inspector", "reason"),
+    "replace_entity": ("seq", "type", "uscc", "reason"),
+}
+_HEX = frozenset("0123456789abcdef")
+
+
+class Sr1Error(ValueError):
+    """Input that breaks the sr1 contract; the message says what is wrong and where."""
+
+
+class TsvError(Sr1Error):
+    """A frozen input file that is not canonical TSV."""
+
+    def __init__(self, file: str, line: int | None, reason: str) -> None:
+        self.file, self.line, self.reason = file, line, reason
+        super().__init__(f"{file} line {line}: {reason}" if line else f"{file}: {reason}")
+
+
+class ParamsError(Sr1Error):
+    """Parameters that are not valid sr1 parameters for the given pool."""
+
+
+class EntropyError(Sr1Error):
+    """Entropy that is not a non-empty list of non-empty NFC strings without CR or LF."""
+
+
+class EventError(Sr1Error):
+    """An event that cannot be applied to the draw in its current state."""
+
+
+# --- Hashing and canonical JSON -------------------------------------------------------------
+
+
+def H(s: str) -> str:
+    """Lowercase hex SHA-256 of the UTF-8 bytes of ``s``."""
+    return hashlib.sha256(s.encode()).hexdigest()
+
+
+def digest_bytes(b: bytes) -> str:
+    """Lowercase hex SHA-256 of a file's bytes."""
+    return hashlib.sha256(b).hexdigest()
+
+
+def canonical_json(obj: Any) -> str:
+    """Sorted keys, no spaces, non-ASCII as itself; only JSON values without floats."""
+    _check_json_value(obj, "$")
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _check_json_value(value: Any, where: str) -> None:
+    if value is None or isinstance(value, str | bool | int):
+        return
+    if isinstance(value, float):
+        raise Sr1Error(f"{where}: {value!r} is a float; sr1 allows integers only")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise Sr1Error(f"{where}: object key {key!r} is not a string")
+            _check_json_value(item, f"{where}.{key}")
+        return
+    if isinstance(value, list | tuple):
+        for n, item in enumerate(value):
+            _check_json_value(item, f"{where}[{n}]")
+        return
+    raise Sr1Error(f"{where}: a {type(value).__name__} is not a JSON value")
+
+
+def entity_ticket(seed: str, uscc: str) -> str:
+    """TE(u)."""
+    return H(_entity_prefix(seed) + uscc)
+
+
+def pairing_ticket(seed: str, uscc: str, inspector: str) -> str:
+    """TI(u, i)."""
+    return H(_pairing_prefix(seed, uscc) + inspector)
+
+
+def replacement_ticket(seed: str, uscc: str, k: int, inspector: str) -> str:
+    """TR(u, k, i)."""
+    return H(_replacement_prefix(seed, uscc, k) + inspector)
+
+
+def _entity_prefix(seed: str) -> str:
+    return f"{seed}:E:"
+
+
+def _pairing_prefix(seed: str, uscc: str) -> str:
+    return f"{seed}:I:{uscc}:"
+
+
+def _replacement_prefix(seed: str, uscc: str, k: int) -> str:
+    return f"{seed}:R:{uscc}:{k}:"
+
+
+def _ticket_digests(prefix: str, suffixes: Iterable[str]) -> list[bytes]:
+    """Raw SHA-256 of ``prefix + s`` for each ``s`` (hashing the shared prefix only once)."""
+    start = hashlib.sha256(prefix.encode())
+    digests = []
+    for s in suffixes:
+        h = start.copy()
+        h.update(s.encode())
+        digests.append(h.digest())
+    return digests
+
+
+# --- Canonical TSV files ----------------------------------------------------------------------
+
+
+class Inspector(NamedTuple):
+    """One line of roster.tsv."""
+
+    inspector_id: str
+    group: str
+    unit: str
+    qualifications: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Pool:
+    """pool.tsv as three columns (a million tuples would cost far more memory)."""
+
+    usccs: list[str]
+    strata: list[str]
+    units: list[str]
+
+    def __len__(self) -> int:
+        return len(self.usccs)
+
+    def stratum_sizes(self) -> dict[str, int]:
+        """N_s for every stratum present, by stratum label."""
+        return dict(self._stratum_sizes)
+
+    @cached_property
+    def _stratum_sizes(self) -> dict[str, int]:
+        # Counted once: params checks and the selection both need it.
+        return dict(sorted(Counter(self.strata).items()))
+
+    def index(self, uscc: str) -> int | None:
+        """Line index of ``uscc`` (the file is sorted, so a binary search), or None."""
+        n = bisect_left(self.usccs, uscc)
+        return n if n < len(self.usccs) and self.usccs[n] == uscc else None
+
+    def records(self) -> Iterator[tuple[str, str, str]]:
+        """(USCC, STRATUM, UNIT) in file order."""
+        return zip(self.usccs, self.strata, self.units, strict=True)
+
+
+def parse_pool(data: bytes) -> Pool:
+    """Validate and read pool.tsv (USCC, STRATUM, UNIT; sorted by unique USCC)."""
+    name = "pool.tsv"
+    usccs, strata, units = _tsv_columns(data, name, ("USCC", "STRATUM", "UNIT"), optional=())
+    _check_order(usccs, name, "USCC")
+    # Labels repeat a million times; one shared string each keeps the pool small.
+    return Pool(usccs, list(map(sys.intern, strata)), list(map(sys.intern, units)))
+
+
+def parse_roster(data: bytes) -> list[Inspector]:
+    """Validate and read roster.tsv (INSPECTOR_ID, GROUP, UNIT, QUALIFICATIONS)."""
+    name = "roster.tsv"
+    fields = ("INSPECTOR_ID", "GROUP", "UNIT", "QUALIFICATIONS")
+    ids, groups, units, quals = _tsv_columns(data, name, fields, optional=("QUALIFICATIONS",))
+    _check_order(ids, name, "INSPECTOR_ID")
+    roster = []
+    for line, (inspector_id, group, unit, joined) in enumerate(
+        zip(ids, groups, units, quals, strict=True), start=1
+    ):
+        codes = tuple(joined.split(",")) if joined else ()
+        if "" in codes or list(codes) != sorted(set(codes)):
+            raise TsvError(
+                name,
+                line,
+                f"QUALIFICATIONS {joined!r} must be distinct non-empty codes, sorted and "
+                "joined by ','",
+            )
+        roster.append(Inspector(inspector_id, group, unit, codes))
+    return roster
+
+
+def parse_conflicts(data: bytes) -> list[tuple[str, str]]:
+    """Validate and read conflicts.tsv as (INSPECTOR_ID, USCC) pairs."""
+    name = "conflicts.tsv"
+    inspectors, usccs = _tsv_columns(data, name, ("INSPECTOR_ID", "USCC"), optional=())
+    pairs = list(zip(inspectors, usccs, strict=True))
+    _check_order(pairs, name, "(INSPECTOR_ID, USCC) pair")
+    return pairs
+
+
+def conflicts_by_entity(pairs: Iterable[tuple[str, str]]) -> dict[str, set[str]]:
+    """{uscc: inspectors in conflict with it} from (INSPECTOR_ID, USCC) pairs."""
+    by_entity: dict[str, set[str]] = {}
+    for inspector, uscc in pairs:
+        by_entity.setdefault(uscc, set()).add(inspector)
+    return by_entity
+
+
+def encode_pool(records: Iterable[Sequence[str]]) -> bytes:
+    """Canonical pool.tsv from (USCC, STRATUM, UNIT) records in any order."""
+    rows = sorted(_records(records, 3, "pool.tsv"), key=lambda r: r[0])
+    return _encode_tsv(rows, "pool.tsv", parse_pool)
+
+
+def encode_roster(records: Iterable[Sequence[Any]]) -> bytes:
+    """Canonical roster.tsv from (INSPECTOR_ID, GROUP, UNIT, QUALIFICATIONS) records.
+
+    QUALIFICATIONS may be a collection of codes or a ``,``-joined string; either way it is
+    written sorted and without repeats.
+    """
+    rows = sorted(
+        ((*r[:3], _join_qualifications(r[3])) for r in _records(records, 4, "roster.tsv")),
+        key=lambda r: r[0],
+    )
+    return _encode_tsv(rows, "roster.tsv", parse_roster)
+
+
+def encode_conflicts(pairs: Iterable[Sequence[str]]) -> bytes:
+    """Canonical conflicts.tsv from (INSPECTOR_ID, USCC) pairs in any order."""
+    return _encode_tsv(
+        sorted(_records(pairs, 2, "conflicts.tsv")), "conflicts.tsv", parse_conflicts
+    )
+
+
+def _records(records: Iterable[Sequence[Any]], width: int, name: str) -> list[tuple[Any, ...]]:
+    rows = [tuple(record) for record in records]
+    for row in rows:
+        if len(row) != width:
+            raise Sr1Error(f"{name}: record {row!r} must have {width} fields")
+    return rows
+
+
+def _join_qualifications(codes: str | Iterable[str]) -> str:
+    if isinstance(codes, str):
+        codes = codes.split(",") if codes else []
+    return ",".join(sorted(set(codes)))
+
+
+def _encode_tsv(rows: list[tuple[str, ...]], name: str, parse: Callable[[bytes], object]) -> bytes:
+    """Join sorted rows, then validate the result with the file's own parser."""
+    try:
+        data = "".join("\t".join(row) + "\n" for row in rows).encode()
+    except TypeError as exc:
+        raise Sr1Error(f"{name}: every field must be a string ({exc})") from None
+    except UnicodeEncodeError as exc:
+        raise Sr1Error(f"{name}: a field is not encodable as UTF-8 ({exc.reason})") from None
+    try:
+        parse(data)
+    except TsvError as exc:
+        record = rows[exc.line - 1] if exc.line and exc.line <= len(rows) else None
+        raise Sr1Error(f"{name}: record {record!r}: {exc.reason}") from None
+    return data
+
+
+def _tsv_columns(
+    data: bytes, name: str, fields: tuple[str, ...], optional: tuple[str, ...]
+) -> list[list[str]]:
+    """The file's fields as columns, after every check that applies to all three files."""
+    text = _tsv_text(data, name)
+    if not text:
+        return [[] for _ in fields]
+    _check_field_counts(text, name, fields)
+    # One split of the whole text and strided slices: far faster than a split per line.
+    flat = text[:-1].replace("\n", "\t").split("\t")
+    columns = [flat[k :: len(fields)] for k in range(len(fields))]
+    for field_name, column in zip(fields, columns, strict=True):
+        if field_name not in optional and "" in column:
+            raise TsvError(name, column.index("") + 1, f"{field_name} is empty")
+    return columns
+
+
+def _check_field_counts(text: str, name: str, fields: tuple[str, ...]) -> None:
+    """Every line has exactly one field per column (a function, so the lines die with it)."""
+    lines = text.split("\n")
+    lines.pop()  # the final LF leaves an empty item
+    tabs = len(fields) - 1
+    if set(map(str.count, lines, repeat("\t"))) == {tabs}:
+        return
+    line = next(n for n, text_line in enumerate(lines) if text_line.count("\t") != tabs)
+    found = lines[line].count("\t") + 1
+    raise TsvError(
+        name,
+        line + 1,
+        f"expected {len(fields)} fields separated by TAB, found {found} "
+        "(no field may contain TAB, CR or LF)",
+    )
+
+
+def _tsv_text(data: bytes, name: str) -> str:
+    if data.startswith(b"\xef\xbb\xbf"):
+        raise TsvError(name, 1, "starts with a byte-order mark (BOM); save as UTF-8 without BOM")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise TsvError(name, data.count(b"\n", 0, exc.start) + 1, "not valid UTF-8") from None
+    if "\r" in text:
+        line = text.count("\n", 0, text.index("\r")) + 1
+        raise TsvError(name, line, "contains a carriage return (CR); end lines with LF only")
+    if text and not text.endswith("\n"):
+        raise TsvError(name, text.count("\n") + 1, "the last line does not end with LF")
+    if not unicodedata.is_normalized("NFC", text):
+        line = next(
+            n
+            for n, text_line in enumerate(text.split("\n"), start=1)
+            if not unicodedata.is_normalized("NFC", text_line)
+        )
+        raise TsvError(name, line, "text is not in Unicode NFC form; normalise it to NFC")
+    return text
+
+
+def _check_order(keys: Sequence[Any], name: str, label: str) -> None:
+    """Keys strictly increasing, i.e. sorted and unique; name the first line that is not."""
+    if all(map(lt, keys, islice(keys, 1, None))):
+        return
+    n = next(k for k in range(1, len(keys)) if not keys[k - 1] < keys[k])
+    if keys[n] == keys[n - 1]:
+        raise TsvError(name, n + 1, f"duplicate {label} {keys[n]!r} (also on line {n})")
+    raise TsvError(
+        name, n + 1, f"not sorted: {label} {keys[n]!r} must come before {keys[n - 1]!r} (line {n})"
+    )
+
+
+# --- Parameters, commitment, seed -------------------------------------------------------------
+
+
+def quota_from_ratio(n_s: int, percent: str | int) -> int:
+    """ceil(N_s * p / 100) computed exactly from the decimal percent ``p``, capped at N_s."""
+    if not isinstance(n_s, int) or isinstance(n_s, bool) or n_s < 0:
+        raise ParamsError(f"stratum size must be an integer >= 0, not {n_s!r}")
+    if not isinstance(percent, str | int) or isinstance(percent, bool):
+        raise ParamsError(f"percent must be a decimal string such as '3.5', not {percent!r}")
+    try:
+        p = Decimal(percent)
+    except InvalidOperation:
+        raise ParamsError(f"percent {percent!r} is not a decimal number") from None
+    if not p.is_finite() or p < 0:
+        raise ParamsError(f"percent {percent!r} must be a finite number >= 0")
+    return min(math.ceil(Fraction(p) * n_s / 100), n_s)
+
+
+def build_params(
+    base_params: Mapping[str, Any], pool_bytes: bytes, roster_bytes: bytes, conflicts_bytes: bytes
+) -> dict[str, Any]:
+    """The §3 parameters: ``base_params`` plus the file digests and pool size, validated."""
+    parse_roster(roster_bytes)
+    parse_conflicts(conflicts_bytes)
+    return _complete_params(
+        base_params, parse_pool(pool_bytes), pool_bytes, roster_bytes, conflicts_bytes
+    )
+
+
+def _complete_params(
+    base_params: Mapping[str, Any],
+    pool: Pool,
+    pool_bytes: bytes,
+    roster_bytes: bytes,
+    conflicts_bytes: bytes,
+) -> dict[str, Any]:
+    computed = [key for key in FILE_PARAM_KEYS if key in base_params]
+    if computed:
+        raise ParamsError(
+            f"base params must not contain {', '.join(computed)}: they are computed from the files"
+        )
+    params = {
+        **base_params,
+        "pool_sha256": digest_bytes(pool_bytes),
+        "pool_size": len(pool),
+        "roster_sha256": digest_bytes(roster_bytes),
+        "conflicts_sha256": digest_bytes(conflicts_bytes),
+    }
+    check_params(params, pool)
+    return params
+
+
+def check_params(params: Mapping[str, Any], pool: Pool) -> None:
+    """Raise ParamsError unless ``params`` are complete §3 parameters fit for ``pool``.
+
+    The digests' values are not compared with files here: the caller holds the bytes.
+    """
+    if not isinstance(params, Mapping):
+        raise ParamsError("params must be a JSON object")
+    expected = (*BASE_PARAM_KEYS, *FILE_PARAM_KEYS)
+    missing = [key for key in expected if key not in params]
+    if missing:
+        raise ParamsError(f"params lack {', '.join(missing)}")
+    extra = sorted(key for key in params if key not in expected)
+    if extra:
+        raise ParamsError(f"params have unexpected keys: {', '.join(map(str, extra))}")
+    if params["protocol"] != PROTOCOL:
+        raise ParamsError(f"params.protocol must be {PROTOCOL!r}, not {params['protocol']!r}")
+    _check_text(params["batch"], "params.batch")
+    _check_text(params["entropy_plan"], "params.entropy_plan", allow_empty=True)
+    for key in ("pool_sha256", "roster_sha256", "conflicts_sha256"):
+        value = params[key]
+        if not (isinstance(value, str) and len(value) == 64 and set(value) <= _HEX):
+            raise ParamsError(f"params.{key} must be 64 lowercase hex digits, not {value!r}")
+    if not _is_int(params["pool_size"]) or params["pool_size"] != len(pool):
+        raise ParamsError(
+            f"params.pool_size is {params['pool_size']!r} but pool.tsv has {len(pool)} entities"
+        )
+    _check_quotas(params["quotas"], pool.stratum_sizes())
+    _check_team(params["team"])
+    if not isinstance(params["cross_unit"], bool):
+        raise ParamsError(f"params.cross_unit must be true or false, not {params['cross_unit']!r}")
+    max_load = params["max_load"]
+    if max_load is not None and not (_is_int(max_load) and max_load >= 1):
+        raise ParamsError(f"params.max_load must be null or an integer >= 1, not {max_load!r}")
+
+
+def _check_quotas(quotas: Any, sizes: Mapping[str, int]) -> None:
+    if not isinstance(quotas, Mapping):
+        raise ParamsError("params.quotas must be an object {stratum: quota}")
+    for stratum, size in sizes.items():
+        if stratum not in quotas:
+            raise ParamsError(
+                f"params.quotas: stratum {stratum!r} has {size} entities in the pool but no quota"
+            )
+        quota = quotas[stratum]
+        if not _is_int(quota) or not 0 <= quota <= size:
+            raise ParamsError(
+                f"params.quotas[{stratum!r}] must be an integer from 0 to {size} "
+                f"(the stratum's size), not {quota!r}"
+            )
+    for stratum in quotas:
+        if stratum not in sizes:
+            raise ParamsError(f"params.quotas: {stratum!r} is not a stratum of the pool")
+
+
+def _check_team(team: Any) -> None:
+    if not isinstance(team, list) or not team:
+        raise ParamsError("params.team must be a non-empty list of slots")
+    for n, slot in enumerate(team):
+        where = f"params.team[{n}]"
+        if not isinstance(slot, Mapping) or sorted(slot) != sorted(SLOT_KEYS):
+            raise ParamsError(f"{where} must be an object with exactly {', '.join(SLOT_KEYS)}")
+        _check_text(slot["group"], f"{where}.group")
+        if not _is_int(slot["count"]) or slot["count"] < 1:
+            raise ParamsError(f"{where}.count must be an integer >= 1, not {slot['count']!r}")
+        if slot["qualification"] is not None:
+            _check_text(slot["qualification"], f"{where}.qualification")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_text(
+    value: Any, where: str, error: type[Sr1Error] = ParamsError, allow_empty: bool = False
+) -> None:
+    if not isinstance(value, str):
+        raise error(f"{where} must be a string, not {value!r}")
+    if not value and not allow_empty:
+        raise error(f"{where} must not be empty")
+    if not unicodedata.is_normalized("NFC", value):
+        raise error(f"{where} is not in Unicode NFC form")
+
+
+def commitment(params: Mapping[str, Any]) -> str:
+    """H(canonical_json(params))."""
+    return H(canonical_json(params))
+
+
+def seed(commitment: str, entropy: Sequence[str]) -> str:
+    """H(commitment, then each entropy string, joined by LF)."""
+    check_entropy(entropy)
+    return H("\n".join([commitment, *entropy]))
+
+
+def check_entropy(entropy: Any) -> None:
+    """Raise EntropyError unless ``entropy`` is a non-empty list of valid strings."""
+    if not isinstance(entropy, list | tuple) or not entropy:
+        raise EntropyError("entropy must be a non-empty list of strings")
+    for n, text in enumerate(entropy):
+        where = f"entropy[{n}]"
+        if not isinstance(text, str) or not text:
+            raise EntropyError(f"{where} must be a non-empty string, not {text!r}")
+        if "\n" in text or "\r" in text:
+            raise EntropyError(f"{where} contains a line break; enter each source on its own")
+        if not unicodedata.is_normalized("NFC", text):
+            raise EntropyError(f"{where} is not in Unicode NFC form")
+
+
+# --- The draw --------------------------------------------------------------------------------
+
+
+# Sorts after every 32-byte digest, for a stratum that must be ranked whole.
+_ABOVE_ALL_DIGESTS = b"\xff" * 33
+
+
+def _ranking_heads(
+    digests: list[bytes],
+    usccs: list[str],
+    strata: list[str],
+    sizes: Mapping[str, int],
+    quotas: Mapping[str, int],
+) -> dict[str, list[tuple[bytes, str]]]:
+    """For each stratum with a quota, the start of its (ticket, uscc) order: the quota and
+    a few more pairs (the whole stratum when the quota is near its size).
+
+    Tickets are uniform, so about q of a stratum's n entities fall below the fraction q/n of
+    their range; the bound is raised by some eight standard deviations (8·sqrt(q)). One
+    C-speed pass over the pool keeps the tickets under the widest of the strata's bounds;
+    only those few are grouped and sorted. Every pair left out of a stratum's head is above
+    its bound, hence after all kept ones. Should a bound keep fewer than the quota (not
+    expected in practice), that stratum is ranked whole.
+    """
+    bounds = {
+        stratum: _ticket_bound(quota + 8 * math.isqrt(quota) + 16, sizes[stratum])
+        for stratum, quota in quotas.items()
+        if quota > 0
+    }
+    heads: dict[str, list[tuple[bytes, str]]] = {stratum: [] for stratum in bounds}
+    widest = max(bounds.values(), default=b"")
+    for digest, uscc, stratum in compress(
+        zip(digests, usccs, strata, strict=True), map(widest.__gt__, digests)
+    ):
+        if stratum in bounds and digest < bounds[stratum]:
+            heads[stratum].append((digest, uscc))
+    for stratum, head in heads.items():
+        if len(head) < quotas[stratum]:
+            head[:] = compress(zip(digests, usccs, strict=True), map(stratum.__eq__, strata))
+        head.sort()
+    return heads
+
+
+def _ticket_bound(k: int, n: int) -> bytes:
+    """A digest value with about k of n uniform tickets below it (all of them when k >= n)."""
+    if k >= n:
+        return _ABOVE_ALL_DIGESTS
+    return (-(-(k << 256) // n)).to_bytes(32, "big")
+
+
+@dataclass
+class DrawStats:
+    """Work counters, for benchmarks and tests."""
+
+    entity_tickets: int = 0  # one per pool entity, and again per stratum ranked whole
+    # TI and TR tickets computed; the naive rule computes one per eligible inspector.
+    inspector_tickets: int = 0
+
+
+@dataclass
+class _Stratum:
+    """A stratum's entities in ticket order, as far as computed: the selected, then the reserve.
+
+    Selection sorts a little more than the quota; the whole stratum is ranked only if
+    replacements run past that (most batches never withdraw an entity).
+    """
+
+    label: str
+    size: int
+    quota: int
+    ranked: list[tuple[bytes, str]]  # a prefix of the stratum's ranking, at least quota long
+    reserve_used: int = 0
+
+
+@dataclass
+class _Task:
+    """A selected entity and its team (a place emptied by an unfilled recusal holds None)."""
+
+    uscc: str
+    stratum: str
+    unit: str
+    ticket: str
+    blocked: frozenset[str]  # declared conflicts and recused inspectors
+    team: list[str | None] = field(default_factory=list)
+    unassigned: bool = False
+    recusals: int = 0
+
+
+class _LoadLevels:
+    """One slot's candidate inspectors grouped by current load, so pairing reads the lowest
+    loads first and computes tickets only for the level that decides."""
+
+    def __init__(self, members: Iterable[str], max_load: int | None) -> None:
+        self._by_load: dict[int, set[str]] = {}
+        self._max_load = max_load
+        for inspector in members:
+            self.add(inspector, 0)
+
+    def add(self, inspector: str, load: int) -> None:
+        self._by_load.setdefault(load, set()).add(inspector)
+
+    def remove(self, inspector: str, load: int) -> None:
+        level = self._by_load[load]
+        level.discard(inspector)
+        if not level:
+            del self._by_load[load]
+
+    def ascending(self) -> Iterator[set[str]]:
+        """Non-empty levels, lowest load first, stopping at max_load."""
+        for load in sorted(self._by_load):
+            if self._max_load is not None and load >= self._max_load:
+                return
+            yield self._by_load[load]
+
+
+class Draw:
+    """One batch's draw: selection and pairing on construction (§6), then events (§7).
+
+    ``conflicts`` maps a USCC to the inspectors in declared conflict with it. A verifier
+    without the private conflicts.tsv passes the bundle's ``excluded_by_conflict`` instead,
+    which holds every entry the draw can ever consult.
+    """
+
+    def __init__(
+        self,
+        params: Mapping[str, Any],
+        entropy: Sequence[str],
+        pool: Pool,
+        roster: Sequence[Inspector],
+        conflicts: Mapping[str, Collection[str]],
+    ) -> None:
+        check_params(params, pool)
+        self.params: dict[str, Any] = json.loads(canonical_json(params))
+        self.entropy = list(entropy)
+        self.commitment = commitment(self.params)
+        self.seed = seed(self.commitment, self.entropy)
+        self.chain = self.seed
+        self.stats = DrawStats()
+        self._pool = pool
+        self._conflicts = conflicts
+        self._slots: list[dict[str, Any]] = self.params["team"]
+        self._slot_of_place = [
+            n for n, slot in enumerate(self._slots) for _ in range(slot["count"])
+        ]
+        self._cross_unit: bool = self.params["cross_unit"]
+        self._unit_of = {i.inspector_id: i.unit for i in roster}
+        self._load = dict.fromkeys(self._unit_of, 0)
+        self._slots_of: dict[str, list[int]] = {i: [] for i in self._unit_of}
+        for n, slot in enumerate(self._slots):
+            for inspector in roster:
+                if inspector.group == slot["group"] and (
+                    slot["qualification"] is None
+                    or slot["qualification"] in inspector.qualifications
+                ):
+                    self._slots_of[inspector.inspector_id].append(n)
+        self._levels = [
+            _LoadLevels(
+                (i for i, slots in self._slots_of.items() if n in slots),
+                self.params["max_load"],
+            )
+            for n in range(len(self._slots))
+        ]
+        self._tasks: dict[str, _Task] = {}  # currently selected, in the order they entered
+        self._entered: list[str] = []  # every entity ever selected, withdrawn ones included
+        self._withdrawn: dict[str, int] = {}  # uscc -> seq of the event that withdrew it
+        self._strata: dict[str, _Stratum] = {}
+        self._events: list[dict[str, Any]] = []
+        self._drawn = [self._select_entity(d, u) for d, u in self._initial_selection()]
+
+    # Reading the state
+
+    @property
+    def loads(self) -> dict[str, int]:
+        """Current number of entities each inspector is paired with."""
+        return dict(self._load)
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        """Applied events with their outcome and chain, as published."""
+        return [json.loads(canonical_json(event)) for event in self._events]
+
+    def selected(self) -> list[dict[str, Any]]:
+        """The draw as made, before any event (the bundle's ``selected``)."""
+        return [{**entry, "team": list(entry["team"])} for entry in self._drawn]
+
+    def final(self) -> list[dict[str, Any]]:
+        """Every entity currently selected, in entering order, with its current team."""
+        return [
+            {"uscc": task.uscc, "team": [i for i in task.team if i is not None]}
+            for task in self._tasks.values()
+        ]
+
+    def understaffed(self) -> list[str]:
+        """Selected entities with a place that a recusal left empty."""
+        return [task.uscc for task in self._tasks.values() if None in task.team]
+
+    def excluded_by_conflict(self) -> dict[str, list[str]]:
+        """Declared conflicts of every entity ever selected (those without any left out)."""
+        return {
+            uscc: sorted(self._conflicts[uscc])
+            for uscc in self._entered
+            if self._conflicts.get(uscc)
+        }
+
+    def to_bundle(self, meta: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The published bundle.json (§8); ``meta`` is informative and outside every hash."""
+        bundle = {
+            "protocol": PROTOCOL,
+            "params": json.loads(canonical_json(self.params)),
+            "commitment": self.commitment,
+            "entropy": list(self.entropy),
+            "seed": self.seed,
+            "selected": self.selected(),
+            "excluded_by_conflict": self.excluded_by_conflict(),
+            "events": self.events,
+            "final": self.final(),
+        }
+        if meta is not None:
+            bundle["meta"] = dict(meta)
+        return bundle
+
+    # Selection and pairing (§6)
+
+    def _initial_selection(self) -> list[tuple[bytes, str]]:
+        pool, quotas, sizes = self._pool, self.params["quotas"], self._pool.stratum_sizes()
+        digests = self._entity_digests(pool.usccs)
+        heads = _ranking_heads(digests, pool.usccs, pool.strata, sizes, quotas)
+        chosen: list[tuple[bytes, str]] = []
+        for stratum, head in heads.items():
+            self._strata[stratum] = _Stratum(stratum, sizes[stratum], quotas[stratum], head)
+            chosen += head[: quotas[stratum]]
+        chosen.sort()
+        return chosen
+
+    def _entity_digests(self, usccs: list[str]) -> list[bytes]:
+        self.stats.entity_tickets += len(usccs)
+        return _ticket_digests(_entity_prefix(self.seed), usccs)
+
+    def _select_entity(self, digest: bytes, uscc: str) -> dict[str, Any]:
+        """Add an entity to the selection, pair it, and describe it as ``selected`` does."""
+        line = self._pool.index(uscc)
+        assert line is not None  # selected entities come from the pool
+        task = _Task(
+            uscc=uscc,
+            stratum=self._pool.strata[line],
+            unit=self._pool.units[line],
+            ticket=digest.hex(),
+            blocked=frozenset(self._conflicts.get(uscc, ())),
+        )
+        team = self._form_team(task)
+        if team is None:
+            task.unassigned = True
+        else:
+            task.team = list(team)
+            for inspector in team:
+                self._change_load(inspector, +1)
+        self._tasks[uscc] = task
+        self._entered.append(uscc)
+        return {
+            "uscc": uscc,
+            "stratum": task.stratum,
+            "ticket": task.ticket,
+            "team": list(team or []),
+            "unassigned": task.unassigned,
+        }
+
+    def _form_team(self, task: _Task) -> list[str] | None:
+        """Fill every slot in order; None when one cannot be filled (loads change later)."""
+        team: list[str] = []
+        prefix = _pairing_prefix(self.seed, task.uscc)
+        for n, slot in enumerate(self._slots):
+            picked = self._pick(n, slot["count"], task, team, prefix)
+            if picked is None:
+                return None
+            team += picked
+        return team
+
+    def _pick(
+        self, slot: int, need: int, task: _Task, team: Sequence[str | None], prefix: str
+    ) -> list[str] | None:
+        """The ``need`` eligible inspectors with the smallest (load, H(prefix + i), i).
+
+        Equal to ranking every eligible inspector, but tickets are computed only for the
+        load levels that are reached.
+        """
+        # Without the cross-unit rule no inspector's unit equals None: nobody is excluded.
+        unit = task.unit if self._cross_unit else None
+        chosen: list[str] = []
+        for level in self._levels[slot].ascending():
+            candidates = [
+                i
+                for i in level
+                if i not in task.blocked and i not in team and self._unit_of[i] != unit
+            ]
+            chosen += self._rank(candidates, prefix)[: need - len(chosen)]
+            if len(chosen) == need:
+                return chosen
+        return None
+
+    def _rank(self, candidates: list[str], prefix: str) -> list[str]:
+        """Candidates of one load level in (ticket, id) order."""
+        if len(candidates) <= 1:
+            return candidates
+        self.stats.inspector_tickets += len(candidates)
+        digests = _ticket_digests(prefix, candidates)
+        return [i for _, i in sorted(zip(digests, candidates, strict=True))]
+
+    def _change_load(self, inspector: str, delta: int) -> None:
+        old = self._load[inspector]
+        self._load[inspector] = old + delta
+        for slot in self._slots_of[inspector]:
+            self._levels[slot].remove(inspector, old)
+            self._levels[slot].add(inspector, old + delta)
+
+    # Events (§7)
+
+    def apply_event(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        """Apply the next event and extend the chain; return its outcome.
+
+        Raises EventError, leaving the draw unchanged, when the event cannot be applied.
+        """
+        record, task = self._checked_event(event)
+        if record["type"] == "recuse":
+            outcome = self._recuse(task, record["inspector"])
+        else:
+            outcome = self._replace_entity(task, record["seq"])
+        self.chain = H(self.chain + "\n" + canonical_json(record))
+        self._events.append({**record, "outcome": outcome, "chain": self.chain})
+        return json.loads(canonical_json(outcome))
+
+    def _checked_event(self, event: Mapping[str, Any]) -> tuple[dict[str, Any], _Task]:
+        """The event reduced to its hashed fields, and the task it concerns; or EventError."""
+        if not isinstance(event, Mapping):
+            raise EventError("an event must be a JSON object")
+        expected_seq = len(self._events) + 1
+        seq = event.get("seq")
+        if not _is_int(seq) or seq != expected_seq:
+            raise EventError(
+                f"event seq is {seq!r} but the next event must have seq {expected_seq}"
+            )
+        kind = event.get("type")
+        if kind not in EVENT_FIELDS:
+            raise EventError(
+                f"event {seq}: unknown type {kind!r}; expected 'recuse' or 'replace_entity'"
+            )
+        fields = EVENT_FIELDS[kind]
+        missing = [key for key in fields if key not in event]
+        if missing:
+            raise EventError(f"event {seq} ({kind}) lacks {', '.join(missing)}")
+        extra = sorted(str(key) for key in event if key not in fields)
+        if extra:
+            raise EventError(f"event {seq} ({kind}) has unexpected fields: {', '.join(extra)}")
+        for key in fields[2:]:
+            _check_text(event[key], f"event {seq}: {key}", EventError)
+        if not event["reason"].strip():
+            raise EventError(f"event {seq}: a reason is required")
+        task = self._current_task(seq, event["uscc"])
+        if kind == "recuse":
+            inspector = event["inspector"]
+            if inspector not in self._load:
+                raise EventError(f"event {seq}: inspector {inspector} is not in the roster")
+            if inspector not in task.team:
+                members = [i for i in task.team if i is not None]
+                raise EventError(
+                    f"event {seq}: inspector {inspector} is not in the team of {task.uscc} "
+                    f"(team: {', '.join(members) or 'none'})"
+                )
+        return {key: event[key] for key in fields}, task
+
+    def _current_task(self, seq: int, uscc: str) -> _Task:
+        task = self._tasks.get(uscc)
+        if task is not None:
+            return task
+        if uscc in self._withdrawn:
+            reason = f"was already withdrawn by event {self._withdrawn[uscc]}"
+        elif self._pool.index(uscc) is None:
+            reason = "is not in the pool"
+        else:
+            reason = "is not selected in this draw"
+        raise EventError(f"event {seq}: entity {uscc} {reason}")
+
+    def _recuse(self, task: _Task, inspector: str) -> dict[str, Any]:
+        place = task.team.index(inspector)
+        self._change_load(inspector, -1)
+        task.blocked = task.blocked | {inspector}
+        task.recusals += 1
+        prefix = _replacement_prefix(self.seed, task.uscc, task.recusals)
+        picked = self._pick(self._slot_of_place[place], 1, task, task.team, prefix)
+        replacement = picked[0] if picked else None
+        task.team[place] = replacement
+        if replacement is not None:
+            self._change_load(replacement, +1)
+        return {"replacement": replacement}
+
+    def _replace_entity(self, task: _Task, seq: int) -> dict[str, Any]:
+        for inspector in task.team:
+            if inspector is not None:
+                self._change_load(inspector, -1)
+        del self._tasks[task.uscc]
+        self._withdrawn[task.uscc] = seq
+        following = self._next_from_reserve(self._strata[task.stratum])
+        if following is None:
+            return {"replacement_uscc": None}
+        entry = self._select_entity(*following)
+        return {
+            "replacement_uscc": entry["uscc"],
+            "team": entry["team"],
+            "unassigned": entry["unassigned"],
+        }
+
+    def _next_from_reserve(self, stratum: _Stratum) -> tuple[bytes, str] | None:
+        """The first entity of the stratum's reserve not yet selected, or None."""
+        position = stratum.quota + stratum.reserve_used
+        if position >= len(stratum.ranked) and len(stratum.ranked) < stratum.size:
+            pool = self._pool
+            members = list(compress(pool.usccs, map(stratum.label.__eq__, pool.strata)))
+            stratum.ranked = sorted(zip(self._entity_digests(members), members, strict=True))
+        if position >= len(stratum.ranked):
+            return None
+        stratum.reserve_used += 1
+        return stratum.ranked[position]
+
+
+def run(
+    pool_bytes: bytes,
+    roster_bytes: bytes,
+    conflicts_bytes: bytes,
+    base_params: Mapping[str, Any],
+    entropy: Sequence[str],
+    events: Iterable[Mapping[str, Any]],
+    meta: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Draw from the frozen files, apply the events, and return the bundle."""
+    pool = parse_pool(pool_bytes)
+    roster = parse_roster(roster_bytes)
+    conflicts = parse_conflicts(conflicts_bytes)
+    params = _complete_params(base_params, pool, pool_bytes, roster_bytes, conflicts_bytes)
+    draw = Draw(params, entropy, pool, roster, conflicts_by_entity(conflicts))
+    for event in events:
+        draw.apply_event(event)
+    return draw.to_bundle(meta)
