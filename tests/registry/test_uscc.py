@@ -50,8 +50,16 @@ def test_make_uscc_is_valid(org: str) -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    ["", "91350100M000100Y4", "91350100M000100Y433", "91350100M00010OY43", "9135010SM000100Y43",
-     "Z1350100M000100Y43", "91350I00M000100Y43", "913501 0M000100Y43"],
+    [
+        "",
+        "91350100M000100Y4",
+        "91350100M000100Y433",
+        "91350100M00010OY43",
+        "9135010SM000100Y43",
+        "Z1350100M000100Y43",
+        "91350I00M000100Y43",
+        "913501 0M000100Y43",
+    ],
 )
 def test_wrong_shape_is_rejected_with_a_reason(bad: str) -> None:
     with pytest.raises(UsccError) as e:
