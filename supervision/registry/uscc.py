@@ -5,10 +5,12 @@ codes issued that way and an import must not lose them.
 """
 
 from dataclasses import dataclass
+from operator import mul
 
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 VALUES = {c: i for i, c in enumerate(ALPHABET)}
 WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_STRIP_ALPHABET = str.maketrans("", "", ALPHABET)
 # Position 1: registration department; 2: organisation type within it.
 REGISTRATION_DEPARTMENTS = set("123456789ANY")
 
@@ -26,7 +28,7 @@ class UsccError(ValueError):
 
 def check_character(first17: str) -> str:
     """The 18th character for the first 17: (31 − Σ value×weight mod 31) mod 31."""
-    total = sum(VALUES[c] * w for c, w in zip(first17, WEIGHTS, strict=True))
+    total = sum(map(mul, map(VALUES.__getitem__, first17), WEIGHTS))
     return ALPHABET[(31 - total % 31) % 31]
 
 
@@ -35,8 +37,11 @@ def validate_uscc(raw: str) -> UsccCheck:
     code = raw.strip().upper()
     if len(code) != 18:
         raise UsccError(f"统一社会信用代码应为18位，实为{len(code)}位 / must be 18 characters")
-    for pos, c in enumerate(code, start=1):
-        if c not in VALUES:
+    # Fast path for the import of millions of rows: one C-level pass finds any stray character.
+    if code.translate(_STRIP_ALPHABET):
+        for pos, c in enumerate(code, start=1):
+            if c in VALUES:
+                continue
             raise UsccError(
                 f"第{pos}位字符“{c}”不在代码字符集内（不含I、O、S、V、Z）"
                 f" / character {pos} {c!r} is not allowed"

@@ -9,7 +9,9 @@ HEADER = "统一社会信用代码,企业名称,主体类型,法定代表人,住
 
 
 def row(uscc: str, name: str = "昌吉市新华书店") -> str:
-    return f"{uscc},{name},企业,王五,昌吉市,652301,F52,昌吉市市场监督管理局,652301-01,2019-03-01\r\n"
+    return (
+        f"{uscc},{name},企业,王五,昌吉市,652301,F52,昌吉市市场监督管理局,652301-01,2019-03-01\r\n"
+    )
 
 
 def count(session: Session, model) -> int:
