@@ -81,8 +81,10 @@ def pool_records(session: Session, batch: Batch) -> Iterator[tuple[str, str, str
         .where(*pool_conditions(session, batch))
         .order_by(Entity.uscc)
     )
-    conn = session.connection().execution_options(yield_per=STREAM_CHUNK)
-    for uscc, risk, unit in conn.execute(stmt):
+    # Options on the statement, not the connection: they must not outlive this query.
+    for uscc, risk, unit in session.connection().execute(
+        stmt.execution_options(yield_per=STREAM_CHUNK)
+    ):
         yield uscc, labels[risk], unit
 
 

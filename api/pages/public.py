@@ -1,0 +1,396 @@
+"""The public portal: what is published, and nothing else (一公开).
+
+Every batch page goes through the API's own visibility rule with no user, so a draft that was
+never committed is a 404 here even for a logged-in planner; the data comes from the API's
+public schemas (``batch_public``, ``task_rows``, ``plan_public``), which carry no identity
+numbers, phones, risk classes or conflict declarations.
+"""
+
+import json
+import shlex
+import unicodedata
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+from sqlmodel import Session, select
+
+from api.deps import ClockDep, SessionDep, SettingsDep
+from api.pages.render import (
+    CsrfChecked,
+    FormDep,
+    PageRoute,
+    PageUser,
+    PlannerPage,
+    is_planner,
+    page_context,
+    redirect,
+    render,
+    validation_messages,
+)
+from api.routers import planning, registry
+from supervision.draw import sr1, standalone_verifier_source
+from supervision.errors import DomainError, NotFound
+from supervision.planning import schemas as ps
+from supervision.planning import service
+from supervision.planning.models import Batch, BatchState, DrawEvent
+from supervision.registry import service as registry_service
+
+router = APIRouter(
+    route_class=PageRoute, include_in_schema=False, dependencies=[Depends(page_context)]
+)
+CEREMONY_FIRST = 10
+MAX_ENTROPY_LINES = next(
+    m.max_length
+    for m in ps.EntropySubmit.model_fields["entropy"].metadata
+    if getattr(m, "max_length", None)
+)
+
+
+# ---- shared views -------------------------------------------------------------------------
+
+
+def department_names(session: Session) -> dict[str, str]:
+    return {d.code: d.name for d in registry.list_departments(session)}
+
+
+def item_names(session: Session) -> dict[str, str]:
+    return {i.code: i.name for i in registry_service.list_items(session)}
+
+
+def commitment_view(c: ps.CommitmentPublic, departments: dict[str, str]) -> dict[str, Any]:
+    """A published commitment in readable form, with its canonical JSON and digest check."""
+    p = c.params
+    canonical = sr1.canonical_json(p)
+    return {
+        "seq": c.seq,
+        "commitment": c.commitment,
+        "published_at": c.published_at,
+        "withdrawn_at": c.withdrawn_at,
+        "withdrawn_reason": c.withdrawn_reason,
+        "pool_size": p.get("pool_size"),
+        "quotas": sorted(p.get("quotas", {}).items()),
+        "quota_total": sum(p.get("quotas", {}).values()),
+        "team": [
+            {**slot, "group_name": departments.get(slot["group"], slot["group"])}
+            for slot in p.get("team", [])
+        ],
+        "cross_unit": p.get("cross_unit"),
+        "max_load": p.get("max_load"),
+        "entropy_plan": p.get("entropy_plan"),
+        "files": [
+            ("pool.tsv（检查对象名录快照）", p.get("pool_sha256")),
+            ("roster.tsv（执法人员名录快照）", p.get("roster_sha256")),
+            ("conflicts.tsv（回避声明，不公开，仅公布摘要）", p.get("conflicts_sha256")),
+        ],
+        "canonical": canonical,
+        "digest_matches": sr1.H(canonical) == c.commitment,
+    }
+
+
+def current_commitment(pub: ps.BatchPublic) -> ps.CommitmentPublic | None:
+    live = [c for c in pub.commitments if c.withdrawn_at is None]
+    return live[-1] if live else None
+
+
+def draw_events(session: Session, batch: Batch) -> list[DrawEvent]:
+    draw = service.get_draw(session, batch)
+    return list(
+        session.exec(select(DrawEvent).where(DrawEvent.draw_id == draw.id).order_by(DrawEvent.seq))
+    )
+
+
+def _inspector_name(session: Session, names: dict[str, str], badge: str | None) -> str:
+    if badge is None:
+        return ""
+    if badge not in names:
+        try:
+            names[badge] = registry_service.get_inspector(session, badge).name
+        except NotFound:
+            names[badge] = ""
+    return names[badge]
+
+
+def events_view(
+    session: Session, batch: Batch, entity_names: dict[str, str], names: dict[str, str]
+) -> list[dict[str, Any]]:
+    out = []
+    for row in draw_events(session, batch):
+        event = json.loads(row.event_json)
+        outcome = json.loads(row.outcome_json)
+        item = {
+            "seq": row.seq,
+            "type": event["type"],
+            "uscc": event["uscc"],
+            "entity_name": entity_names.get(event["uscc"], ""),
+            "reason": event["reason"],
+            "at": row.at,
+            "chain": row.chain,
+            "canonical": row.event_json,
+        }
+        if event["type"] == "recuse":
+            replacement = outcome.get("replacement")
+            item["inspector"] = event["inspector"]
+            item["inspector_name"] = _inspector_name(session, names, event["inspector"])
+            item["replacement"] = replacement
+            item["replacement_name"] = _inspector_name(session, names, replacement)
+        else:
+            new = outcome.get("replacement_uscc")
+            item["replacement_uscc"] = new
+            item["replacement_entity"] = entity_names.get(new, "") if new else ""
+            item["replacement_team"] = [
+                {"badge_no": b, "name": _inspector_name(session, names, b)}
+                for b in outcome.get("team", [])
+            ]
+            item["replacement_unassigned"] = outcome.get("unassigned", False)
+        out.append(item)
+    return out
+
+
+def drawn_record(session: Session, batch: Batch) -> dict[str, Any]:
+    """Tasks, events and workload of a drawn batch, as the public sees them."""
+    tasks = task_views(session, batch)
+    names = {m["badge_no"]: m["name"] for t in tasks for m in t.team}
+    entity_names = {t.uscc: t.entity_name for t in tasks}
+    workload = [
+        {**w, "name": _inspector_name(session, names, w["badge_no"])}
+        for w in service.workload(session, batch)
+    ]
+    return {
+        "tasks": tasks,
+        "events": events_view(session, batch, entity_names, names),
+        "workload": workload,
+        "unassigned": sum(1 for t in tasks if t.state == "unassigned"),
+        "withdrawn": sum(1 for t in tasks if t.state == "withdrawn"),
+        "understaffed": sum(1 for t in tasks if t.understaffed),
+    }
+
+
+def task_views(session: Session, batch: Batch) -> list[planning.TaskOut]:
+    """Tasks in selection order with current teams, as the public tasks endpoint gives them."""
+    return [planning.TaskOut(**row) for row in service.task_rows(session, batch)]
+
+
+def public_batch(session: Session, code: str) -> Batch:
+    """The API's visibility rule for an anonymous reader."""
+    return planning._visible_batch(session, code, None)
+
+
+# ---- pages --------------------------------------------------------------------------------
+
+
+@router.get("/")
+def home(request: Request, session: SessionDep, user: PageUser) -> Response:
+    plans = planning.list_plans(session, None)
+    batches = planning.list_batches(session, None)
+    return render(
+        request,
+        "public/home.html",
+        {"plans": plans, "batches": batches},
+        title="首页",
+    )
+
+
+@router.get("/items")
+def items(request: Request, session: SessionDep, user: PageUser) -> Response:
+    rows = [
+        registry_service.item_public_view(i)
+        for i in registry_service.list_items(session, active_only=True)
+    ]
+    return render(
+        request,
+        "public/items.html",
+        {"items": rows, "departments": department_names(session)},
+        title="随机抽查事项清单",
+    )
+
+
+@router.get("/plans/{code}")
+def plan_page(request: Request, code: str, session: SessionDep, user: PageUser) -> Response:
+    plan = service.get_plan(session, code)
+    if plan.state != "published":
+        raise NotFound(f"未找到已公示的抽查计划“{code}”", f"no published plan {code!r}")
+    return render(
+        request,
+        "public/plan.html",
+        {
+            "plan": planning.plan_public(session, plan),
+            "batches": planning.list_batches(session, None, plan=code),
+        },
+        title=plan.name,
+    )
+
+
+@router.get("/batches/{code}")
+def batch_page(request: Request, code: str, session: SessionDep, user: PageUser) -> Response:
+    batch = public_batch(session, code)
+    pub = planning.batch_public(session, batch)
+    departments = department_names(session)
+    context: dict[str, Any] = {
+        "batch": pub,
+        "items": item_names(session),
+        "departments": departments,
+        "commitments": [commitment_view(c, departments) for c in reversed(pub.commitments)],
+        "record": drawn_record(session, batch) if pub.seed else None,
+        "base_url": str(request.base_url).rstrip("/"),
+    }
+    return render(request, "public/batch.html", context, title=f"{pub.name}（{pub.code}）")
+
+
+def _ceremony(
+    request: Request,
+    session: Session,
+    batch: Batch,
+    user: Any,
+    *,
+    entered: str = "",
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    pub = planning.batch_public(session, batch)
+    tasks = task_views(session, batch) if pub.seed else []
+    current = current_commitment(pub)
+    return render(
+        request,
+        "public/ceremony.html",
+        {
+            "batch": pub,
+            "commitment": current,
+            "first": tasks[:CEREMONY_FIRST],
+            "selected_total": len(tasks),
+            "can_enter": is_planner(user) and pub.state == BatchState.frozen,
+            "entered": entered,
+            "error": error,
+            "max_lines": MAX_ENTROPY_LINES,
+        },
+        status_code=status_code,
+        title=f"抽取仪式 · {pub.name}",
+    )
+
+
+@router.get("/batches/{code}/ceremony")
+def ceremony(request: Request, code: str, session: SessionDep, user: PageUser) -> Response:
+    return _ceremony(request, session, public_batch(session, code), user)
+
+
+def entropy_lines(text: str) -> list[str]:
+    """One entropy string per textarea line, verbatim; trailing empty lines are dropped."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    while lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def entropy_problem(lines: list[str], confirmed: bool) -> str | None:
+    """Say in Chinese what is wrong with the entered lines, before the protocol refuses them."""
+    if not lines:
+        return "请至少输入一行熵值（每行一个来源，例如见证人掷出的骰子点数）"
+    for n, line in enumerate(lines, start=1):
+        if line == "":
+            return f"第{n}行是空行：每一行都会作为一个熵值原样使用，请删除空行后再提交"
+        if not unicodedata.is_normalized("NFC", line):
+            return f"第{n}行含有非规范形式（非 NFC）的 Unicode 字符，请重新键入该行"
+    try:
+        ps.EntropySubmit(entropy=lines)
+    except ValidationError as exc:
+        return "；".join(validation_messages(exc.errors(), {"entropy": "熵值"}))
+    if not confirmed:
+        return "请勾选“我确认熵值已当众产生，提交后不可更改”后再提交"
+    return None
+
+
+@router.post("/batches/{code}/ceremony")
+def ceremony_submit(
+    request: Request,
+    code: str,
+    session: SessionDep,
+    user: PlannerPage,
+    clock: ClockDep,
+    settings: SettingsDep,
+    form: FormDep,
+    _csrf: None = CsrfChecked,
+) -> Response:
+    batch = planning._visible_batch(session, code, user)
+    entropy = str(form.get("entropy") or "")
+    confirm = form.get("confirm")
+    lines = entropy_lines(entropy)
+    problem = entropy_problem(lines, confirm == "yes")
+    if problem is None:
+        try:
+            service.enter_entropy(
+                session, code, lines, actor=user.username, clock=clock, storage=settings.storage_dir
+            )
+        except DomainError as exc:
+            session.rollback()
+            return _ceremony(
+                request, session, batch, user, entered=entropy, error=exc.zh, status_code=exc.status
+            )
+        return redirect(f"/batches/{code}/ceremony", "熵值已录入，抽取完成。结果已公开，不可更改。")
+    return _ceremony(request, session, batch, user, entered=entropy, error=problem, status_code=400)
+
+
+@router.get("/verify")
+def verify_page(request: Request, session: SessionDep, user: PageUser) -> Response:
+    return render(
+        request,
+        "public/verify.html",
+        {"example": worked_example(session), "base_url": str(request.base_url).rstrip("/")},
+        title="如何核验抽取结果",
+    )
+
+
+def worked_example(session: Session) -> dict[str, Any] | None:
+    """The protocol's steps recomputed on the most recent public draw, to show real numbers."""
+    drawn = [b for b in planning.list_batches(session, None) if b.seed]
+    if not drawn:
+        return None
+    pub = max(drawn, key=lambda b: b.drawn_at)
+    current = current_commitment(pub)
+    if current is None:
+        return None
+    batch = service.get_batch(session, pub.code)
+    tasks = task_views(session, batch)
+    first = tasks[:3]  # positions follow the selected list: smallest tickets first
+    lead = tasks[0] if tasks else None
+    leader = lead.team[0] if lead and lead.team else None
+    canonical = sr1.canonical_json(current.params)
+    return {
+        "batch": pub,
+        "params": current.params,
+        "canonical": canonical,
+        "commitment": current.commitment,
+        "commitment_ok": sr1.H(canonical) == current.commitment,
+        "entropy": pub.entropy,
+        "seed_input": "\n".join([current.commitment, *pub.entropy]),
+        "seed": pub.seed,
+        "seed_ok": sr1.seed(current.commitment, pub.entropy) == pub.seed,
+        "seed_command": sha256_command([current.commitment, *pub.entropy]),
+        "ticket_command": sha256_command([f"{pub.seed}:E:{lead.uscc}"]) if lead else "",
+        "first": first,
+        "lead": lead,
+        "lead_input": f"{pub.seed}:E:{lead.uscc}" if lead else "",
+        "lead_ticket_ok": lead is not None
+        and sr1.entity_ticket(pub.seed, lead.uscc) == lead.ticket,
+        "leader": leader,
+        "leader_input": f"{pub.seed}:I:{lead.uscc}:{leader['badge_no']}" if leader else "",
+        "leader_ticket": sr1.pairing_ticket(pub.seed, lead.uscc, leader["badge_no"])
+        if leader
+        else "",
+    }
+
+
+def sha256_command(parts: list[str]) -> str:
+    """A shell line hashing the parts joined by LF (no trailing LF), for readers to re-run."""
+    fmt = "\\n".join(["%s"] * len(parts))
+    args = " ".join(shlex.quote(p) for p in parts)
+    return f"printf '{fmt}' {args} | sha256sum    # macOS：把 sha256sum 换成 shasum -a 256"
+
+
+@router.get("/verify.py")
+def verify_script() -> Response:
+    return Response(
+        standalone_verifier_source(),
+        media_type="text/x-python; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="verify.py"'},
+    )

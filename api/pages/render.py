@@ -1,0 +1,395 @@
+"""The one place that renders the page shell: templates, common context, flash and errors.
+
+Pages reuse the API's rules (the same session dependency, the same user lookup from the
+``sv_token`` cookie, the same ``require_roles`` check); what differs is how a refusal looks:
+a Chinese HTML page or a redirect to the login form instead of JSON.
+"""
+
+import hashlib
+import hmac
+from collections.abc import Callable, Coroutine, Mapping
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote, unquote
+
+import jinja2
+from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse, Response
+from fastapi.routing import APIRoute
+from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+
+from api.deps import TOKEN_COOKIE, OptionalUser, SessionDep, Unauthorized, require_roles
+from supervision.accounts.models import ROLE_LABELS, Role, User
+from supervision.clock import CHINA_TZ
+from supervision.errors import DomainError, Forbidden
+from supervision.planning.models import BATCH_STATE_LABELS
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+FLASH_COOKIE = "sv_flash"
+
+PLAN_STATE_LABELS = {"draft": "草稿", "published": "已公示"}
+TASK_STATE_LABELS = {
+    "assigned": "已组队",
+    "unassigned": "未能组队",
+    "in_progress": "检查中",
+    "recorded": "已录入结果",
+    "reviewed": "已审核",
+    "returned": "已退回",
+    "published": "已公示",
+    "withdrawn": "已撤出",
+}
+METHOD_LABELS = {"desk": "书面检查", "onsite": "实地核查", "online": "网络监测"}
+CATEGORY_LABELS = {"general": "一般检查事项", "key": "重点检查事项"}
+
+
+# ---- formatting ---------------------------------------------------------------------------
+
+
+def _parsed(value: str | date | datetime) -> date | datetime:
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def cn_date(value: str | date | datetime | None) -> str:
+    """2026年12月1日 (a datetime is shown as its date in China)."""
+    if value is None:
+        return "—"
+    value = _parsed(value)
+    if isinstance(value, datetime):
+        value = _china(value).date()
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
+def cn_datetime(value: str | datetime | None) -> str:
+    """2026年11月26日 10:00 (China time)."""
+    if value is None:
+        return "—"
+    parsed = _parsed(value)
+    if not isinstance(parsed, datetime):
+        return cn_date(parsed)
+    local = _china(parsed)
+    return f"{cn_date(local.date())} {local:%H:%M}"
+
+
+def _china(value: datetime) -> datetime:
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return aware.astimezone(CHINA_TZ)
+
+
+def hash_groups(value: str | None, size: int = 8) -> list[str]:
+    """A hex digest in groups of ``size`` characters, for reading aloud at a ceremony."""
+    return [value[i : i + size] for i in range(0, len(value), size)] if value else []
+
+
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        autoescape=jinja2.select_autoescape(["html"]),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        cn_date=cn_date,
+        cn_datetime=cn_datetime,
+        hash_groups=hash_groups,
+        batch_state=lambda s: BATCH_STATE_LABELS.get(str(s), str(s)),
+        plan_state=lambda s: PLAN_STATE_LABELS.get(str(s), str(s)),
+        task_state=lambda s: TASK_STATE_LABELS.get(str(s), str(s)),
+        role_label=lambda r: ROLE_LABELS.get(str(r), str(r)),
+        method_label=lambda m: METHOD_LABELS.get(m, m),
+        category_label=lambda c: CATEGORY_LABELS.get(c, c),
+    )
+    return env
+
+
+templates = Jinja2Templates(env=_env())
+
+
+# ---- CSRF ---------------------------------------------------------------------------------
+
+
+def csrf_token(request: Request) -> str:
+    """HMAC of the session cookie: a form from another site cannot know it."""
+    token = request.cookies.get(TOKEN_COOKIE)
+    if not token:
+        return ""
+    secret = request.app.state.settings.secret_key.encode()
+    return hmac.new(secret, b"csrf:" + token.encode(), hashlib.sha256).hexdigest()
+
+
+def check_csrf(request: Request, submitted: str) -> None:
+    expected = csrf_token(request)
+    if not expected or not hmac.compare_digest(submitted.encode(), expected.encode()):
+        raise Forbidden(
+            "表单校验失败（CSRF）：页面可能已过期或来自其他网站，请刷新页面后重新提交",
+            "CSRF check failed",
+        )
+
+
+async def raw_form(request: Request) -> FormData:
+    """The submitted form as parsed once by Starlette (fields, repeated fields, files)."""
+    return await request.form()
+
+
+FormDep = Annotated[FormData, Depends(raw_form)]
+
+
+def verify_csrf(request: Request, form: FormDep) -> None:
+    """Dependency for every staff POST form."""
+    check_csrf(request, str(form.get("csrf_token") or ""))
+
+
+CsrfChecked = Depends(verify_csrf)
+
+
+# ---- who is asking ------------------------------------------------------------------------
+
+
+def page_context(request: Request, session: SessionDep, user: OptionalUser) -> User | None:
+    """Runs for every page: keeps the user (for the header) and the session (to roll back)."""
+    request.state.user = user
+    request.state.db = session
+    return user
+
+
+PageUser = Annotated[User | None, Depends(page_context)]
+
+
+def page_roles(*roles: Role) -> Callable[[User | None], User]:
+    """The API's role rule (admin always admitted); anonymous visitors go to the login page."""
+    check = require_roles(*roles)
+
+    def dependency(user: PageUser) -> User:
+        if user is None:
+            raise Unauthorized("请先登录", "authentication required")
+        return check(user)
+
+    return dependency
+
+
+StaffPage = Annotated[User, Depends(page_roles(Role.planner, Role.reviewer, Role.inspector))]
+ReaderPage = Annotated[User, Depends(page_roles(Role.planner, Role.reviewer))]
+PlannerPage = Annotated[User, Depends(page_roles(Role.planner))]
+
+
+def is_planner(user: User | None) -> bool:
+    return user is not None and user.role in (Role.planner, Role.admin)
+
+
+def is_reader(user: User | None) -> bool:
+    return user is not None and user.role in (Role.planner, Role.reviewer, Role.admin)
+
+
+# ---- rendering ----------------------------------------------------------------------------
+
+
+def _nav(request: Request, user: User | None) -> list[dict[str, Any]]:
+    path = request.url.path
+    items = [("/", "首页"), ("/items", "抽查事项"), ("/verify", "如何核验")]
+    staff: list[tuple[str, str]] = []
+    if user is not None:
+        staff = [
+            ("/staff", "工作台"),
+            ("/staff/entities", "市场主体"),
+            ("/staff/inspectors", "执法人员"),
+        ]
+        if is_planner(user):
+            staff += [("/staff/batches/new", "新建批次"), ("/staff/import", "批量导入")]
+
+    def entry(href: str, label: str, group: str) -> dict[str, Any]:
+        exact = href in ("/", "/staff")
+        current = path == href if exact else path == href or path.startswith(href + "/")
+        return {"href": href, "label": label, "group": group, "current": current}
+
+    return [entry(h, label, "public") for h, label in items] + [
+        entry(h, label, "staff") for h, label in staff
+    ]
+
+
+def render(
+    request: Request,
+    template: str,
+    context: Mapping[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    title: str = "",
+) -> Response:
+    """Render a page inside the shell (header, nav, flash message, footer)."""
+    user = getattr(request.state, "user", None)
+    flash = request.cookies.get(FLASH_COOKIE)
+    ctx = {
+        "title": title,
+        "user": user,
+        "authority": request.app.state.settings.authority_name,
+        "nav": _nav(request, user),
+        "csrf": csrf_token(request),
+        "flash": unquote(flash) if flash else None,
+        "is_planner": is_planner(user),
+        "is_reader": is_reader(user),
+        "error": None,
+        **(context or {}),
+    }
+    response = templates.TemplateResponse(request, template, ctx, status_code=status_code)
+    if flash:
+        response.delete_cookie(FLASH_COOKIE, path="/")
+    return response
+
+
+def redirect(url: str, flash: str | None = None) -> RedirectResponse:
+    """303 after a successful POST, with an optional one-time message for the next page."""
+    response = RedirectResponse(url, status_code=303)
+    if flash:
+        response.set_cookie(
+            FLASH_COOKIE, quote(flash), max_age=120, path="/", httponly=True, samesite="lax"
+        )
+    return response
+
+
+ERROR_TITLES = {
+    400: "请求有误",
+    403: "无权访问",
+    404: "页面不存在",
+    409: "操作未执行",
+    413: "文件过大",
+}
+
+
+def error_page(request: Request, status: int, message: str) -> Response:
+    return render(
+        request,
+        "error.html",
+        {"status": status, "message": message},
+        status_code=status,
+        title=ERROR_TITLES.get(status, "出错了"),
+    )
+
+
+def login_redirect(request: Request) -> RedirectResponse:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+
+
+async def rollback(request: Request) -> None:
+    """Undo whatever a refused operation flushed, so the request's commit writes nothing."""
+    db: Session | None = getattr(request.state, "db", None)
+    if db is not None:
+        await run_in_threadpool(db.rollback)
+
+
+async def _commit(request: Request) -> None:
+    # The session dependency commits only after the response is sent; a page's redirect
+    # must not overtake its own write, so pages commit before answering.
+    db: Session | None = getattr(request.state, "db", None)
+    if db is not None:
+        await run_in_threadpool(db.commit)
+
+
+class PageRoute(APIRoute):
+    """Page routes answer refusals with HTML: login redirect, 403/404 pages, Chinese messages."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def page_handler(request: Request) -> Response:
+            limit = request.app.state.settings.upload_max_bytes
+            declared = request.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > limit:
+                return error_page(request, 413, too_large_message(limit))
+            try:
+                response = await handler(request)
+                await _commit(request)
+                return response
+            except Unauthorized:
+                return login_redirect(request)
+            except DomainError as exc:
+                await rollback(request)
+                return error_page(request, exc.status, exc.zh)
+            except RequestValidationError as exc:
+                await rollback(request)
+                return error_page(request, 400, "；".join(validation_messages(exc.errors())))
+
+        return page_handler
+
+
+def too_large_message(limit: int) -> str:
+    return f"上传的文件超过大小上限（{limit / 1024 / 1024:.0f} MB），请拆分文件后分批导入"
+
+
+# ---- validation messages ------------------------------------------------------------------
+
+
+def _zh(message: str) -> str:
+    """Our validators write "中文 / English": keep the Chinese half."""
+    message = message.removeprefix("Value error, ")
+    return message.split(" / ")[0]
+
+
+def validation_message(error: Mapping[str, Any], label: str) -> str:
+    """One pydantic error in Chinese, naming the field by ``label``."""
+    kind = error.get("type", "")
+    ctx = error.get("ctx") or {}
+    if kind == "value_error":
+        return _zh(str(error.get("msg", "")))
+    text = {
+        "missing": f"请填写{label}",
+        "string_too_short": f"请填写{label}",
+        "too_short": f"{label}至少需要{ctx.get('min_length', 1)}项",
+        "string_too_long": f"{label}过长（最多{ctx.get('max_length')}个字符）",
+        "too_long": f"{label}项数过多（最多{ctx.get('max_length')}项）",
+        "string_pattern_mismatch": f"{label}只能包含字母、数字和 . _ -",
+        "int_parsing": f"{label}须为整数",
+        "int_from_float": f"{label}须为整数",
+        "greater_than_equal": f"{label}不能小于{ctx.get('ge')}",
+        "less_than_equal": f"{label}不能大于{ctx.get('le')}",
+        "date_from_datetime_parsing": f"{label}不是有效日期（格式如 2026-12-01）",
+        "date_parsing": f"{label}不是有效日期（格式如 2026-12-01）",
+        "enum": f"{label}的取值无效",
+        "literal_error": f"{label}的取值无效",
+        "bool_parsing": f"{label}的取值无效",
+        "extra_forbidden": f"不认识的字段“{label}”",
+    }.get(kind)
+    return text or f"{label}：{_zh(str(error.get('msg', '')))}"
+
+
+def _default_label(loc: tuple[Any, ...], labels: Mapping[str, str]) -> str:
+    names = [str(p) for p in loc if p not in ("body", "query", "path", "form")]
+    return next((labels[p] for p in reversed(names) if p in labels), names[-1] if names else "")
+
+
+def validation_messages(
+    errors: list[Mapping[str, Any]], labels: Mapping[str, str] | None = None
+) -> list[str]:
+    return [
+        validation_message(e, _default_label(tuple(e.get("loc", ())), labels or {})) for e in errors
+    ]
+
+
+def form_errors(
+    exc: ValidationError,
+    label_for: Callable[[tuple[Any, ...]], str],
+    overrides: Mapping[tuple[str, str], str] | None = None,
+) -> tuple[list[str], dict[str, list[str]]]:
+    """All messages in order, and the same messages keyed by the form field they belong to.
+
+    Keys join the first two parts of the location for nested fields (``quotas.A``,
+    ``team.0``) and use the first part otherwise; errors of the whole model are keyed ``""``.
+    ``overrides`` replaces the message of a (dotted location, error type) pair.
+    """
+    messages: list[str] = []
+    by_field: dict[str, list[str]] = {}
+    for error in exc.errors():
+        loc = tuple(error.get("loc", ()))
+        special = (overrides or {}).get((".".join(str(p) for p in loc), error.get("type", "")))
+        text = special or validation_message(error, label_for(loc))
+        messages.append(text)
+        parts = [str(p) for p in loc]
+        key = ".".join(parts[:2]) if parts[:1] in (["quotas"], ["team"]) else ".".join(parts[:1])
+        by_field.setdefault(key, []).append(text)
+    return messages, by_field

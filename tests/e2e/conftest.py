@@ -1,0 +1,112 @@
+"""A real server for browser tests: uvicorn in a thread, on a fresh SQLite file in tmp_path."""
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENS_COPY = Path("/tmp/sv-screens")
+PLANNER = ("e2e-planner", "e2e-password-123")
+
+
+@dataclass
+class Server:
+    url: str
+    root: Path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    import uvicorn
+
+    from api.app import create_app
+    from supervision.accounts.service import UserCreate, create_user
+    from supervision.clock import SystemClock
+    from supervision.db import make_engine, transaction
+    from supervision.migrate import upgrade
+    from supervision.settings import Settings
+    from tests.factories import small_city
+
+    url = f"sqlite:///{tmp_path / 'e2e.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    clock = SystemClock()
+    with transaction(engine) as session:
+        small_city(session, clock)
+        create_user(
+            session,
+            UserCreate(
+                username=PLANNER[0], display_name="李计划", password=PLANNER[1], role="planner"
+            ),
+            actor="e2e",
+            clock=clock,
+        )
+    settings = Settings(database_url=url, storage_dir=tmp_path / "files")
+    app = create_app(settings, engine=engine, clock=clock)
+    port = _free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    uv = uvicorn.Server(config)
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not uv.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    try:
+        yield Server(f"http://127.0.0.1:{port}", tmp_path)
+    finally:
+        uv.should_exit = True
+        thread.join(timeout=10)
+        engine.dispose()
+
+
+@pytest.fixture
+def chromium():
+    """A headless Chromium from Debian (never a Playwright download)."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: install it with `apt-get install chromium`")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def screenshots(tmp_path: Path):
+    """shoot(page, name): a full-page PNG in tmp_path, copied to /tmp/sv-screens/ for review."""
+    folder = tmp_path / "screenshots"
+    folder.mkdir()
+
+    def shoot(page, name: str) -> Path:
+        path = folder / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        SCREENS_COPY.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, SCREENS_COPY / path.name)
+        return path
+
+    return shoot
