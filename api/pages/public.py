@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from api.deps import ClockDep, SessionDep, SettingsDep
 from api.pages.render import (
@@ -95,10 +95,7 @@ def current_commitment(pub: ps.BatchPublic) -> ps.CommitmentPublic | None:
 
 
 def draw_events(session: Session, batch: Batch) -> list[DrawEvent]:
-    draw = service.get_draw(session, batch)
-    return list(
-        session.exec(select(DrawEvent).where(DrawEvent.draw_id == draw.id).order_by(DrawEvent.seq))
-    )
+    return service.draw_events(session, service.get_draw(session, batch))
 
 
 def _inspector_name(session: Session, names: dict[str, str], badge: str | None) -> str:
@@ -174,7 +171,7 @@ def task_views(session: Session, batch: Batch) -> list[planning.TaskOut]:
 
 def public_batch(session: Session, code: str) -> Batch:
     """The API's visibility rule for an anonymous reader."""
-    return planning._visible_batch(session, code, None)
+    return planning.visible_batch(session, code, None)
 
 
 # ---- pages --------------------------------------------------------------------------------
@@ -311,7 +308,7 @@ def ceremony_submit(
     form: FormDep,
     _csrf: None = CsrfChecked,
 ) -> Response:
-    batch = planning._visible_batch(session, code, user)
+    batch = planning.visible_batch(session, code, user)
     entropy = str(form.get("entropy") or "")
     confirm = form.get("confirm")
     lines = entropy_lines(entropy)

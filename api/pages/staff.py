@@ -877,7 +877,7 @@ def import_upload(
         )
     try:
         # The JSON API's own path: size check, then the all-or-nothing importer.
-        report = imports._run(kind, upload, session, user, clock, settings)
+        report = imports.run_import(kind, upload, session, user, clock, settings)
     except importer.ImportFailed as exc:
         session.rollback()
         return _import_page(

@@ -22,7 +22,10 @@ class ImportFailedResponse(BaseModel):
 router = APIRouter(
     prefix="/api/v1/import",
     tags=["registry"],
-    responses={**ERROR_RESPONSES, 400: {"model": ImportFailedResponse | ERROR_RESPONSES[400]["model"]}},
+    responses={
+        **ERROR_RESPONSES,
+        400: {"model": ImportFailedResponse | ERROR_RESPONSES[400]["model"]},
+    },
 )
 
 
@@ -37,12 +40,16 @@ def _checked_size(upload: UploadFile, limit: int) -> None:
         )
 
 
-def _run(kind: str, upload: UploadFile, session, user, clock, settings) -> dict[str, Any]:
+def run_import(kind: str, upload: UploadFile, session, user, clock, settings) -> dict[str, Any]:
     _checked_size(upload, settings.upload_max_bytes)
     fn = importer.import_entities if kind == "entities" else importer.import_inspectors
     report = fn(
-        session, upload.file, filename=upload.filename or "upload", actor=user.username,
-        clock=clock, error_cap=settings.import_error_cap,
+        session,
+        upload.file,
+        filename=upload.filename or "upload",
+        actor=user.username,
+        clock=clock,
+        error_cap=settings.import_error_cap,
     )
     return report.to_dict()
 
@@ -50,14 +57,20 @@ def _run(kind: str, upload: UploadFile, session, user, clock, settings) -> dict[
 @router.post("/entities", summary="批量导入市场主体（CSV/XLSX，全部成功或全部不写入）")
 def import_entities(
     file: Annotated[UploadFile, File(description="CSV（UTF-8/GB18030）或 XLSX")],
-    session: SessionDep, user: Planner, clock: ClockDep, settings: SettingsDep,
+    session: SessionDep,
+    user: Planner,
+    clock: ClockDep,
+    settings: SettingsDep,
 ) -> dict[str, Any]:
-    return _run("entities", file, session, user, clock, settings)
+    return run_import("entities", file, session, user, clock, settings)
 
 
 @router.post("/inspectors", summary="批量导入执法检查人员（CSV/XLSX，全部成功或全部不写入）")
 def import_inspectors(
     file: Annotated[UploadFile, File(description="CSV（UTF-8/GB18030）或 XLSX")],
-    session: SessionDep, user: Planner, clock: ClockDep, settings: SettingsDep,
+    session: SessionDep,
+    user: Planner,
+    clock: ClockDep,
+    settings: SettingsDep,
 ) -> dict[str, Any]:
-    return _run("inspectors", file, session, user, clock, settings)
+    return run_import("inspectors", file, session, user, clock, settings)

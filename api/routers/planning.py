@@ -16,7 +16,7 @@ from supervision.accounts.models import Role, User
 from supervision.errors import NotFound
 from supervision.planning import schemas as s
 from supervision.planning import service
-from supervision.planning.models import Batch, BatchState, Plan, PlanState, Task, TaskMember
+from supervision.planning.models import Batch, BatchState, Plan, PlanState, Task
 
 router = APIRouter(prefix="/api/v1", tags=["planning"], responses=ERROR_RESPONSES)
 PUBLIC_BATCH_STATES = (
@@ -81,7 +81,7 @@ def batch_public(session: Session, batch: Batch) -> s.BatchPublic:
     )
 
 
-def _visible_batch(session: Session, code: str, user: User | None) -> Batch:
+def visible_batch(session: Session, code: str, user: User | None) -> Batch:
     """The public sees a batch once its commitment is published — and never a draft."""
     batch = service.get_batch(session, code)
     if batch.state == BatchState.draft and not service.commitments(session, batch):
@@ -165,7 +165,7 @@ def revise_batch(
 
 @router.get("/batches/{code}", response_model=s.BatchPublic, summary="抽查批次详情（公开已公示的）")
 def get_batch(code: str, session: SessionDep, user: OptionalUser) -> s.BatchPublic:
-    return batch_public(session, _visible_batch(session, code, user))
+    return batch_public(session, visible_batch(session, code, user))
 
 
 class FeasibilityOut(BaseModel):
@@ -333,13 +333,13 @@ class TaskOut(BaseModel):
     "/batches/{code}/tasks", response_model=list[TaskOut], summary="抽取结果：检查对象与检查组"
 )
 def list_tasks(code: str, session: SessionDep, user: OptionalUser) -> list[TaskOut]:
-    batch = _visible_batch(session, code, user)
+    batch = visible_batch(session, code, user)
     return [TaskOut(**row) for row in service.task_rows(session, batch)]
 
 
 @router.get("/batches/{code}/workload", summary="本批次执法人员工作量")
 def workload(code: str, session: SessionDep, user: OptionalUser) -> list[dict[str, Any]]:
-    batch = _visible_batch(session, code, user)
+    batch = visible_batch(session, code, user)
     return service.workload(session, batch)
 
 
@@ -387,7 +387,7 @@ def bundle_zip(code: str, session: SessionDep, settings: SettingsDep) -> Respons
 def commitment_pdf(code: str, session: SessionDep, user: OptionalUser) -> Response:
     from reports.documents import commitment_pdf as render
 
-    _visible_batch(session, code, user)
+    visible_batch(session, code, user)
     return Response(
         render(session, code),
         media_type="application/pdf",

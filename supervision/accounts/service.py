@@ -25,6 +25,7 @@ def use_fast_hashing_for_tests() -> None:
     _hasher = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
     _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
+
 # A real hash to compare against when the user does not exist, so timing does not tell.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
@@ -45,14 +46,18 @@ class UserCreate(BaseModel):
         return v
 
 
-def create_user(session: Session, data: UserCreate, *, actor: str, clock: Clock | None = None) -> User:
+def create_user(
+    session: Session, data: UserCreate, *, actor: str, clock: Clock | None = None
+) -> User:
     clock = clock or SystemClock()
     if session.exec(select(User).where(User.username == data.username)).first():
         raise Conflict(f"用户名“{data.username}”已存在", f"username {data.username!r} exists")
     inspector_id = None
     if data.role == Role.inspector:
         if not data.inspector_badge:
-            raise Invalid("执法检查人员账号须关联执法证号", "an inspector account needs a badge number")
+            raise Invalid(
+                "执法检查人员账号须关联执法证号", "an inspector account needs a badge number"
+            )
         inspector = session.exec(
             select(Inspector).where(Inspector.badge_no == data.inspector_badge)
         ).first()

@@ -42,7 +42,7 @@ def _load_registry(session: Session, folder: Path, clock: Clock) -> None:
             session.add(Department(code=g, name=f"回放部门{g}"))
     session.flush()
     units: dict[str, str] = {}
-    for uscc, _stratum, unit in pool.records():
+    for unit in pool.units:
         units.setdefault(unit, groups[0])
     for i in roster:
         units[i.unit] = i.group

@@ -627,14 +627,19 @@ def _persist_tasks(
 # ---- events after the draw ----------------------------------------------------------------
 
 
+def draw_events(session: Session, draw: Draw) -> list[DrawEvent]:
+    """The recorded events of a draw, in chain order."""
+    return list(
+        session.exec(select(DrawEvent).where(DrawEvent.draw_id == draw.id).order_by(DrawEvent.seq))
+    )
+
+
 def draw_state(session: Session, batch: Batch, storage: Path) -> tuple[Draw, sr1.Draw]:
     """Rebuild the protocol state: the draw from the frozen files, then every recorded event."""
     draw = get_draw(session, batch)
     c = session.get(Commitment, draw.commitment_id)
     state = _sr1_draw(storage, c, json.loads(draw.entropy_json))
-    for row in session.exec(
-        select(DrawEvent).where(DrawEvent.draw_id == draw.id).order_by(DrawEvent.seq)
-    ):
+    for row in draw_events(session, draw):
         state.apply_event(json.loads(row.event_json))
     return draw, state
 

@@ -7,7 +7,6 @@ decide what a reader sees (the schema is the privacy boundary).
 from datetime import date, datetime
 from enum import StrEnum
 
-from pydantic import field_validator
 from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -33,7 +32,11 @@ class RiskClass(StrEnum):
     D = "D"
 
 
-ENTITY_TYPE_LABELS = {"enterprise": "企业", "individual": "个体工商户", "cooperative": "农民专业合作社"}
+ENTITY_TYPE_LABELS = {
+    "enterprise": "企业",
+    "individual": "个体工商户",
+    "cooperative": "农民专业合作社",
+}
 ENTITY_STATUS_LABELS = {
     "active": "存续（在营）",
     "suspended": "歇业",

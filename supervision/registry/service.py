@@ -101,7 +101,9 @@ def list_entities(
         if value:
             conds.append(getattr(Entity, field) == value)
     if flt.industry_code:
-        conds.append(col(Entity.industry_code).like(f"{_like_escape(flt.industry_code)}%", escape="\\"))
+        conds.append(
+            col(Entity.industry_code).like(f"{_like_escape(flt.industry_code)}%", escape="\\")
+        )
     if flt.uscc_check_ok is not None:
         conds.append(Entity.uscc_check_ok == flt.uscc_check_ok)
     total = session.exec(select(func.count()).select_from(Entity).where(*conds)).one()
@@ -150,9 +152,19 @@ def update_entity(
     clock = clock or SystemClock()
     entity = get_entity(session, uscc)
     changes = data.model_dump(exclude_unset=True, exclude={"annual_report_years"})
-    for key in ("name", "entity_type", "legal_rep", "registered_address", "region_code",
-                "industry_code", "registration_authority", "supervising_unit",
-                "established_on", "status", "risk_class"):
+    for key in (
+        "name",
+        "entity_type",
+        "legal_rep",
+        "registered_address",
+        "region_code",
+        "industry_code",
+        "registration_authority",
+        "supervising_unit",
+        "established_on",
+        "status",
+        "risk_class",
+    ):
         if key in changes and changes[key] is None:
             raise Invalid(f"字段“{key}”不能置空", f"{key} cannot be null")
     if "supervising_unit" in changes:
@@ -168,8 +180,13 @@ def update_entity(
         changes["annual_report_years"] = data.annual_report_years
     session.flush()
     record_change(
-        session, actor, "registry.entity.update", "entity", entity.uscc,
-        {"fields": sorted(changes)}, clock,
+        session,
+        actor,
+        "registry.entity.update",
+        "entity",
+        entity.uscc,
+        {"fields": sorted(changes)},
+        clock,
     )
     return entity
 
@@ -241,12 +258,18 @@ def create_inspector(
     inspector = Inspector(created_at=now, updated_at=now, **fields)
     session.add(inspector)
     session.flush()
-    record_change(session, actor, "registry.inspector.create", "inspector", data.badge_no, {}, clock)
+    record_change(
+        session, actor, "registry.inspector.create", "inspector", data.badge_no, {}, clock
+    )
     return inspector
 
 
 def update_inspector(
-    session: Session, badge_no: str, data: s.InspectorUpdate, *, actor: str,
+    session: Session,
+    badge_no: str,
+    data: s.InspectorUpdate,
+    *,
+    actor: str,
     clock: Clock | None = None,
 ) -> Inspector:
     clock = clock or SystemClock()
@@ -267,8 +290,13 @@ def update_inspector(
     session.add(inspector)
     session.flush()
     record_change(
-        session, actor, "registry.inspector.update", "inspector", inspector.badge_no,
-        {"fields": sorted(changes)}, clock,
+        session,
+        actor,
+        "registry.inspector.update",
+        "inspector",
+        inspector.badge_no,
+        {"fields": sorted(changes)},
+        clock,
     )
     return inspector
 
@@ -411,14 +439,23 @@ def declare_conflict(
     session.add(row)
     session.flush()
     record_change(
-        session, actor, "registry.conflict.declare", "conflict", str(row.id),
-        {"inspector": inspector.badge_no, "uscc": entity.uscc}, clock,
+        session,
+        actor,
+        "registry.conflict.declare",
+        "conflict",
+        str(row.id),
+        {"inspector": inspector.badge_no, "uscc": entity.uscc},
+        clock,
     )
     return row
 
 
 def end_conflict(
-    session: Session, conflict_id: int, valid_until: date, *, actor: str,
+    session: Session,
+    conflict_id: int,
+    valid_until: date,
+    *,
+    actor: str,
     clock: Clock | None = None,
 ) -> ConflictDeclaration:
     """Conflicts are never deleted: a declaration ends on a date, and the record stays."""
@@ -431,15 +468,24 @@ def end_conflict(
     session.add(row)
     session.flush()
     record_change(
-        session, actor, "registry.conflict.end", "conflict", str(conflict_id),
-        {"valid_until": valid_until.isoformat()}, clock,
+        session,
+        actor,
+        "registry.conflict.end",
+        "conflict",
+        str(conflict_id),
+        {"valid_until": valid_until.isoformat()},
+        clock,
     )
     return row
 
 
 def list_conflicts(
-    session: Session, *, inspector_badge: str | None = None, uscc: str | None = None,
-    page: int = 1, page_size: int = 50,
+    session: Session,
+    *,
+    inspector_badge: str | None = None,
+    uscc: str | None = None,
+    page: int = 1,
+    page_size: int = 50,
 ) -> tuple[list[ConflictDeclaration], int]:
     offset, limit = _page_bounds(page, page_size)
     conds: list[Any] = []
@@ -449,7 +495,10 @@ def list_conflicts(
         conds.append(ConflictDeclaration.entity_id == get_entity(session, uscc).id)
     total = session.exec(select(func.count()).select_from(ConflictDeclaration).where(*conds)).one()
     rows = session.exec(
-        select(ConflictDeclaration).where(*conds).order_by(ConflictDeclaration.id)
-        .offset(offset).limit(limit)
+        select(ConflictDeclaration)
+        .where(*conds)
+        .order_by(ConflictDeclaration.id)
+        .offset(offset)
+        .limit(limit)
     ).all()
     return list(rows), total

@@ -34,7 +34,9 @@ def put_bytes(
     if session.get(StoredFile, sha) is None:
         session.add(
             StoredFile(
-                sha256=sha, size=len(data), media_type=media_type,
+                sha256=sha,
+                size=len(data),
+                media_type=media_type,
                 created_at=(clock or SystemClock()).now(),
             )
         )
