@@ -5,6 +5,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 from api.errors import install_error_handlers
+from api.guards import RejectNulInPath
 from api.pages import public as public_pages
 from api.pages import staff as staff_pages
 from api.pages.render import STATIC_DIR
@@ -27,6 +28,7 @@ def create_app(
     app.state.engine = engine or make_engine(settings.database_url)
     app.state.clock = clock or SystemClock()
     install_error_handlers(app)
+    app.add_middleware(RejectNulInPath)
     app.include_router(auth.router)
     app.include_router(registry.router)
     app.include_router(planning.router)

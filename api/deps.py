@@ -3,7 +3,7 @@
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
@@ -67,6 +67,11 @@ def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
+
+# Free-text query parameters: bounded, and without NUL (the schema says so, FastAPI enforces it).
+NO_NUL = r"^[^\x00]*$"
+ShortText = Annotated[str | None, Query(max_length=100, pattern=NO_NUL)]
+CodeText = Annotated[str | None, Query(max_length=32, pattern=NO_NUL)]
 OptionalUser = Annotated[User | None, Depends(optional_user)]
 
 

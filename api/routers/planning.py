@@ -5,12 +5,20 @@ import json
 import zipfile
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlmodel import Session, select
 
-from api.deps import ClockDep, OptionalUser, Planner, SessionDep, SettingsDep, require_roles
+from api.deps import (
+    ClockDep,
+    CodeText,
+    OptionalUser,
+    Planner,
+    SessionDep,
+    SettingsDep,
+    require_roles,
+)
 from api.errors import ERROR_RESPONSES
 from supervision.accounts.models import Role, User
 from supervision.errors import NotFound
@@ -132,7 +140,7 @@ def change_plan(
 def list_batches(
     session: SessionDep,
     user: OptionalUser,
-    plan: Annotated[str | None, Query(max_length=32)] = None,
+    plan: CodeText = None,
 ) -> list[s.BatchPublic]:
     stmt = select(Batch).order_by(Batch.window_start.desc(), Batch.code)
     if plan:

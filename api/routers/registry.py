@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 from sqlmodel import select
 
-from api.deps import ClockDep, Planner, SessionDep, Staff, require_roles
+from api.deps import ClockDep, Planner, SessionDep, ShortText, Staff, require_roles
 from api.errors import ERROR_RESPONSES
 from supervision.accounts.models import Role, User
 from supervision.errors import Forbidden
@@ -26,7 +26,6 @@ router = APIRouter(prefix="/api/v1", tags=["registry"], responses=ERROR_RESPONSE
 
 PageNo = Annotated[int, Query(ge=1, le=1_000_000)]
 PageSize = Annotated[int, Query(ge=1, le=service.MAX_PAGE_SIZE)]
-ShortText = Annotated[str | None, Query(max_length=100)]
 
 
 class EntityWritten(BaseModel):

@@ -5,7 +5,7 @@ import secrets
 from datetime import timedelta
 
 from pwdlib import PasswordHash
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 from sqlmodel import Session, select
 
 from supervision.accounts.models import ApiToken, Role, User
@@ -13,6 +13,7 @@ from supervision.audit.service import record_change
 from supervision.clock import Clock, SystemClock
 from supervision.errors import Conflict, Invalid, NotFound
 from supervision.registry.models import Inspector
+from supervision.validation import StrictInput
 
 _hasher = PasswordHash.recommended()
 
@@ -30,7 +31,7 @@ def use_fast_hashing_for_tests() -> None:
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 
-class UserCreate(BaseModel):
+class UserCreate(StrictInput):
     username: str = Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
     display_name: str = Field(min_length=1, max_length=100)
     password: str = Field(min_length=8, max_length=256)

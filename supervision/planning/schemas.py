@@ -6,12 +6,13 @@ from decimal import Decimal, InvalidOperation
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from supervision.validation import StrictInput
+
 _CODE = r"^[A-Za-z0-9_.\-]+$"
 RISK_STRATA = ("A", "B", "C", "D")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+_Strict = StrictInput
 
 
 class PlanCreate(_Strict):

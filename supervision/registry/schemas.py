@@ -12,6 +12,7 @@ from supervision.registry.models import (
     canonical_qualifications,
 )
 from supervision.registry.uscc import UsccError, validate_uscc
+from supervision.validation import StrictInput
 
 T = TypeVar("T")
 
@@ -28,8 +29,7 @@ def _nonblank(v: str) -> str:
     return v
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+_Strict = StrictInput
 
 
 class EntityFields(_Strict):
