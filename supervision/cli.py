@@ -168,6 +168,7 @@ def demo(
     from supervision.accounts.models import User
     from supervision.accounts.service import UserCreate, create_user
     from supervision.clock import SystemClock
+    from supervision.demo.batches import build_demo_batches
     from supervision.demo.generator import build_demo_city
     from supervision.migrate import upgrade
     from supervision.registry.models import Entity, Inspector
@@ -181,7 +182,7 @@ def demo(
             return
     clock = SystemClock()
     with tempfile.TemporaryDirectory() as work, transaction(engine) as session:
-        counts = build_demo_city(
+        counts: dict = build_demo_city(
             session,
             settings.data_dir,
             Path(work),
@@ -190,6 +191,7 @@ def demo(
             seed=seed,
             clock=clock,
         )
+        counts |= build_demo_batches(session, clock=clock, storage=settings.storage_dir)
         accounts = list(DEMO_USERS)
         first_inspector = session.exec(
             select(Inspector).where(Inspector.active == True).order_by(Inspector.badge_no)  # noqa: E712

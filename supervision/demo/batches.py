@@ -1,0 +1,87 @@
+"""Demo plan and batches, so a newcomer's first look at the portal shows a real draw.
+
+One published annual plan with two batches: an undirected check of published information,
+frozen and drawn with witnesses' dice; and a joint catering food-safety check (market
+regulation + health), frozen and waiting for its ceremony.
+"""
+
+from datetime import timedelta
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+from supervision.clock import Clock
+from supervision.planning import schemas as s
+from supervision.planning import service
+from supervision.planning.models import Plan
+
+DEMO_DICE = "3 6 1 4 4 2 5 6 1 1 3 2 6 5 4 4 2 1 3 6"
+
+
+def build_demo_batches(session: Session, *, clock: Clock, storage: Path) -> dict[str, str]:
+    today = clock.today()
+    year = today.year
+    plan_code = f"CJ-{year}"
+    if session.exec(select(Plan.id).where(Plan.code == plan_code)).first():
+        return {"plan": plan_code}  # already there: the demo never redraws
+    service.create_plan(
+        session,
+        s.PlanCreate(
+            code=plan_code,
+            year=year,
+            name=f"昌吉市{year}年度“双随机、一公开”抽查工作计划",
+            authority="昌吉市市场监督管理局",
+            filed_with="昌吉回族自治州市场监督管理局",
+        ),
+        actor="demo",
+        clock=clock,
+    )
+    service.publish_plan(session, plan_code, actor="demo", clock=clock)
+    start, end = today + timedelta(days=5), today + timedelta(days=40)
+    first = s.BatchCreate(
+        code=f"{plan_code}-001",
+        name=f"{year}年企业公示信息不定向抽查",
+        initiating_department="SCJ",
+        item_codes=["SCJ-GS-001"],
+        quotas={
+            "A": s.StratumQuota(percent="1"),
+            "B": s.StratumQuota(percent="3"),
+            "C": s.StratumQuota(percent="5"),
+            "D": s.StratumQuota(percent="10"),
+        },
+        team=[s.TeamSlot(group="SCJ", count=2)],
+        cross_unit=True,
+        max_load=None,
+        window_start=start,
+        window_end=end,
+        entropy_plan=f"{today.isoformat()} 10:00 于本局一楼大厅由两名见证人当众掷骰子20次",
+    )
+    service.create_batch(session, plan_code, first, actor="demo", clock=clock)
+    service.freeze_batch(session, first.code, actor="demo", clock=clock, storage=storage)
+    service.enter_entropy(
+        session, first.code, [DEMO_DICE], actor="demo", clock=clock, storage=storage
+    )
+    second = s.BatchCreate(
+        code=f"{plan_code}-002",
+        name=f"{year}年餐饮服务单位食品安全与公共场所卫生联合抽查",
+        initiating_department="SCJ",
+        participating_departments=["WJW"],
+        item_codes=["SCJ-SP-001"],
+        filters=s.BatchFilters(industry_codes=["62"]),
+        quotas={
+            k: s.StratumQuota(percent=p)
+            for k, p in {"A": "2", "B": "5", "C": "10", "D": "20"}.items()
+        },
+        team=[
+            s.TeamSlot(group="SCJ", count=2, qualification="food"),
+            s.TeamSlot(group="WJW", count=1),
+        ],
+        cross_unit=True,
+        max_load=40,
+        window_start=start + timedelta(days=7),
+        window_end=end + timedelta(days=14),
+        entropy_plan=f"{(today + timedelta(days=3)).isoformat()} 体育彩票排列5开奖号码，及现场见证人掷骰子",
+    )
+    service.create_batch(session, plan_code, second, actor="demo", clock=clock)
+    service.freeze_batch(session, second.code, actor="demo", clock=clock, storage=storage)
+    return {"plan": plan_code, "drawn": first.code, "awaiting_ceremony": second.code}
