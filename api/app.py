@@ -9,7 +9,7 @@ from api.guards import RejectNulInPath
 from api.pages import public as public_pages
 from api.pages import staff as staff_pages
 from api.pages.render import STATIC_DIR
-from api.routers import auth, imports, planning, registry
+from api.routers import auth, imports, inspection, planning, registry
 from supervision.clock import Clock, SystemClock
 from supervision.db import make_engine
 from supervision.settings import Settings, get_settings
@@ -33,6 +33,7 @@ def create_app(
     app.include_router(registry.router)
     app.include_router(planning.router)
     app.include_router(imports.router)
+    app.include_router(inspection.router)
     app.include_router(public_pages.router)
     app.include_router(staff_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

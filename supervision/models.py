@@ -3,16 +3,10 @@
 from supervision.accounts.models import ApiToken, User  # noqa: F401
 from supervision.audit.models import AuditEntry  # noqa: F401
 from supervision.db import metadata  # noqa: F401
-from supervision.registry.models import (  # noqa: F401
-    AnnualReport,
-    ConflictDeclaration,
-    Department,
-    Entity,
-    Industry,
-    InspectionItem,
-    Inspector,
-    Region,
-    Unit,
+from supervision.inspection.models import (  # noqa: F401, E402
+    EvidenceFile,
+    ResultLine,
+    ResultVersion,
 )
 from supervision.planning.models import (  # noqa: F401, E402
     Batch,
@@ -24,5 +18,16 @@ from supervision.planning.models import (  # noqa: F401, E402
     PlanChange,
     Task,
     TaskMember,
+)
+from supervision.registry.models import (  # noqa: F401
+    AnnualReport,
+    ConflictDeclaration,
+    Department,
+    Entity,
+    Industry,
+    InspectionItem,
+    Inspector,
+    Region,
+    Unit,
 )
 from supervision.storage.models import StoredFile  # noqa: F401, E402
