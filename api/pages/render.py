@@ -192,11 +192,17 @@ def is_reader(user: User | None) -> bool:
 
 def _nav(request: Request, user: User | None) -> list[dict[str, Any]]:
     path = request.url.path
-    items = [("/", "首页"), ("/items", "抽查事项"), ("/verify", "如何核验")]
+    items = [
+        ("/", "首页"),
+        ("/items", "抽查事项"),
+        ("/results", "结果公示"),
+        ("/verify", "如何核验"),
+    ]
     staff: list[tuple[str, str]] = []
     if user is not None:
         staff = [
             ("/staff", "工作台"),
+            ("/staff/tasks", "检查任务"),
             ("/staff/entities", "市场主体"),
             ("/staff/inspectors", "执法人员"),
         ]

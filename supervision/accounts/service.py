@@ -85,6 +85,9 @@ def create_user(
 
 
 def authenticate(session: Session, username: str, password: str) -> User | None:
+    if "\x00" in username:  # no account has such a name; PostgreSQL cannot compare it
+        _hasher.verify(password, _DUMMY_HASH)
+        return None
     user = session.exec(select(User).where(User.username == username)).first()
     if user is None or not user.active:
         _hasher.verify(password, _DUMMY_HASH)

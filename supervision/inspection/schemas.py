@@ -1,0 +1,262 @@
+"""Request and response schemas of results, review, publication and statistics.
+
+Requests are checked for shape here; the domain rules (codes of the rulebook, items of the
+batch, proof of "cannot be reached", dates) are checked by the service so their refusals carry
+a Chinese and an English reason. Public schemas carry only what may be published: never the
+inspectors, the risk class, phone numbers or unpublished results.
+"""
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+ShortCode = Annotated[str, Field(min_length=1, max_length=16)]
+LongText = Annotated[str, Field(max_length=4000)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, v: object) -> object:
+        texts = v if isinstance(v, list) else [v]
+        if any(isinstance(t, str) and "\x00" in t for t in texts):
+            raise ValueError("不能包含空字符（NUL） / must not contain NUL characters")
+        return v
+
+
+# ---- requests ------------------------------------------------------------------------------
+
+
+class LetterIn(_Strict):
+    """A registered letter (挂号信) sent to the registered address and not signed for."""
+
+    sent_on: date
+    tracking_no: str = Field(default="", max_length=64)
+
+
+class ProofIn(_Strict):
+    """Proof required by a result code (e.g. 6 无法联系): one of the rulebook's options."""
+
+    kind: str = Field(
+        min_length=1, max_length=32
+    )  # site_visit / address_missing / registered_letters
+    visit_date: date | None = None
+    note: str = Field(default="", max_length=2000)
+    letters: list[LetterIn] = Field(default_factory=list, max_length=2)
+
+
+class ResultLineIn(_Strict):
+    item_code: str = Field(min_length=1, max_length=32)
+    codes: list[ShortCode] = Field(default_factory=list, max_length=20)
+    methods: list[ShortCode] = Field(default_factory=list, max_length=3)
+    problems: LongText = ""
+    handling: LongText = ""
+    follow_up: LongText = ""
+    check_date: date | None = None
+    proof: ProofIn | None = None
+    evidence: list[Sha256] = Field(default_factory=list, max_length=50)
+
+
+class ResultIn(_Strict):
+    """The whole result of a task: one line per item (a draft may leave items out)."""
+
+    lines: list[ResultLineIn] = Field(default_factory=list, max_length=200)
+
+
+class ReviewIn(_Strict):
+    decision: Literal["approve", "return"]
+    reason: str | None = Field(default=None, max_length=2000)  # required to return
+
+
+class CorrectionIn(_Strict):
+    reason: str | None = Field(default=None, max_length=2000)  # required (更正理由)
+    result: ResultIn
+
+
+# ---- responses -----------------------------------------------------------------------------
+
+
+class CodeOut(BaseModel):
+    code: str
+    label: str
+
+
+class Problem(BaseModel):
+    """Something missing before the result can be submitted."""
+
+    item_code: str | None
+    zh: str
+    en: str
+
+
+class ResultLineOut(BaseModel):
+    item_code: str
+    item_name: str
+    codes: list[CodeOut]
+    methods: list[str]
+    problems: str
+    handling: str
+    follow_up: str
+    check_date: date | None
+    proof: dict | None
+    evidence: list[str]
+
+
+class ResultVersionOut(BaseModel):
+    seq: int
+    status: str
+    codebook_version: str
+    corrects_seq: int | None
+    correction_reason: str | None
+    created_at: datetime
+    created_by: str
+    submitted_at: datetime | None
+    submitted_by: str | None
+    reviewed_at: datetime | None
+    reviewed_by: str | None
+    review_note: str | None
+    completed_on: date | None
+    published_at: datetime | None
+    deadline: date | None
+    late: bool | None
+    lines: list[ResultLineOut]
+
+
+class ItemOut(BaseModel):
+    code: str
+    name: str
+    methods: list[str]
+
+
+class MemberOut(BaseModel):
+    badge_no: str
+    name: str
+    leader: bool
+
+
+class DeadlineOut(BaseModel):
+    """Publication deadline: 20 working days after the end of the check."""
+
+    due: date | None
+    days_left: int | None  # calendar days; negative when overdue
+    working_days_left: int | None
+    overdue: bool
+    note: str | None = None  # why the deadline could not be counted (calendar year missing)
+
+
+class TaskOut(BaseModel):
+    id: int
+    batch_code: str
+    batch_name: str
+    plan_code: str
+    uscc: str
+    entity_name: str
+    address: str
+    state: str
+    items: list[ItemOut]
+    team: list[MemberOut]
+    my_role: Literal["leader", "member"] | None
+    window_start: date
+    window_end: date
+    deadline: DeadlineOut
+    missing: list[Problem]
+    returned_reason: str | None
+    current: ResultVersionOut | None
+
+
+class EvidenceOut(BaseModel):
+    sha256: str
+    filename: str
+    media_type: str
+    size: int
+    uploaded_at: datetime
+    uploaded_by: str
+
+
+class NotReady(BaseModel):
+    task_id: int
+    uscc: str
+    state: str
+
+
+class PublishOut(BaseModel):
+    published: list[int]
+    late: list[int]
+    not_ready: list[NotReady]
+
+
+class PublicItemResult(BaseModel):
+    item_code: str
+    item_name: str
+    results: list[CodeOut]
+
+
+class PublicResult(BaseModel):
+    """One published record in the national format (抽查检查结果公示)."""
+
+    plan_code: str
+    plan_name: str
+    batch_code: str  # 抽查任务编号
+    batch_name: str  # 抽查任务名称
+    check_type: Literal["定向", "不定向"]
+    authority: str
+    uscc: str
+    entity_name: str
+    completed_on: date | None
+    published_on: date
+    items: list[PublicItemResult]
+    corrected: bool
+    corrected_on: date | None
+
+
+class PublicResultsPage(BaseModel):
+    total: int
+    page: int
+    per_page: int
+    counts: dict[str, int]  # published records per result code (same filters)
+    items: list[PublicResult]
+
+
+class Breakdown(BaseModel):
+    key: str
+    name: str
+    tasks: int
+    recorded: int
+    with_problems: int
+    problem_rate: float | None
+
+
+class CategoryCount(BaseModel):
+    code: str
+    label: str
+    tasks: int
+    rate: float | None
+
+
+class StatsOut(BaseModel):
+    scope: Literal["batch", "plan"]
+    code: str
+    name: str
+    deadline: DeadlineOut | None  # batch only
+    drawn: int
+    withdrawn: int
+    unassigned: int
+    in_progress: int
+    recorded: int
+    reviewed: int
+    published: int
+    published_on_time: int
+    published_late: int
+    lateness_unknown: int
+    overdue: int
+    on_time_rate: float | None
+    problem_rate: float | None
+    problem_rate_ci95: tuple[float, float] | None
+    by_category: list[CategoryCount]
+    by_unit: list[Breakdown]
+    by_industry: list[Breakdown]
+    by_risk_class: list[Breakdown]  # staff only: never on a public page
