@@ -9,23 +9,16 @@ inspectors, the risk class, phone numbers or unpublished results.
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field
+
+from supervision.validation import StrictInput
 
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 ShortCode = Annotated[str, Field(min_length=1, max_length=16)]
 LongText = Annotated[str, Field(max_length=4000)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    @field_validator("*")
-    @classmethod
-    def _no_nul(cls, v: object) -> object:
-        texts = v if isinstance(v, list) else [v]
-        if any(isinstance(t, str) and "\x00" in t for t in texts):
-            raise ValueError("不能包含空字符（NUL） / must not contain NUL characters")
-        return v
+_Strict = StrictInput
 
 
 # ---- requests ------------------------------------------------------------------------------
