@@ -1,5 +1,8 @@
 """The application factory: the only place the web layer is wired to the domain core."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
@@ -16,11 +19,28 @@ from supervision.db import make_engine
 from supervision.settings import Settings, get_settings
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """The embedded scheduler lives and dies with the web process (one process in make run)."""
+    scheduler = None
+    if app.state.settings.embedded_scheduler:
+        from supervision.jobs.runner import make_scheduler
+
+        scheduler = make_scheduler(
+            app.state.engine, app.state.clock, app.state.settings, blocking=False
+        )
+        scheduler.start()
+    yield
+    if scheduler is not None:
+        scheduler.shutdown(wait=False)
+
+
 def create_app(
     settings: Settings | None = None, engine: Engine | None = None, clock: Clock | None = None
 ) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(
+        lifespan=_lifespan,
         title="双随机、一公开 监管抽查系统",
         version="0.1.0",
         description="市场主体与执法检查人员名录、可验证的随机抽取（sr1 协议）、检查结果与公示。",

@@ -226,10 +226,17 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
     reload: bool = False,
+    with_scheduler: Annotated[
+        bool, typer.Option(help="run the daily jobs inside this process")
+    ] = True,
 ) -> None:
     """Serve the web application (API and pages)."""
+    import os
+
     import uvicorn
 
+    if with_scheduler:
+        os.environ.setdefault("SUPERVISION_EMBEDDED_SCHEDULER", "true")
     from supervision.migrate import upgrade
 
     upgrade(_engine())
@@ -428,3 +435,56 @@ def verify(bundle_dir: Path) -> None:
     from supervision.draw.verify import main as verify_main
 
     raise typer.Exit(verify_main([str(bundle_dir)]))
+
+
+# ---- scheduled jobs ------------------------------------------------------------------------
+
+jobs_app = typer.Typer(help="定时任务 / scheduled jobs", no_args_is_help=True)
+app.add_typer(jobs_app, name="jobs")
+
+
+@jobs_app.command("list")
+def jobs_list() -> None:
+    """List the scheduled jobs and their times (China time)."""
+    from supervision.jobs.runner import load_jobs
+
+    for job in load_jobs().values():
+        typer.echo(f"{job.name:<24} {job.cron}  {job.description}")
+
+
+@jobs_app.command("run")
+def jobs_run(
+    name: str,
+    slot: Annotated[str | None, typer.Option(help="slot to run for (default: today)")] = None,
+) -> None:
+    """Run one job now (once per slot: a slot that already ran is skipped)."""
+    from supervision.jobs.runner import load_jobs, run_job
+
+    jobs = load_jobs()
+    if name not in jobs:
+        typer.secho(
+            f"没有名为 {name} 的定时任务 / no such job; see `supervision jobs list`",
+            fg="red",
+            err=True,
+        )
+        raise typer.Exit(2)
+    row = run_job(_engine(), jobs[name], _clock(), get_settings(), slot)
+    if row is None:
+        typer.echo("该时段已运行过，跳过 / already ran for this slot")
+        return
+    typer.echo(f"{row.status}: {row.detail}")
+    if row.status != "ok":
+        raise typer.Exit(1)
+
+
+@app.command()
+def scheduler() -> None:
+    """Run the job scheduler in the foreground (one per deployment; PostgreSQL locks guard it)."""
+    from supervision.jobs.runner import make_scheduler
+    from supervision.migrate import upgrade
+
+    engine = _engine()
+    upgrade(engine)
+    sched = make_scheduler(engine, _clock(), get_settings(), blocking=True)
+    typer.echo("调度器已启动 / scheduler running (Ctrl+C to stop)")
+    sched.start()

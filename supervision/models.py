@@ -8,6 +8,7 @@ from supervision.inspection.models import (  # noqa: F401, E402
     ResultLine,
     ResultVersion,
 )
+from supervision.jobs.models import JobRun  # noqa: F401, E402
 from supervision.planning.models import (  # noqa: F401, E402
     Batch,
     BatchItem,

@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     # Upper bound on the number of bad rows an import error report lists.
     import_error_cap: int = 200
     upload_max_bytes: int = 200 * 1024 * 1024
+    # Run the daily jobs inside the web process (make run); at scale run `supervision scheduler`.
+    embedded_scheduler: bool = False
 
 
 @lru_cache

@@ -3,6 +3,7 @@
 import io
 import json
 import zipfile
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
@@ -417,3 +418,31 @@ def draw_pdf(code: str, session: SessionDep, settings: SettingsDep) -> Response:
         media_type="application/pdf",
         headers={"Content-Disposition": f'inline; filename="{code}-draw.pdf"'},
     )
+
+
+class JobRunOut(BaseModel):
+    job: str
+    slot: str
+    started_at: datetime
+    finished_at: datetime | None
+    status: str
+    detail: dict[str, Any]
+
+
+@router.get(
+    "/jobs/runs", response_model=list[JobRunOut], summary="定时任务运行记录（含公示期限预警）"
+)
+def job_runs(session: SessionDep, user: StaffReader) -> list[JobRunOut]:
+    from supervision.jobs.runner import recent_runs
+
+    return [
+        JobRunOut(
+            job=r.job,
+            slot=r.slot,
+            started_at=r.started_at,
+            finished_at=r.finished_at,
+            status=r.status,
+            detail=json.loads(r.detail),
+        )
+        for r in recent_runs(session)
+    ]
