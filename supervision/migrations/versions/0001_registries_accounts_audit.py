@@ -210,3 +210,9 @@ def downgrade() -> None:
 
     op.drop_table('audit_entry')
     # ### end Alembic commands ###
+
+    # PostgreSQL keeps enum types after their tables are dropped.
+    sa.Enum(name="entitytype").drop(op.get_bind(), checkfirst=True)
+    sa.Enum(name="entitystatus").drop(op.get_bind(), checkfirst=True)
+    sa.Enum(name="riskclass").drop(op.get_bind(), checkfirst=True)
+    sa.Enum(name="role").drop(op.get_bind(), checkfirst=True)

@@ -222,3 +222,8 @@ def downgrade() -> None:
     op.drop_table('stored_file')
     op.drop_table('plan')
     # ### end Alembic commands ###
+
+    # PostgreSQL keeps enum types after their tables are dropped.
+    sa.Enum(name="planstate").drop(op.get_bind(), checkfirst=True)
+    sa.Enum(name="batchstate").drop(op.get_bind(), checkfirst=True)
+    sa.Enum(name="taskstate").drop(op.get_bind(), checkfirst=True)
