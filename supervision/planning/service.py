@@ -41,6 +41,8 @@ from supervision.storage.service import get_bytes, put_bytes
 DEFAULT_STRATUM_LABELS = {"A": "S1", "B": "S2", "C": "S3", "D": "S4"}
 RISK_CLASSES = ("A", "B", "C", "D")
 TSV = "text/tab-separated-values; charset=utf-8"
+# Once results are submitted, a task's team and place are part of the record.
+RESULT_STATES = (TaskState.recorded, TaskState.reviewed, TaskState.published)
 
 
 def _sr1_refused(exc: sr1.Sr1Error) -> Invalid:
@@ -656,6 +658,14 @@ def _apply_event(
     batch = get_batch(session, code)
     if batch.state not in (BatchState.drawn, BatchState.in_progress):
         raise Conflict("批次不在检查阶段，不能变更", f"batch is {batch.state}; no changes allowed")
+    task = session.exec(
+        select(Task).where(Task.batch_id == batch.id, Task.uscc == event["uscc"])
+    ).first()
+    if task is not None and task.state in RESULT_STATES:
+        raise Conflict(
+            "该对象的检查结果已提交，不能再变更检查组或撤出",
+            "results were already submitted for this entity; its team and place are final",
+        )
     draw, state = draw_state(session, batch, storage)
     seq = len(state.events) + 1
     event = {"seq": seq, **event}
@@ -679,9 +689,7 @@ def _apply_event(
         raise Conflict(
             "另一变更刚刚提交，请刷新后重试", "another change was just recorded"
         ) from None
-    task = session.exec(
-        select(Task).where(Task.batch_id == batch.id, Task.uscc == event["uscc"])
-    ).one()
+    assert task is not None  # the protocol accepted the event, so the entity is a task here
     if event["type"] == "recuse":
         _record_recusal(session, task, event["inspector"], outcome["replacement"], seq)
     else:

@@ -224,3 +224,22 @@ def test_only_planners_draw(client, planner, login) -> None:
         client.post("/api/v1/batches/CJ-2026-T01/entropy", json={"entropy": [DICE]}).status_code
         == 401
     )
+
+
+def test_no_events_once_results_are_submitted(client, planner, session: Session) -> None:
+    create_and_freeze(client, planner)
+    client.post("/api/v1/batches/CJ-2026-T01/entropy", json={"entropy": [DICE]}, headers=planner)
+    first = client.get("/api/v1/batches/CJ-2026-T01/tasks").json()[0]
+    task = session.exec(select(Task).where(Task.uscc == first["uscc"])).one()
+    task.state = "recorded"
+    session.add(task)
+    session.commit()
+    url = f"/api/v1/batches/CJ-2026-T01/tasks/{first['uscc']}"
+    leader = first["team"][0]["badge_no"]
+    r = client.post(f"{url}/recuse", json={"inspector": leader, "reason": "回避"}, headers=planner)
+    assert r.status_code == 409 and "已提交" in r.json()["detail"]["zh"]
+    assert (
+        client.post(f"{url}/withdraw", json={"reason": "已注销"}, headers=planner).status_code
+        == 409
+    )
+    assert count(session, DrawEvent) == 0
