@@ -32,3 +32,8 @@ from supervision.registry.models import (  # noqa: F401
     Unit,
 )
 from supervision.storage.models import StoredFile  # noqa: F401, E402
+from supervision.enforcement.models import (  # noqa: F401, E402
+    EnforcementCandidate,
+    ListEntry,
+    ListEvent,
+)
