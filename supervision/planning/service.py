@@ -6,7 +6,7 @@ commit: the caller's transaction makes a draw, its tasks and its audit row land 
 """
 
 import json
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -813,18 +813,28 @@ class BundleFiles:
     conflicts: bytes
 
 
+# Rebuilding a million-entity draw takes seconds; a bundle is fully determined by its
+# commitment, seed, last chain link and meta, so recently served bundles are kept (the
+# dicts only: the frozen files are read back from storage, which is fast). Never mutated.
+_BUNDLE_CACHE: OrderedDict[tuple[str, ...], dict[str, Any]] = OrderedDict()
+_BUNDLE_CACHE_SIZE = 8
+
+
 def export_bundle(session: Session, code: str, *, storage: Path) -> BundleFiles:
     """The sr1 bundle of a drawn batch as it stands now (events included)."""
     batch = get_batch(session, code)
-    draw, state = draw_state(session, batch, storage)
+    draw = get_draw(session, batch)
     c = session.get(Commitment, draw.commitment_id)
-    pool_bytes, roster_bytes, conflicts_bytes = _frozen_inputs(storage, c)
-    return BundleFiles(
-        state.to_bundle(bundle_meta(session, batch, draw)),
-        pool_bytes,
-        roster_bytes,
-        conflicts_bytes,
-    )
+    meta = bundle_meta(session, batch, draw)
+    events = draw_events(session, draw)
+    key = (c.commitment, draw.seed, events[-1].chain if events else "", sr1.canonical_json(meta))
+    if key in _BUNDLE_CACHE:
+        _BUNDLE_CACHE.move_to_end(key)
+    else:
+        _BUNDLE_CACHE[key] = draw_state(session, batch, storage)[1].to_bundle(meta)
+        if len(_BUNDLE_CACHE) > _BUNDLE_CACHE_SIZE:
+            _BUNDLE_CACHE.popitem(last=False)
+    return BundleFiles(_BUNDLE_CACHE[key], *_frozen_inputs(storage, c))
 
 
 def write_bundle_dir(files: BundleFiles, out: Path, *, with_private: bool) -> None:

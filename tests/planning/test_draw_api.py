@@ -143,6 +143,8 @@ def test_events_recorded_and_refused(client, planner, session) -> None:
     client.post("/api/v1/batches/CJ-2026-T01/entropy", json={"entropy": [DICE]}, headers=planner)
     tasks = client.get("/api/v1/batches/CJ-2026-T01/tasks").json()
     first = tasks[0]
+    # Served once before any event; the cached bundle must not hide the events that follow.
+    assert client.get("/api/v1/batches/CJ-2026-T01/bundle.json").json()["events"] == []
     outsider = next(
         b
         for b in (f"652301{n:05d}" for n in range(12))
