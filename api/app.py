@@ -13,7 +13,7 @@ from api.pages import inspection as inspection_pages
 from api.pages import public as public_pages
 from api.pages import staff as staff_pages
 from api.pages.render import STATIC_DIR
-from api.routers import auth, imports, inspection, planning, registry
+from api.routers import auth, enforcement, imports, inspection, planning, registry
 from supervision.clock import Clock, SystemClock
 from supervision.db import make_engine
 from supervision.settings import Settings, get_settings
@@ -55,6 +55,7 @@ def create_app(
     app.include_router(planning.router)
     app.include_router(imports.router)
     app.include_router(inspection.router)
+    app.include_router(enforcement.router)
     app.include_router(public_pages.router)
     app.include_router(staff_pages.router)
     app.include_router(inspection_pages.router)

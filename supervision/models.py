@@ -3,6 +3,11 @@
 from supervision.accounts.models import ApiToken, User  # noqa: F401
 from supervision.audit.models import AuditEntry  # noqa: F401
 from supervision.db import metadata  # noqa: F401
+from supervision.enforcement.models import (  # noqa: F401, E402
+    EnforcementCandidate,
+    ListEntry,
+    ListEvent,
+)
 from supervision.inspection.models import (  # noqa: F401, E402
     EvidenceFile,
     ResultLine,
@@ -32,8 +37,3 @@ from supervision.registry.models import (  # noqa: F401
     Unit,
 )
 from supervision.storage.models import StoredFile  # noqa: F401, E402
-from supervision.enforcement.models import (  # noqa: F401, E402
-    EnforcementCandidate,
-    ListEntry,
-    ListEvent,
-)

@@ -9,9 +9,10 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
-from sqlalchemy import String, exists, extract, func, or_, select, type_coerce
+from sqlalchemy import exists, extract, func, or_, select
 from sqlmodel import Session, col
 
+from supervision.enforcement.service import stratum_risk_class  # risk feedback (rulebook)
 from supervision.planning.models import Batch, BatchItem, Task, TaskState
 from supervision.planning.schemas import BatchExclusion, BatchFilters
 from supervision.registry.models import ConflictDeclaration, Entity, Inspector
@@ -77,7 +78,7 @@ def pool_records(session: Session, batch: Batch) -> Iterator[tuple[str, str, str
     labels = stratum_labels(batch)
     # Core rows of plain strings (no ORM loading, no enum conversion), streamed in chunks.
     stmt = (
-        select(Entity.uscc, type_coerce(Entity.risk_class, String), Entity.supervising_unit)
+        select(Entity.uscc, stratum_risk_class(batch.window_start), Entity.supervising_unit)
         .where(*pool_conditions(session, batch))
         .order_by(Entity.uscc)
     )
@@ -142,11 +143,9 @@ def conflict_records(session: Session, batch: Batch, groups: list[str]) -> list[
 
 def stratum_sizes(session: Session, batch: Batch) -> dict[str, int]:
     labels = stratum_labels(batch)
-    stmt = (
-        select(Entity.risk_class, func.count())
-        .where(*pool_conditions(session, batch))
-        .group_by(Entity.risk_class)
-    )
+    risk = stratum_risk_class(batch.window_start).label("risk")
+    pool = select(risk).where(*pool_conditions(session, batch)).subquery()
+    stmt = select(pool.c.risk, func.count()).group_by(pool.c.risk)
     return {labels[str(risk)]: n for risk, n in session.execute(stmt)}
 
 

@@ -1,0 +1,366 @@
+"""The lists, restrictions and candidates in the JSON API.
+
+The public reads published list entries; other departments (liaison) ask for restrictions;
+planners and reviewers see proposals and candidates, reviewers decide. Routes parse, call the
+service and shape the answer.
+"""
+
+from collections.abc import Iterator
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from sqlalchemy import Engine, create_engine, event
+from sqlmodel import Session
+
+from api.deps import (
+    TOKEN_COOKIE,
+    ClockDep,
+    SessionDep,
+    SettingsDep,
+    ShortText,
+    Unauthorized,
+    oauth2,
+    require_roles,
+)
+from api.errors import ERROR_RESPONSES
+from supervision.accounts.models import Role, User
+from supervision.accounts.service import user_for_token
+from supervision.db import is_sqlite
+from supervision.enforcement import restrictions as r
+from supervision.enforcement import schemas as s
+from supervision.enforcement import service, zombies
+from supervision.enforcement.models import CandidateKind, EntryState, ListKind
+from supervision.enforcement.rulebook import Rulebook, rulebook
+from supervision.errors import Forbidden
+
+router = APIRouter(prefix="/api/v1", tags=["enforcement"], responses=ERROR_RESPONSES)
+
+Uscc = Annotated[str, Path(pattern=s.USCC_PATTERN, description="统一社会信用代码")]
+EntryId = Annotated[int, Path(ge=1, le=2_147_483_647, description="名录记录编号")]
+CandidateId = Annotated[int, Path(ge=1, le=2_147_483_647, description="候选记录编号")]
+Day = Annotated[date, Query(description="日期（默认今天）")]
+StaffReader = Annotated[User, Depends(require_roles(Role.planner, Role.reviewer))]
+Proposer = Annotated[User, Depends(require_roles(Role.planner, Role.reviewer))]
+Reviewer = Annotated[User, Depends(require_roles(Role.reviewer))]
+Planner = Annotated[User, Depends(require_roles(Role.planner))]
+LOOKUP_ROLES = (Role.admin, Role.liaison, Role.planner, Role.reviewer)
+Limit = Annotated[int, Query(ge=1, le=500)]
+Offset = Annotated[int, Query(ge=0, le=10_000_000)]
+
+
+async def get_rulebook(settings: SettingsDep) -> Rulebook:
+    return rulebook(settings.data_dir)
+
+
+RulebookDep = Annotated[Rulebook, Depends(get_rulebook)]
+
+
+# ---- public --------------------------------------------------------------------------------
+
+
+@router.get(
+    "/lists/{list_kind}/entries",
+    response_model=s.PublicEntriesPage,
+    summary="公示的经营异常名录 / 严重违法失信名单（名称、代码、事由、日期、作出机关）",
+)
+def public_list(
+    list_kind: ListKind,
+    session: SessionDep,
+    book: RulebookDep,
+    q: ShortText = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> s.PublicEntriesPage:
+    q = (q or "").strip() or None
+    return service.public_entries(
+        session, book, list_kind=list_kind, q=q, page=page, per_page=per_page
+    )
+
+
+@router.get("/credit-measures", response_model=list[s.MeasureOut], summary="某日施行的信用惩戒措施")
+def credit_measures(
+    book: RulebookDep, clock: ClockDep, on: Day | None = None
+) -> list[s.MeasureOut]:
+    return r.measures(book, on or clock.today())
+
+
+# ---- other departments ---------------------------------------------------------------------
+# The lookup only reads. On SQLite every request transaction of the app starts with BEGIN
+# IMMEDIATE (the write lock), which would queue concurrent lookups behind each other; reads go
+# through a second engine in autocommit mode instead (WAL readers never wait). On PostgreSQL
+# the app's engine serves, in a session that never commits.
+
+
+def _reader_engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    if not is_sqlite(engine):
+        return engine
+    reader = getattr(request.app.state, "enforcement_reader", None)
+    if reader is None:
+        # A pool as large as the request thread pool: connections are kept, not reopened.
+        reader = create_engine(
+            engine.url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=40,
+            max_overflow=0,
+        )
+
+        @event.listens_for(reader, "connect")
+        def _autocommit(dbapi_conn, _record) -> None:  # noqa: ANN001
+            dbapi_conn.isolation_level = None  # no implicit transactions: plain WAL reads
+
+        request.app.state.enforcement_reader = reader
+    return reader
+
+
+def get_read_session(request: Request) -> Iterator[Session]:
+    """A read-only session: never commits, never takes SQLite's write lock."""
+    with Session(_reader_engine(request), expire_on_commit=False) as session:
+        yield session
+        session.rollback()
+
+
+ReadSessionDep = Annotated[Session, Depends(get_read_session)]
+
+
+def lookup_user(
+    request: Request,
+    session: ReadSessionDep,
+    clock: ClockDep,
+    bearer: Annotated[str | None, Depends(oauth2)],
+) -> User:
+    token = bearer or request.cookies.get(TOKEN_COOKIE)
+    user = user_for_token(session, token, clock) if token else None
+    if user is None:
+        raise Unauthorized("请先登录", "authentication required")
+    if user.role not in LOOKUP_ROLES:
+        names = "、".join(r.value for r in LOOKUP_ROLES)
+        raise Forbidden(
+            f"当前角色无权执行此操作（需要：{names}）", f"role {user.role} may not do this"
+        )
+    return user
+
+
+Liaison = Annotated[User, Depends(lookup_user)]
+
+
+@router.get(
+    "/entities/{uscc}/restrictions",
+    response_model=s.RestrictionOut,
+    summary="某市场主体某日是否受某项信用惩戒措施限制（含理由、名录记录、法律依据、期限）",
+)
+def entity_restrictions(
+    uscc: Uscc,
+    session: ReadSessionDep,
+    user: Liaison,
+    book: RulebookDep,
+    clock: ClockDep,
+    measure: Annotated[str, Query(min_length=1, max_length=32, pattern=r"^[a-z0-9_]+$")],
+    on: Day | None = None,
+) -> s.RestrictionOut:
+    return r.restrictions(session, book, uscc, measure, on or clock.today())
+
+
+# ---- staff: entries ------------------------------------------------------------------------
+
+
+@router.get("/enforcement/entries", response_model=list[s.EntryOut], summary="名录记录（工作人员）")
+def entries(
+    session: SessionDep,
+    user: StaffReader,
+    book: RulebookDep,
+    list_kind: ListKind | None = None,
+    state: EntryState | None = None,
+    uscc: Annotated[str | None, Query(pattern=s.USCC_PATTERN)] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> list[s.EntryOut]:
+    return service.list_entries(
+        session, book, list_kind=list_kind, state=state, uscc=uscc, limit=limit, offset=offset
+    )
+
+
+@router.post(
+    "/enforcement/entries", response_model=s.EntryOut, status_code=201, summary="提出列入建议"
+)
+def propose(
+    data: s.ProposalIn, session: SessionDep, user: Proposer, clock: ClockDep, book: RulebookDep
+) -> s.EntryOut:
+    entry = service.propose(session, data, user=user, clock=clock, book=book)
+    return service.entry_out(session, entry, book)
+
+
+@router.get(
+    "/enforcement/entries/{entry_id}", response_model=s.EntryOut, summary="名录记录及其全部过程"
+)
+def entry(
+    entry_id: EntryId, session: SessionDep, user: StaffReader, book: RulebookDep
+) -> s.EntryOut:
+    return service.entry_out(session, service.get_entry(session, entry_id), book)
+
+
+@router.get(
+    "/entities/{uscc}/list-history",
+    response_model=list[s.EntryOut],
+    summary="市场主体的名录历史（全部记录与过程）",
+)
+def list_history(
+    uscc: Uscc, session: SessionDep, user: StaffReader, book: RulebookDep
+) -> list[s.EntryOut]:
+    return service.history(session, uscc, book)
+
+
+@router.post(
+    "/enforcement/entries/{entry_id}/decision",
+    response_model=s.EntryOut,
+    summary="决定列入（文号、日期、理由、依据）或不予列入",
+)
+def decide(
+    entry_id: EntryId,
+    data: s.DecisionIn,
+    session: SessionDep,
+    user: Reviewer,
+    clock: ClockDep,
+    book: RulebookDep,
+) -> s.EntryOut:
+    entry = service.decide(session, entry_id, data, user=user, clock=clock, book=book)
+    return service.entry_out(session, entry, book)
+
+
+@router.post(
+    "/enforcement/entries/{entry_id}/objections",
+    response_model=s.EntryOut,
+    summary="登记市场主体的异议（列入决定之日起30日内）",
+)
+def file_objection(
+    entry_id: EntryId,
+    data: s.ObjectionIn,
+    session: SessionDep,
+    user: Proposer,
+    clock: ClockDep,
+    book: RulebookDep,
+) -> s.EntryOut:
+    entry = service.file_objection(session, entry_id, data, user=user, clock=clock)
+    return service.entry_out(session, entry, book)
+
+
+@router.post(
+    "/enforcement/entries/{entry_id}/objections/decision",
+    response_model=s.EntryOut,
+    summary="异议处理结果（成立则撤销列入）",
+)
+def decide_objection(
+    entry_id: EntryId,
+    data: s.ObjectionDecisionIn,
+    session: SessionDep,
+    user: Reviewer,
+    clock: ClockDep,
+    book: RulebookDep,
+) -> s.EntryOut:
+    entry = service.decide_objection(session, entry_id, data, user=user, clock=clock)
+    return service.entry_out(session, entry, book)
+
+
+@router.post(
+    "/enforcement/entries/{entry_id}/removal",
+    response_model=s.EntryOut,
+    summary="移出（须列明更正证据；逾期作出的标记为逾期）",
+)
+def remove(
+    entry_id: EntryId,
+    data: s.RemovalIn,
+    session: SessionDep,
+    user: Reviewer,
+    clock: ClockDep,
+    book: RulebookDep,
+) -> s.EntryOut:
+    entry = service.remove(session, entry_id, data, user=user, clock=clock, book=book)
+    return service.entry_out(session, entry, book)
+
+
+# ---- staff: candidates and jobs ------------------------------------------------------------
+
+
+@router.get(
+    "/enforcement/candidates",
+    response_model=list[s.CandidateOut],
+    summary="僵死企业、吊销及强制注销候选（附证据，待人工决定）",
+)
+def candidates(
+    session: SessionDep,
+    user: StaffReader,
+    kind: CandidateKind | None = None,
+    state: Annotated[str | None, Query(pattern=r"^(open|decided)$")] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> list[s.CandidateOut]:
+    return zombies.list_candidates(session, kind=kind, state=state, limit=limit, offset=offset)
+
+
+@router.post(
+    "/enforcement/candidates/{candidate_id}/decision",
+    response_model=s.CandidateOut,
+    summary="对候选作出决定（唤醒、提出吊销、公告、不予处理）",
+)
+def decide_candidate(
+    candidate_id: CandidateId,
+    data: s.CandidateDecisionIn,
+    session: SessionDep,
+    user: Reviewer,
+    clock: ClockDep,
+) -> s.CandidateOut:
+    row = zombies.decide_candidate(session, candidate_id, data, user=user, clock=clock)
+    return zombies.candidate_out(session, row)
+
+
+@router.post(
+    "/enforcement/jobs/annual-reports",
+    response_model=s.JobOut,
+    summary="6月30日后：对未报送上一年度年报的市场主体提出列入建议（批量）",
+)
+def job_annual_reports(
+    session: SessionDep,
+    user: Planner,
+    clock: ClockDep,
+    book: RulebookDep,
+    year: Annotated[int, Query(ge=2015, le=2100)],
+) -> s.JobOut:
+    n = service.propose_annual_report_listings(session, clock, year, book=book, actor=user.username)
+    return s.JobOut(job="annual-reports", created=n, detail={"reporting_year": year - 1})
+
+
+@router.post(
+    "/enforcement/jobs/results", response_model=s.JobOut, summary="根据已公示检查结果提出列入建议"
+)
+def job_results(session: SessionDep, user: Planner, clock: ClockDep, book: RulebookDep) -> s.JobOut:
+    n = service.propose_from_results(session, clock, book, actor=user.username)
+    return s.JobOut(job="results", created=n)
+
+
+@router.post(
+    "/enforcement/jobs/escalation",
+    response_model=s.JobOut,
+    summary="按现行规则：届满提醒、列入严重违法名单建议或吊销候选；严重违法名单期满移出",
+)
+def job_escalation(
+    session: SessionDep, user: Planner, clock: ClockDep, book: RulebookDep
+) -> s.JobOut:
+    out = service.escalate(session, clock, book, actor=user.username)
+    out["expired"] = service.expire_serious(session, clock, actor=user.username)
+    return s.JobOut(job="escalation", created=sum(out.values()), detail=out)
+
+
+@router.post(
+    "/enforcement/jobs/zombies",
+    response_model=s.JobOut,
+    summary="查找僵死企业与强制注销候选（批量）",
+)
+def job_zombies(session: SessionDep, user: Planner, clock: ClockDep, book: RulebookDep) -> s.JobOut:
+    detail = {
+        "zombie": zombies.zombie_candidates(session, clock, book, actor=user.username),
+        "compulsory_deregistration": zombies.deregistration_candidates(
+            session, clock, book, actor=user.username
+        ),
+    }
+    return s.JobOut(job="zombies", created=sum(detail.values()), detail=detail)

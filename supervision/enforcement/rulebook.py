@@ -1,0 +1,282 @@
+"""The versioned rulebook of consequences (data/rulebook/*.yaml): policy is data, this is the engine.
+
+Two kinds of file. A *regime* file (2014.yaml, 2024.yaml, 2025.yaml) holds the national rules
+in force from its `effective_from` until the next regime's: listing reasons with their legal
+basis and working-day deadlines, which published result codes propose which reason, the serious
+list's reasons, the credit measures and the escalation rule. A *local* file adds a
+jurisdiction's own measures from its own date. The regime that applies is the one in force on
+the date of the fact or decision (`regime_on`).
+
+Everything is read and cross-checked at start-up (`load_rulebook`); a malformed file raises
+`RulebookError` naming the file and the key, and nothing of it is used.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from supervision.registry.reference import ReferenceDataError, load_result_codes, read_yaml_model
+
+RULEBOOK_DIR = "rulebook"
+ListKind = Literal["abnormal", "serious"]
+
+
+class RulebookError(ReferenceDataError):
+    """A rulebook file is missing, malformed or inconsistent; names the file and the key."""
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class AbnormalReason(_Spec):
+    code: str
+    label: str
+    legal_basis: str
+    list_within_working_days: int = Field(ge=0, le=60)
+    remove_within_working_days: int = Field(ge=0, le=60)
+    # Kinds of correction evidence a removal may name; at least one is needed.
+    removal_evidence: tuple[str, ...] = Field(min_length=1)
+
+
+class ResultProposal(_Spec):
+    result_code: str
+    reason: str
+
+
+class SeriousReason(_Spec):
+    code: str
+    label: str
+    legal_basis: str
+    years: int = Field(ge=1, le=10)  # automatic removal after this many years
+
+
+class Measure(_Spec):
+    code: str
+    label: str
+    legal_basis: str
+    lists: tuple[ListKind, ...] = Field(min_length=1)
+    binds: Literal["entity", "legal_rep"]
+    # None: while the entity is listed; otherwise this many years from the listing decision.
+    years: int | None = Field(default=None, ge=1, le=10)
+
+
+class MoveToSerious(_Spec):
+    after_years: int = Field(ge=1)
+    reminder_days_before: int = Field(ge=0)
+    serious_reason: str
+
+
+class RevocationCandidate(_Spec):
+    consecutive_missed_reports: int = Field(ge=1, le=5)
+    requires_listed: bool = True
+    requires_reason: str
+
+
+class ZombieRule(_Spec):
+    consecutive_missed_reports: int = Field(ge=1, le=5)
+    legal_basis: str
+
+
+class DeregistrationRule(_Spec):
+    revoked_years: int = Field(ge=1, le=10)
+    notice_days: int = Field(ge=1)
+    legal_basis: str
+
+
+class RiskFeedback(_Spec):
+    """Entities on these lists are drawn in the stratum of this risk class."""
+
+    lists: tuple[ListKind, ...] = Field(min_length=1)
+    risk_class: Literal["A", "B", "C", "D"]
+
+
+class Escalation(_Spec):
+    move_to_serious: MoveToSerious | None = None
+    revocation_candidate: RevocationCandidate | None = None
+
+
+class RegimeFile(_Spec):
+    rulebook: str
+    kind: Literal["regime"]
+    effective_from: date
+    source: str
+    authority_default: str
+    individual_businesses: Literal["mark", "list"]
+    abnormal_reasons: tuple[AbnormalReason, ...] = Field(min_length=1)
+    result_proposals: tuple[ResultProposal, ...] = ()
+    serious_reasons: tuple[SeriousReason, ...] = ()
+    serious_early_removal_after_years: int | None = Field(default=None, ge=0, le=10)
+    serious_removal_evidence: tuple[str, ...] = ()
+    measures: tuple[Measure, ...] = ()
+    escalation: Escalation = Escalation()
+    zombie: ZombieRule | None = None
+    risk_feedback: tuple[RiskFeedback, ...] = ()
+    compulsory_deregistration: DeregistrationRule | None = None
+
+    @model_validator(mode="after")
+    def _references(self) -> RegimeFile:
+        reasons = {r.code for r in self.abnormal_reasons}
+        for p in self.result_proposals:
+            if p.reason not in reasons:
+                raise ValueError(f"result_proposals: unknown reason {p.reason!r}")
+        mv = self.escalation.move_to_serious
+        if mv and mv.serious_reason not in {r.code for r in self.serious_reasons}:
+            raise ValueError(f"escalation: unknown serious reason {mv.serious_reason!r}")
+        rc = self.escalation.revocation_candidate
+        if rc and rc.requires_reason not in reasons:
+            raise ValueError(f"escalation: unknown reason {rc.requires_reason!r}")
+        return self
+
+    def reason(self, code: str) -> AbnormalReason | None:
+        return next((r for r in self.abnormal_reasons if r.code == code), None)
+
+    def serious_reason(self, code: str) -> SeriousReason | None:
+        return next((r for r in self.serious_reasons if r.code == code), None)
+
+    def reason_for_result(self, result_code: str) -> str | None:
+        return next((p.reason for p in self.result_proposals if p.result_code == result_code), None)
+
+
+class LocalFile(_Spec):
+    rulebook: str
+    kind: Literal["local"]
+    effective_from: date
+    effective_until: date | None = None
+    source: str
+    region_code: str
+    measures: tuple[Measure, ...] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class MeasureInForce:
+    measure: Measure
+    rulebook: str  # the file it comes from
+
+
+@dataclass(frozen=True)
+class Rulebook:
+    regimes: tuple[RegimeFile, ...]  # by effective_from
+    locals: tuple[LocalFile, ...]
+
+    def regime_on(self, day: date) -> RegimeFile:
+        """The regime in force on a day (the date of the fact or of the decision)."""
+        current = [r for r in self.regimes if r.effective_from <= day]
+        if not current:
+            from supervision.errors import Conflict
+
+            first = self.regimes[0].effective_from
+            raise Conflict(
+                f"{day} 早于规则库最早的制度（{first} 起施行），无规则可用",
+                f"no rulebook regime is in force on {day} (the first starts {first})",
+            )
+        return current[-1]
+
+    def regime(self, name: str) -> RegimeFile:
+        return next(r for r in self.regimes if r.rulebook == name)
+
+    def measures_on(self, day: date) -> dict[str, MeasureInForce]:
+        """Every credit measure in force on a day: the regime's, then the local files'."""
+        out: dict[str, MeasureInForce] = {}
+        try:
+            regime = self.regime_on(day)
+            out.update({m.code: MeasureInForce(m, regime.rulebook) for m in regime.measures})
+        except Exception:  # before the first regime: local measures only
+            pass
+        for local in self.locals:
+            if local.effective_from <= day and (
+                local.effective_until is None or day <= local.effective_until
+            ):
+                out.update({m.code: MeasureInForce(m, local.rulebook) for m in local.measures})
+        return out
+
+    def all_measure_codes(self) -> set[str]:
+        return {m.code for f in (*self.regimes, *self.locals) for m in f.measures}
+
+
+def _check_regime(name: str, regime: RegimeFile, result_codes: set[str]) -> None:
+    for n, p in enumerate(regime.result_proposals):
+        if p.result_code not in result_codes:
+            raise RulebookError(
+                name,
+                f"result_proposals[{n}].result_code ({p.result_code})",
+                "结果代码不在 result_codes.yaml 中",
+                "not a result code of data/result_codes.yaml",
+            )
+    for what, codes in (
+        ("abnormal_reasons", [r.code for r in regime.abnormal_reasons]),
+        ("serious_reasons", [r.code for r in regime.serious_reasons]),
+        ("measures", [m.code for m in regime.measures]),
+    ):
+        dupes = sorted({c for c in codes if codes.count(c) > 1})
+        if dupes:
+            raise RulebookError(name, f"{what} ({dupes[0]})", "代码重复", "duplicate code")
+
+
+def load_rulebook(data_dir: Path) -> Rulebook:
+    """Read and cross-check every file of data/rulebook/; raise RulebookError on the first problem.
+
+    Call it at start-up (app factory, CLI): the service refuses to start on a bad rulebook
+    rather than apply part of it.
+    """
+    folder = data_dir / RULEBOOK_DIR
+    files = sorted(folder.glob("*.yaml")) if folder.is_dir() else []
+    if not files:
+        raise RulebookError(RULEBOOK_DIR, "(folder)", "规则库为空", "no rulebook files")
+    codes = {c for v in load_result_codes(data_dir).versions for c in v.all_codes()}
+    regimes: list[RegimeFile] = []
+    locals_: list[LocalFile] = []
+    for path in files:
+        name = f"{RULEBOOK_DIR}/{path.name}"
+        try:
+            head = read_yaml_model(path, _Head, name=name)
+            model = RegimeFile if head.kind == "regime" else LocalFile
+            doc = read_yaml_model(path, model, name=name)
+        except ReferenceDataError as exc:
+            raise RulebookError(exc.file, exc.key, exc.zh, exc.en) from None
+        if isinstance(doc, RegimeFile):
+            _check_regime(name, doc, codes)
+            regimes.append(doc)
+        else:
+            locals_.append(doc)
+    regimes.sort(key=lambda r: r.effective_from)
+    for what, docs in (("rulebook", [*regimes, *locals_]),):
+        names = [d.rulebook for d in docs]
+        dupes = [n for n in names if names.count(n) > 1]
+        if dupes:
+            raise RulebookError(RULEBOOK_DIR, f"{what} ({dupes[0]})", "名称重复", "duplicate name")
+    dates = [r.effective_from for r in regimes]
+    if len(set(dates)) != len(dates):
+        raise RulebookError(
+            RULEBOOK_DIR, "effective_from", "两个制度施行日期相同", "two regimes share a date"
+        )
+    if not regimes:
+        raise RulebookError(RULEBOOK_DIR, "kind", "至少需要一个 regime 文件", "no regime file")
+    return Rulebook(tuple(regimes), tuple(locals_))
+
+
+class _Head(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    kind: Literal["regime", "local"]
+
+
+@functools.lru_cache(maxsize=4)
+def _cached(data_dir: Path, stamp: tuple[tuple[str, float], ...]) -> Rulebook:
+    return load_rulebook(data_dir)
+
+
+def rulebook(data_dir: Path | None = None) -> Rulebook:
+    """The rulebook of the data folder (re-read when one of its files changes)."""
+    if data_dir is None:
+        from supervision.settings import get_settings
+
+        data_dir = get_settings().data_dir
+    folder = data_dir / RULEBOOK_DIR
+    files = sorted(folder.glob("*.yaml")) if folder.is_dir() else []
+    return _cached(data_dir, tuple((p.name, p.stat().st_mtime) for p in files))

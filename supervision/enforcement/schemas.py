@@ -1,0 +1,185 @@
+"""Request and response schemas of the lists, restrictions and candidates.
+
+Requests are StrictInput (unknown fields refused, text trimmed, NUL refused). The public entry
+carries only what the published list shows — name, USCC, reason, dates, authority; the staff
+view adds the workflow; nothing here carries an identity number.
+"""
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from supervision.enforcement.models import CandidateKind, EntryState, ListKind
+from supervision.validation import StrictInput
+
+USCC_PATTERN = r"^[0-9A-HJ-NPQRTUWXY]{18}$"
+Text2000 = Field(min_length=1, max_length=2000)
+
+
+class ProposalIn(StrictInput):
+    """A proposal made by a person (results and the annual-report calendar propose by themselves)."""
+
+    list_kind: ListKind
+    uscc: str = Field(pattern=USCC_PATTERN)
+    reason_code: str = Field(min_length=1, max_length=32)
+    fact_on: date
+    note: str = Field(default="", max_length=2000)
+
+
+class DecisionIn(StrictInput):
+    decision: Literal["list", "reject"]
+    reason: str = Text2000
+    decision_no: str | None = Field(default=None, min_length=1, max_length=64)
+    decided_on: date | None = None  # default: today
+    legal_basis: str | None = Field(default=None, min_length=1, max_length=2000)
+    authority: str | None = Field(default=None, min_length=1, max_length=100)
+
+
+class ObjectionIn(StrictInput):
+    filed_on: date
+    grounds: str = Text2000
+
+
+class ObjectionDecisionIn(StrictInput):
+    outcome: Literal["upheld", "dismissed"]
+    reason: str = Text2000
+    decided_on: date | None = None
+
+
+class CorrectionEvidence(StrictInput):
+    kind: str = Field(min_length=1, max_length=32)  # one of the reason's removal_evidence
+    reference: str = Field(min_length=1, max_length=200)  # document number, filing, register
+    note: str = Field(default="", max_length=1000)
+
+
+class RemovalIn(StrictInput):
+    applied_on: date
+    decision_no: str = Field(min_length=1, max_length=64)
+    reason: str = Text2000
+    evidence: list[CorrectionEvidence] = Field(default_factory=list, max_length=10)
+    decided_on: date | None = None  # default: today
+
+
+class CandidateDecisionIn(StrictInput):
+    decision: Literal["wake_up", "revocation_proposal", "notice", "dismissed"]
+    note: str = Text2000
+    decided_on: date | None = None
+
+
+class EventOut(BaseModel):
+    seq: int
+    kind: str
+    on: date
+    at: datetime
+    actor: str
+    detail: dict
+
+
+class EntryOut(BaseModel):
+    id: int
+    list_kind: ListKind
+    uscc: str
+    entity_name: str
+    reason_code: str
+    reason_label: str
+    rulebook: str
+    mode: str
+    state: EntryState
+    source: str
+    source_ref: str
+    fact_on: date
+    decide_by: date | None
+    decision_no: str | None
+    decided_on: date | None
+    decision_reason: str | None
+    legal_basis: str | None
+    authority: str | None
+    decision_late: bool | None
+    expires_on: date | None
+    removal_applied_on: date | None
+    removal_deadline: date | None
+    removed_on: date | None
+    removal_no: str | None
+    removal_reason: str | None
+    removal_evidence: list[dict] | None
+    removal_late: bool | None
+    events: list[EventOut] = []
+
+
+class PublicEntry(BaseModel):
+    """A published list entry: what the national credit system shows."""
+
+    list_kind: ListKind
+    entity_name: str
+    uscc: str
+    reason: str
+    listed_on: date
+    decision_no: str
+    authority: str
+    removed_on: date | None
+    removal_reason: str | None
+
+
+class PublicEntriesPage(BaseModel):
+    total: int
+    page: int
+    per_page: int
+    items: list[PublicEntry]
+
+
+class RestrictionReason(BaseModel):
+    list_kind: ListKind
+    entry_id: int
+    via: Literal["entity", "legal_rep"]  # legal_rep: another entity of the same representative
+    uscc: str
+    entity_name: str
+    reason_code: str
+    reason: str
+    listing_basis: str
+    measure_basis: str
+    listed_on: date
+    decision_no: str
+    until: date | None  # None: until removed
+
+
+class RestrictionOut(BaseModel):
+    uscc: str
+    measure: str
+    measure_label: str | None
+    on: date
+    in_force: bool  # whether the measure was in force on that date at all
+    restricted: bool
+    reasons: list[RestrictionReason]
+
+
+class MeasureOut(BaseModel):
+    code: str
+    label: str
+    legal_basis: str
+    lists: list[ListKind]
+    binds: str
+    years: int | None
+    rulebook: str
+
+
+class CandidateOut(BaseModel):
+    id: int
+    kind: CandidateKind
+    uscc: str
+    entity_name: str
+    basis_key: str
+    rulebook: str
+    found_on: date
+    evidence: dict
+    state: str
+    decision: str | None
+    decided_on: date | None
+    decided_by: str | None
+    decision_note: str | None
+
+
+class JobOut(BaseModel):
+    job: str
+    created: int
+    detail: dict = {}

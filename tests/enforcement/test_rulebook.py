@@ -1,0 +1,122 @@
+"""The rulebook: both regimes and the local measures ship, dates decide, bad files are refused."""
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from supervision.enforcement.restrictions import restrictions
+from supervision.enforcement.rulebook import RulebookError, load_rulebook, rulebook
+from tests.enforcement.conftest import listed
+
+
+def test_regime_in_force_follows_the_date(book) -> None:
+    assert [r.rulebook for r in book.regimes] == ["2014", "2024", "2025"]
+    assert book.regime_on(date(2016, 3, 8)).rulebook == "2014"
+    assert book.regime_on(date(2024, 5, 1)).rulebook == "2024"
+    assert book.regime_on(date(2025, 7, 1)).rulebook == "2025"
+    r2014, r2025 = book.regime_on(date(2016, 1, 1)), book.regime_on(date(2026, 1, 1))
+    assert r2014.escalation.move_to_serious.reminder_days_before == 60
+    assert r2014.escalation.revocation_candidate is None
+    assert r2025.escalation.move_to_serious is None
+    assert r2025.escalation.revocation_candidate.consecutive_missed_reports == 2
+    assert r2014.reason_for_result("C") == "false_info" and r2025.reason_for_result("C") is None
+    assert r2014.reason_for_result("6") == r2025.reason_for_result("6") == "unreachable"
+    assert (r2014.individual_businesses, r2025.individual_businesses) == ("mark", "list")
+    # Local measures come from their own file and date.
+    assert "credit_certificate" not in book.measures_on(date(2017, 12, 31))
+    assert book.measures_on(date(2018, 1, 1))["credit_certificate"].rulebook == (
+        "local-changji-2018"
+    )
+
+
+def _copy(data_dir: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "data"
+    target.mkdir()
+    shutil.copy(data_dir / "result_codes.yaml", target)
+    shutil.copytree(data_dir / "rulebook", target / "rulebook")
+    return target
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "key"),
+    [
+        (
+            "2014.yaml",
+            "list_within_working_days: 10",
+            "list_within_working_days: ten",
+            "abnormal_reasons[0].list_within_working_days (annual_report)",
+        ),
+        (
+            "2025.yaml",
+            '{result_code: "6", reason: unreachable}',
+            '{result_code: "66", reason: unreachable}',
+            "result_proposals[0].result_code (66)",
+        ),
+        ("2024.yaml", "binds: legal_rep", "binds: nobody", "measures[4].binds (legal_rep_bar)"),
+        ("local-changji-2018.yaml", "kind: local", "kind: global", "kind"),
+        ("2014.yaml", 'rulebook: "2014"', 'rulebook: "2014"\nsurprise: 1', "surprise"),
+        ("2025.yaml", "escalation:", "escalation: [", "(YAML)"),
+    ],
+)
+def test_malformed_rulebook_names_file_and_key(data_dir, tmp_path, file, old, new, key) -> None:
+    data = _copy(data_dir, tmp_path)
+    path = data / "rulebook" / file
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(RulebookError) as err:
+        load_rulebook(data)
+    assert err.value.file == f"rulebook/{file}"
+    assert err.value.key == key
+    assert f"rulebook/{file}" in err.value.zh and f"rulebook/{file}" in err.value.en
+    # Nothing of it is used: the cached accessor refuses as well (the service will not start).
+    with pytest.raises(RulebookError):
+        rulebook(data)
+
+
+def test_escalation_reference_must_exist(data_dir, tmp_path) -> None:
+    data = _copy(data_dir, tmp_path)
+    path = data / "rulebook" / "2014.yaml"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace(
+            "serious_reason: abnormal_3_years", "serious_reason: nowhere"
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(RulebookError) as err:
+        load_rulebook(data)
+    assert err.value.file == "rulebook/2014.yaml" and "nowhere" in err.value.en
+
+
+def test_empty_rulebook_refused(tmp_path) -> None:
+    with pytest.raises(RulebookError) as err:
+        load_rulebook(tmp_path)
+    assert err.value.file == "rulebook"
+
+
+def test_a_local_file_adds_a_measure_without_code(data_dir, tmp_path, session, make_entity) -> None:
+    data = _copy(data_dir, tmp_path)
+    (data / "rulebook" / "local-test-2026.yaml").write_text(
+        """rulebook: local-test-2026
+kind: local
+effective_from: 2026-01-01
+source: 测试县联合惩戒措施
+region_code: "652301"
+measures:
+  - code: subsidy
+    label: 不予享受财政补贴
+    legal_basis: 测试县失信联合惩戒办法（2026）
+    lists: [abnormal]
+    binds: entity
+""",
+        encoding="utf-8",
+    )
+    book = load_rulebook(data)
+    uscc = make_entity("G0000001")
+    listed(session, book, uscc, "2026-03-02", "2026-03-09")
+    answer = restrictions(session, book, uscc, "subsidy", date(2026, 4, 1))
+    assert answer.restricted and answer.measure_label == "不予享受财政补贴"
+    earlier = restrictions(session, book, uscc, "subsidy", date(2025, 12, 31))
+    assert earlier.in_force is False and not earlier.restricted

@@ -1,0 +1,300 @@
+"""Real timelines under both regimes, walked with an injected clock."""
+
+from datetime import date
+
+from sqlmodel import select
+
+from supervision.calendar import working_days_after
+from supervision.enforcement import schemas as s
+from supervision.enforcement import service, zombies
+from supervision.enforcement.models import (
+    CandidateKind,
+    EnforcementCandidate,
+    EntryState,
+    ListEntry,
+    ListEvent,
+    ListKind,
+)
+from supervision.enforcement.restrictions import restrictions
+from supervision.registry.models import AnnualReport
+from tests.enforcement.conftest import REVIEWER, at, listed, proposed
+
+
+def events(session, entry) -> list[str]:
+    return [
+        e.kind
+        for e in session.exec(
+            select(ListEvent).where(ListEvent.entry_id == entry.id).order_by(ListEvent.seq)
+        )
+    ]
+
+
+def test_2016_listing_escalates_under_2014_rules_after_its_60_day_reminder(
+    session, book, make_entity
+) -> None:
+    uscc = make_entity("A0000001")
+    entry = listed(session, book, uscc, "2016-03-01", "2016-03-08")
+    assert entry.rulebook == "2014" and entry.state == EntryState.listed
+    assert entry.decide_by == date(2016, 3, 15)  # 10 working days after the fact
+    assert entry.decision_late is False
+
+    clock = at("2019-01-06")  # 61 days before the three years are up: too early to remind
+    assert service.escalate(session, clock, book)["reminders"] == 0
+    clock.advance(days=1)  # 2019-01-07: 60 days before 2019-03-08
+    assert service.escalate(session, clock, book)["reminders"] == 1
+    assert service.escalate(session, clock, book) == {
+        "reminders": 0,
+        "serious_proposals": 0,
+        "revocation_candidates": 0,
+    }
+    reminder = session.exec(
+        select(ListEvent).where(ListEvent.entry_id == entry.id, ListEvent.kind == "reminder")
+    ).one()
+    assert reminder.event_on == date(2019, 1, 7) and "2019-03-08" in reminder.detail
+
+    clock.advance(days=60)  # 2019-03-08: three years, and the reminder has run 60 days
+    assert clock.today() == date(2019, 3, 8)
+    assert service.escalate(session, clock, book)["serious_proposals"] == 1
+    assert service.escalate(session, clock, book)["serious_proposals"] == 0  # once only
+    serious = session.exec(select(ListEntry).where(ListEntry.list_kind == ListKind.serious)).one()
+    assert (serious.uscc, serious.reason_code, serious.rulebook) == (
+        uscc,
+        "abnormal_3_years",
+        "2014",
+    )
+    assert serious.source_ref == f"entry:{entry.id}" and serious.state == EntryState.proposed
+    assert events(session, entry) == ["proposed", "listed", "reminder", "escalated"]
+
+    # A reviewer decides the move; the 2014 serious list runs five years, no early removal.
+    decided = service.decide(
+        session,
+        serious.id,
+        s.DecisionIn(
+            decision="list", reason="届满3年仍未履行", decision_no="昌市监严列〔2019〕1号"
+        ),
+        user=REVIEWER,
+        clock=clock,
+        book=book,
+    )
+    assert decided.expires_on == date(2024, 3, 8)
+    on = date(2020, 1, 1)
+    assert restrictions(session, book, uscc, "procurement", on).restricted
+
+
+def test_reminder_given_late_delays_the_move_by_60_days(session, book, make_entity) -> None:
+    uscc = make_entity("A0000002")
+    listed(session, book, uscc, "2016-03-01", "2016-03-08")
+    clock = at("2019-03-10")  # nobody ran the job before the three years were up
+    assert service.escalate(session, clock, book)["reminders"] == 1
+    clock.advance(days=59)
+    assert service.escalate(session, clock, book)["serious_proposals"] == 0
+    clock.advance(days=1)
+    assert service.escalate(session, clock, book)["serious_proposals"] == 1
+
+
+def test_same_facts_in_2025_give_a_revocation_candidate_not_a_move(
+    session, book, make_entity
+) -> None:
+    # Unreachable since 2025, no annual reports for 2023 and 2024.
+    uscc = make_entity("A0000003", reports=(2021, 2022))
+    entry = listed(session, book, uscc, "2025-03-03", "2025-03-10", no="昌市监异列〔2025〕3号")
+    assert entry.rulebook == "2025"
+    # A 2014-regime listing whose three years fall in the new regime is not moved either.
+    old = make_entity("A0000004", reports=(2021, 2022, 2023, 2024))
+    listed(session, book, old, "2022-01-04", "2022-01-10")
+
+    clock = at("2025-06-30")  # the 2024 reports are not yet due: only 2022–2023 count
+    out = service.escalate(session, clock, book)
+    assert out == {"reminders": 0, "serious_proposals": 0, "revocation_candidates": 0}
+    clock.advance(days=1)  # 2025-07-01: 2023 and 2024 both missed
+    out = service.escalate(session, clock, book)
+    assert out == {"reminders": 0, "serious_proposals": 0, "revocation_candidates": 1}
+    cand = session.exec(select(EnforcementCandidate)).one()
+    assert (cand.kind, cand.uscc, cand.basis_key) == (
+        CandidateKind.revocation,
+        uscc,
+        "missed:2023-2024",
+    )
+    assert "昌市监异列〔2025〕3号" in cand.evidence
+    clock.advance(days=400)  # a year later: still no move to the serious list
+    service.escalate(session, clock, book)
+    assert (
+        session.exec(select(ListEntry).where(ListEntry.list_kind == ListKind.serious)).all() == []
+    )
+    # A person decides.
+    done = zombies.decide_candidate(
+        session,
+        cand.id,
+        s.CandidateDecisionIn(decision="revocation_proposal", note="提请吊销营业执照"),
+        user=REVIEWER,
+        clock=clock,
+    )
+    assert done.state == "decided" and done.decision == "revocation_proposal"
+
+
+def test_annual_report_listing_and_removal_within_five_working_days(
+    session, book, make_entity
+) -> None:
+    filed = make_entity("B0000001", reports=(2025,))
+    missing = make_entity("B0000002", reports=(2024,))
+    young = make_entity("B0000003", established="2026-02-01")  # no report due for 2025
+    clock = at("2026-07-01")
+    assert service.propose_annual_report_listings(session, clock, 2026, book=book) == 1
+    assert service.propose_annual_report_listings(session, clock, 2026, book=book) == 0
+    entry = session.exec(select(ListEntry)).one()
+    assert entry.uscc == missing and entry.source_ref == "year:2025"
+    assert entry.decide_by == working_days_after(date(2026, 6, 30), 10) == date(2026, 7, 14)
+    assert events(session, entry) == ["proposed"]
+    assert filed != young
+
+    before = date(2026, 7, 5)
+    assert not restrictions(session, book, missing, "credit_certificate", before).restricted
+    service.decide(
+        session,
+        entry.id,
+        s.DecisionIn(
+            decision="list", reason="未报送2025年度报告", decision_no="昌市监异列〔2026〕88号"
+        ),
+        user=REVIEWER,
+        clock=at("2026-07-10"),
+        book=book,
+    )
+    during = restrictions(session, book, missing, "credit_certificate", date(2026, 7, 20))
+    assert during.restricted and during.reasons[0].decision_no == "昌市监异列〔2026〕88号"
+    assert during.reasons[0].until is None and "昌吉市" in during.reasons[0].measure_basis
+
+    session.add(AnnualReport(uscc=missing, year=2025, filed_on=date(2026, 8, 1)))
+    session.flush()
+    removal = s.RemovalIn(
+        applied_on=date(2026, 8, 3),
+        decision_no="昌市监异移〔2026〕5号",
+        reason="已补报年度报告",
+        evidence=[s.CorrectionEvidence(kind="reports_filed", reference="2025年度报告 2026-08-01")],
+    )
+    done = service.remove(
+        session, entry.id, removal, user=REVIEWER, clock=at("2026-08-07"), book=book
+    )
+    assert done.removal_deadline == date(2026, 8, 10) and done.removal_late is False
+    assert not restrictions(
+        session, book, missing, "credit_certificate", date(2026, 8, 7)
+    ).restricted
+    # History is kept: the restriction on a past day is still answered.
+    assert restrictions(session, book, missing, "procurement", date(2026, 8, 6)).restricted
+    assert events(session, entry) == ["proposed", "listed", "removed"]
+
+
+def test_late_decisions_are_flagged_and_the_calendar_skips_holidays(
+    session, book, make_entity
+) -> None:
+    uscc = make_entity("B0000004")
+    entry = proposed(session, book, uscc, "2026-09-21")
+    assert entry.decide_by == date(2026, 10, 12)  # the National Day week is not counted
+    late = service.decide(
+        session,
+        entry.id,
+        s.DecisionIn(decision="list", reason="无法联系", decision_no="昌市监异列〔2026〕99号"),
+        user=REVIEWER,
+        clock=at("2026-10-13"),
+        book=book,
+    )
+    assert late.decision_late is True
+    removal = s.RemovalIn(
+        applied_on=date(2026, 10, 14),
+        decision_no="昌市监异移〔2026〕9号",
+        reason="已办理住所变更登记",
+        evidence=[s.CorrectionEvidence(kind="new_address_registered", reference="变更登记通知书")],
+    )
+    done = service.remove(
+        session, entry.id, removal, user=REVIEWER, clock=at("2026-10-22"), book=book
+    )
+    assert done.removal_deadline == date(2026, 10, 21) and done.removal_late is True
+    assert events(session, entry)[-1] == "removed"
+
+
+def test_individual_businesses_follow_the_regime_in_force(session, book, make_entity) -> None:
+    shop = make_entity("C0000001", entity_type="individual", established="2010-01-01")
+    n = service.propose_annual_report_listings(session, at("2016-07-01"), 2016, book=book)
+    assert n == 1
+    assert session.exec(select(ListEntry.mode, ListEntry.rulebook)).one() == ("marked", "2014")
+    n = service.propose_annual_report_listings(session, at("2026-07-01"), 2026, book=book)
+    assert n == 1
+    rows = session.exec(select(ListEntry.mode, ListEntry.rulebook).order_by(ListEntry.id)).all()
+    assert rows[1] == ("listed", "2025") and shop
+
+
+def test_serious_list_early_removal_after_one_year_and_automatic_removal(
+    session, book, make_entity
+) -> None:
+    a = make_entity("D0000001")
+    b = make_entity("D0000002")
+    one = listed(
+        session, book, a, "2025-01-06", "2025-01-10", kind="serious", reason="serious_violation"
+    )
+    two = listed(
+        session, book, b, "2025-01-06", "2025-01-10", kind="serious", reason="serious_violation"
+    )
+    assert one.expires_on == date(2028, 1, 10)
+    early = s.RemovalIn(
+        applied_on=date(2025, 12, 1),
+        decision_no="昌市监严移〔2025〕1号",
+        reason="已履行行政处罚并作出信用承诺",
+        evidence=[s.CorrectionEvidence(kind="penalty_performed", reference="罚没款缴款书")],
+    )
+    try:
+        service.remove(session, one.id, early, user=REVIEWER, clock=at("2025-12-02"), book=book)
+        raise AssertionError("early removal before one year must be refused")
+    except Exception as exc:  # noqa: BLE001
+        assert "1年" in str(exc)
+    early.applied_on = date(2026, 1, 12)
+    done = service.remove(session, one.id, early, user=REVIEWER, clock=at("2026-01-15"), book=book)
+    assert done.state == EntryState.removed and done.removal_deadline is None
+
+    assert service.expire_serious(session, at("2028-01-09"), actor="t") == 0
+    assert service.expire_serious(session, at("2028-01-10"), actor="t") == 1
+    session.refresh(two)
+    assert two.state == EntryState.removed and two.removed_on == date(2028, 1, 10)
+    assert restrictions(session, book, b, "bidding", date(2028, 1, 9)).restricted
+    assert not restrictions(session, book, b, "bidding", date(2028, 1, 10)).restricted
+
+
+def test_upheld_objection_withdraws_the_listing(session, book, make_entity) -> None:
+    uscc = make_entity("E0000001")
+    entry = listed(session, book, uscc, "2026-03-02", "2026-03-09")
+    service.file_objection(
+        session,
+        entry.id,
+        s.ObjectionIn(filed_on=date(2026, 3, 20), grounds="企业一直在登记住所经营"),
+        user=REVIEWER,
+        clock=at("2026-03-20"),
+    )
+    service.decide_objection(
+        session,
+        entry.id,
+        s.ObjectionDecisionIn(outcome="upheld", reason="复核确认可以联系"),
+        user=REVIEWER,
+        clock=at("2026-03-25"),
+    )
+    assert entry.state == EntryState.withdrawn
+    assert not restrictions(session, book, uscc, "honours", date(2026, 3, 15)).restricted
+    assert events(session, entry) == ["proposed", "listed", "objection_filed", "objection_upheld"]
+
+
+def test_zombie_and_deregistration_candidates(session, book, make_entity) -> None:
+    from datetime import UTC, datetime
+
+    sleepy = make_entity("F0000001", reports=(2022, 2023))
+    make_entity("F0000002", reports=(2024,))  # one missed year only
+    make_entity("F0000003", reports=(2024, 2025))
+    revoked = make_entity("F0000004", status="revoked", updated=datetime(2023, 5, 1, tzinfo=UTC))
+    make_entity("F0000005", status="revoked", updated=datetime(2024, 5, 1, tzinfo=UTC))
+    clock = at("2026-11-26")
+    assert zombies.zombie_candidates(session, clock, book) == 1
+    assert zombies.zombie_candidates(session, clock, book) == 0
+    assert zombies.deregistration_candidates(session, clock, book) == 1
+    rows = zombies.list_candidates(session, kind=None, state="open")
+    assert {(r.kind, r.uscc) for r in rows} == {
+        (CandidateKind.zombie, sleepy),
+        (CandidateKind.compulsory_deregistration, revoked),
+    }
+    zombie = next(r for r in rows if r.kind == CandidateKind.zombie)
+    assert zombie.evidence["missing_annual_reports"] == [2024, 2025]
