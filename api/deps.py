@@ -10,6 +10,7 @@ from sqlmodel import Session
 from supervision.accounts.models import Role, User
 from supervision.accounts.service import user_for_token
 from supervision.clock import Clock
+from supervision.db import is_sqlite
 from supervision.errors import DomainError, Forbidden
 from supervision.settings import Settings
 
@@ -23,7 +24,10 @@ class Unauthorized(DomainError):
 
 def get_session(request: Request) -> Iterator[Session]:
     """The request owns the transaction: commit once at the end, roll back on any error."""
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
+    engine = request.app.state.engine
+    if request.method in ("GET", "HEAD") and is_sqlite(engine):
+        engine = engine.execution_options(sqlite_read=True)  # no write lock for reads
+    with Session(engine, expire_on_commit=False) as session:
         try:
             yield session
             session.commit()

@@ -235,6 +235,7 @@ def serve(
 
     import uvicorn
 
+    _check_rulebook()
     if with_scheduler:
         os.environ.setdefault("SUPERVISION_EMBEDDED_SCHEDULER", "true")
     from supervision.migrate import upgrade
@@ -253,6 +254,16 @@ plan_app = typer.Typer(help="年度抽查计划 / annual plans", no_args_is_help
 batch_app = typer.Typer(help="抽查批次与抽取 / batches and draws", no_args_is_help=True)
 app.add_typer(plan_app, name="plan")
 app.add_typer(batch_app, name="batch")
+
+
+def _check_rulebook() -> None:
+    """A long-running process refuses to start on a malformed rulebook (file and key named)."""
+    from supervision.enforcement.rulebook import load_rulebook
+
+    try:
+        load_rulebook(get_settings().data_dir)
+    except DomainError as e:
+        _fail(e)
 
 
 def _clock():
@@ -483,6 +494,7 @@ def scheduler() -> None:
     from supervision.jobs.runner import make_scheduler
     from supervision.migrate import upgrade
 
+    _check_rulebook()
     engine = _engine()
     upgrade(engine)
     sched = make_scheduler(engine, _clock(), get_settings(), blocking=True)

@@ -66,3 +66,89 @@ register(
     )
 )
 register(Job("audit_chain", audit_chain, {"hour": 2, "minute": 0}, "审计日志哈希链校验"))
+
+
+# ---- consequences (the rulebook decides what each proposes; people decide the proposals) ---
+
+
+def _book(settings: Settings):
+    from supervision.enforcement.rulebook import rulebook
+
+    return rulebook(settings.data_dir)
+
+
+def enforcement_results(session: Session, clock: Clock, settings: Settings) -> dict[str, Any]:
+    from supervision.enforcement import service
+
+    return {
+        "proposed": service.propose_from_results(session, clock, _book(settings), actor="scheduler")
+    }
+
+
+def enforcement_annual_reports(
+    session: Session, clock: Clock, settings: Settings
+) -> dict[str, Any]:
+    """From 1 July: entities without last year's annual report are proposed for listing."""
+    from supervision.enforcement import service
+
+    today = clock.today()
+    if (today.month, today.day) < (7, 1):
+        return {"skipped": "before 1 July"}
+    created = service.propose_annual_report_listings(
+        session, clock, today.year, book=_book(settings), actor="scheduler"
+    )
+    return {"reporting_year": today.year - 1, "proposed": created}
+
+
+def enforcement_escalation(session: Session, clock: Clock, settings: Settings) -> dict[str, Any]:
+    from supervision.enforcement import service
+
+    out = service.escalate(session, clock, _book(settings), actor="scheduler")
+    out["expired"] = service.expire_serious(session, clock, actor="scheduler")
+    return out
+
+
+def enforcement_zombies(session: Session, clock: Clock, settings: Settings) -> dict[str, Any]:
+    from supervision.enforcement import zombies
+
+    book = _book(settings)
+    return {
+        "zombie": zombies.zombie_candidates(session, clock, book, actor="scheduler"),
+        "compulsory_deregistration": zombies.deregistration_candidates(
+            session, clock, book, actor="scheduler"
+        ),
+    }
+
+
+register(
+    Job(
+        "enforcement_results",
+        enforcement_results,
+        {"hour": 6, "minute": 0},
+        "根据已公示检查结果提出经营异常名录列入建议",
+    )
+)
+register(
+    Job(
+        "enforcement_annual_reports",
+        enforcement_annual_reports,
+        {"hour": 6, "minute": 10},
+        "7月1日起：未报送上一年度年报的列入建议",
+    )
+)
+register(
+    Job(
+        "enforcement_escalation",
+        enforcement_escalation,
+        {"hour": 6, "minute": 20},
+        "届满提醒、严重违法名单建议或吊销候选；严重违法名单期满移出",
+    )
+)
+register(
+    Job(
+        "enforcement_zombies",
+        enforcement_zombies,
+        {"day": 1, "hour": 6, "minute": 30},
+        "每月：僵死企业与强制注销候选",
+    )
+)

@@ -120,3 +120,25 @@ measures:
     assert answer.restricted and answer.measure_label == "不予享受财政补贴"
     earlier = restrictions(session, book, uscc, "subsidy", date(2025, 12, 31))
     assert earlier.in_force is False and not earlier.restricted
+
+
+def test_app_and_cli_refuse_to_start_on_a_bad_rulebook(data_dir, tmp_path, monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from api.app import create_app
+    from supervision.cli import app as cli
+    from supervision.settings import Settings, get_settings
+
+    data = _copy(data_dir, tmp_path)
+    path = data / "rulebook" / "2014.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + "\nsurprise: 1\n", encoding="utf-8")
+    with pytest.raises(RulebookError):
+        create_app(Settings(database_url=f"sqlite:///{tmp_path / 'x.db'}", data_dir=data))
+    monkeypatch.setenv("SUPERVISION_DATA_DIR", str(data))
+    monkeypatch.setenv("SUPERVISION_DATABASE_URL", f"sqlite:///{tmp_path / 'x.db'}")
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli, ["serve", "--port", "1"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 1 and "rulebook/2014.yaml" in result.output
