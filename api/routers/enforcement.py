@@ -5,34 +5,25 @@ planners and reviewers see proposals and candidates, reviewers decide. Routes pa
 service and shape the answer.
 """
 
-from collections.abc import Iterator
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
-from sqlalchemy import Engine, create_engine, event
-from sqlmodel import Session
+from fastapi import APIRouter, Depends, Path, Query
 
 from api.deps import (
-    TOKEN_COOKIE,
     ClockDep,
     SessionDep,
     SettingsDep,
     ShortText,
-    Unauthorized,
-    oauth2,
     require_roles,
 )
 from api.errors import ERROR_RESPONSES
 from supervision.accounts.models import Role, User
-from supervision.accounts.service import user_for_token
-from supervision.db import is_sqlite
 from supervision.enforcement import restrictions as r
 from supervision.enforcement import schemas as s
 from supervision.enforcement import service, zombies
 from supervision.enforcement.models import CandidateKind, EntryState, ListKind
 from supervision.enforcement.rulebook import Rulebook, rulebook
-from supervision.errors import Forbidden
 
 router = APIRouter(prefix="/api/v1", tags=["enforcement"], responses=ERROR_RESPONSES)
 
@@ -86,63 +77,10 @@ def credit_measures(
 
 
 # ---- other departments ---------------------------------------------------------------------
-# The lookup only reads. On SQLite every request transaction of the app starts with BEGIN
-# IMMEDIATE (the write lock), which would queue concurrent lookups behind each other; reads go
-# through a second engine in autocommit mode instead (WAL readers never wait). On PostgreSQL
-# the app's engine serves, in a session that never commits.
+# A lookup only reads: on SQLite its transaction begins deferred (see api.deps.get_session),
+# so concurrent lookups never queue for the write lock.
 
-
-def _reader_engine(request: Request) -> Engine:
-    engine: Engine = request.app.state.engine
-    if not is_sqlite(engine):
-        return engine
-    reader = getattr(request.app.state, "enforcement_reader", None)
-    if reader is None:
-        # A pool as large as the request thread pool: connections are kept, not reopened.
-        reader = create_engine(
-            engine.url,
-            connect_args={"check_same_thread": False, "timeout": 30},
-            pool_size=40,
-            max_overflow=0,
-        )
-
-        @event.listens_for(reader, "connect")
-        def _autocommit(dbapi_conn, _record) -> None:  # noqa: ANN001
-            dbapi_conn.isolation_level = None  # no implicit transactions: plain WAL reads
-
-        request.app.state.enforcement_reader = reader
-    return reader
-
-
-def get_read_session(request: Request) -> Iterator[Session]:
-    """A read-only session: never commits, never takes SQLite's write lock."""
-    with Session(_reader_engine(request), expire_on_commit=False) as session:
-        yield session
-        session.rollback()
-
-
-ReadSessionDep = Annotated[Session, Depends(get_read_session)]
-
-
-def lookup_user(
-    request: Request,
-    session: ReadSessionDep,
-    clock: ClockDep,
-    bearer: Annotated[str | None, Depends(oauth2)],
-) -> User:
-    token = bearer or request.cookies.get(TOKEN_COOKIE)
-    user = user_for_token(session, token, clock) if token else None
-    if user is None:
-        raise Unauthorized("请先登录", "authentication required")
-    if user.role not in LOOKUP_ROLES:
-        names = "、".join(r.value for r in LOOKUP_ROLES)
-        raise Forbidden(
-            f"当前角色无权执行此操作（需要：{names}）", f"role {user.role} may not do this"
-        )
-    return user
-
-
-Liaison = Annotated[User, Depends(lookup_user)]
+Liaison = Annotated[User, Depends(require_roles(*LOOKUP_ROLES))]
 
 
 @router.get(
@@ -152,7 +90,7 @@ Liaison = Annotated[User, Depends(lookup_user)]
 )
 def entity_restrictions(
     uscc: Uscc,
-    session: ReadSessionDep,
+    session: SessionDep,
     user: Liaison,
     book: RulebookDep,
     clock: ClockDep,

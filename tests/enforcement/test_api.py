@@ -2,7 +2,6 @@
 
 from datetime import date
 
-import pytest
 from sqlmodel import select
 
 from supervision.audit.models import AuditEntry
@@ -11,14 +10,6 @@ from tests.enforcement.conftest import count, listed
 
 REP_ID = "652301198001011234"
 TABLES = (ListEntry, ListEvent, EnforcementCandidate, AuditEntry)
-
-
-@pytest.fixture(autouse=True)
-def _reads_in_the_test_transaction(app, session):
-    """The lookup's read-only session is the test's session (its data is not committed)."""
-    from api.routers.enforcement import get_read_session
-
-    app.dependency_overrides[get_read_session] = lambda: session
 
 
 def snapshot(session) -> dict:
