@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from api.errors import install_error_handlers
 from api.guards import RejectNulInPath
+from api.pages import enforcement as enforcement_pages
 from api.pages import inspection as inspection_pages
 from api.pages import public as public_pages
 from api.pages import staff as staff_pages
@@ -62,5 +63,6 @@ def create_app(
     app.include_router(public_pages.router)
     app.include_router(staff_pages.router)
     app.include_router(inspection_pages.router)
+    app.include_router(enforcement_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -196,6 +196,7 @@ def _nav(request: Request, user: User | None) -> list[dict[str, Any]]:
         ("/", "首页"),
         ("/items", "抽查事项"),
         ("/results", "结果公示"),
+        ("/lists", "异常名录"),
         ("/verify", "如何核验"),
     ]
     staff: list[tuple[str, str]] = []
@@ -208,6 +209,8 @@ def _nav(request: Request, user: User | None) -> list[dict[str, Any]]:
         ]
         if is_planner(user):
             staff += [("/staff/batches/new", "新建批次"), ("/staff/import", "批量导入")]
+        if is_reader(user):
+            staff.append(("/staff/enforcement", "信用监管"))
 
     def entry(href: str, label: str, group: str) -> dict[str, Any]:
         exact = href in ("/", "/staff")

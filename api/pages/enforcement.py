@@ -1,0 +1,544 @@
+"""List pages: the public 经营异常名录 / 严重违法失信名单, and the staff's proposals and decisions.
+
+Thin views over supervision.enforcement.service — the same rules as the JSON API (planners and
+reviewers read and propose, reviewers decide, record objection outcomes and remove). The public
+page shows only what the public API shows. A refused form is rolled back and shown again next
+to the form, in Chinese, with the entered values kept.
+"""
+
+import math
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ValidationError
+from sqlmodel import Session
+from starlette.datastructures import FormData
+
+from api.deps import ClockDep, SessionDep, SettingsDep
+from api.pages.render import (
+    CsrfChecked,
+    FormDep,
+    PageRoute,
+    PageUser,
+    ReaderPage,
+    page_context,
+    page_roles,
+    redirect,
+    render,
+    validation_messages,
+)
+from supervision.accounts.models import Role, User
+from supervision.clock import Clock
+from supervision.enforcement import schemas as s
+from supervision.enforcement import service
+from supervision.enforcement.models import (
+    ENTRY_STATE_LABELS,
+    LIST_KIND_LABELS,
+    EntryState,
+    ListKind,
+)
+from supervision.enforcement.rulebook import Rulebook, rulebook
+from supervision.errors import Conflict, DomainError, NotFound
+
+router = APIRouter(
+    route_class=PageRoute, include_in_schema=False, dependencies=[Depends(page_context)]
+)
+ReviewerPage = Annotated[User, Depends(page_roles(Role.reviewer))]
+EntryId = Annotated[int, Path(ge=1, le=2_147_483_647)]
+PUBLIC_PAGE_SIZE = 20
+RECENT = 20
+EVIDENCE_ROWS = 3
+
+FIELD_LABELS = {
+    "list_kind": "名录类别",
+    "uscc": "统一社会信用代码",
+    "reason_code": "列入事由",
+    "fact_on": "事实日期",
+    "note": "说明",
+    "decision": "决定",
+    "reason": "理由",
+    "decision_no": "决定书文号",
+    "decided_on": "决定日期",
+    "legal_basis": "依据",
+    "authority": "作出决定机关",
+    "filed_on": "异议提出日期",
+    "grounds": "异议理由",
+    "outcome": "处理结果",
+    "applied_on": "申请日期",
+    "kind": "证据种类",
+    "reference": "证据文号或出处",
+    "evidence": "更正证据",
+}
+EVIDENCE_LABELS = {
+    "reports_filed": "已补报年度报告",
+    "info_published": "已公示即时信息",
+    "new_address_registered": "已办理住所（经营场所）变更登记",
+    "contact_restored": "通过登记的住所（经营场所）可以重新取得联系",
+    "penalty_performed": "已履行行政处罚决定",
+    "credit_repair_commitment": "信用修复承诺书",
+}
+EVENT_LABELS = {
+    "proposed": "提出列入建议",
+    "listed": "决定列入",
+    "rejected": "决定不予列入",
+    "objection_filed": "提出异议",
+    "objection_upheld": "异议成立，撤销列入",
+    "objection_dismissed": "异议不成立，维持列入",
+    "removed": "移出",
+    "expired": "期满移出",
+    "reminder": "届满提醒",
+    "escalated": "提出列入严重违法失信名单建议",
+}
+DETAIL_LABELS = {
+    "source": "来源",
+    "decision_no": "文号",
+    "reason": "理由",
+    "late": "逾期",
+    "grounds": "异议理由",
+    "evidence": "证据",
+    "moves_on": "届满日期",
+    "notice": "提醒内容",
+    "serious_entry": "严重违法失信名单记录",
+}
+
+
+def _book(settings: Any) -> Rulebook:
+    return rulebook(settings.data_dir)
+
+
+def _text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _optional(form: FormData, name: str) -> str | None:
+    return _text(form, name) or None
+
+
+def _values(form: FormData) -> dict[str, Any]:
+    """The submitted fields, to show again in the refused form."""
+    return {
+        k: [v for v in form.getlist(k) if isinstance(v, str)]
+        if k.startswith("evidence_")
+        else _text(form, k)
+        for k in form
+        if k != "csrf_token"
+    }
+
+
+def _detail(detail: dict[str, Any]) -> list[tuple[str, str]]:
+    out = []
+    for key, value in detail.items():
+        if value is None or value == "" or value == []:
+            continue
+        if key == "late":
+            value = "是" if value else "否"
+        elif key == "evidence" and isinstance(value, list):
+            value = "、".join(EVIDENCE_LABELS.get(str(v), str(v)) for v in value)
+        out.append((DETAIL_LABELS.get(key, key), str(value)))
+    return out
+
+
+def _pending_objection(entry: s.EntryOut) -> bool:
+    """Whether the last objection event is an objection still waiting for its outcome."""
+    kinds = [e.kind for e in entry.events if e.kind.startswith("objection")]
+    return bool(kinds) and kinds[-1] == "objection_filed"
+
+
+def _allowed_evidence(book: Rulebook, entry: s.EntryOut) -> list[str]:
+    regime = book.regime(entry.rulebook)
+    if entry.list_kind == ListKind.abnormal:
+        reason = regime.reason(entry.reason_code)
+        return list(reason.removal_evidence) if reason else []
+    return list(regime.serious_removal_evidence)
+
+
+def _common(user: User | None) -> dict[str, Any]:
+    return {
+        "kind_labels": LIST_KIND_LABELS,
+        "state_labels": ENTRY_STATE_LABELS,
+        "evidence_labels": EVIDENCE_LABELS,
+        "is_reviewer": user is not None and user.role in (Role.reviewer, Role.admin),
+    }
+
+
+# ---- the public lists ----------------------------------------------------------------------
+
+
+@router.get("/lists")
+def public_lists(
+    request: Request,
+    session: SessionDep,
+    user: PageUser,
+    settings: SettingsDep,
+    q: str = "",
+    page: str = "1",
+) -> Response:
+    return _public_list(request, session, settings, user, "abnormal", q, page)
+
+
+@router.get("/lists/{kind}")
+def public_list(
+    request: Request,
+    kind: str,
+    session: SessionDep,
+    user: PageUser,
+    settings: SettingsDep,
+    q: str = "",
+    page: str = "1",
+) -> Response:
+    return _public_list(request, session, settings, user, kind, q, page)
+
+
+def _public_list(
+    request: Request,
+    session: Session,
+    settings: Any,
+    user: User | None,
+    kind: str,
+    q: str,
+    page: str,
+) -> Response:
+    if kind not in LIST_KIND_LABELS:
+        raise NotFound("没有这个名录", f"no list {kind!r}")
+    number = int(page) if page.isdigit() and 0 < int(page) <= 100_000 else 1
+    query = q.replace("\x00", "").strip()[:100]
+    result = service.public_entries(
+        session,
+        _book(settings),
+        list_kind=ListKind(kind),
+        q=query or None,
+        page=number,
+        per_page=PUBLIC_PAGE_SIZE,
+    )
+    last = max(1, math.ceil(result.total / PUBLIC_PAGE_SIZE))
+    keep = {"q": query} if query else {}
+    base = f"/lists/{kind}"
+
+    def link(n: int) -> str:
+        return base + "?" + urlencode({**keep, "page": n})
+
+    pages = {
+        "page": number,
+        "last": last,
+        "total": result.total,
+        "prev": link(number - 1) if number > 1 else None,
+        "next": link(number + 1) if number < last else None,
+    }
+    context = {**_common(user), "result": result, "kind": kind, "q": query, "pages": pages}
+    title = LIST_KIND_LABELS[kind]
+    return render(request, "enforcement/public_list.html", context, title=title)
+
+
+# ---- staff: overview and proposals ---------------------------------------------------------
+
+
+def _overview(
+    request: Request,
+    session: Session,
+    user: User,
+    clock: Clock,
+    book: Rulebook,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: list[str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    today = clock.today()
+    pending = service.list_entries(session, book, state=EntryState.proposed, limit=500)
+    pending.sort(key=lambda e: (e.decide_by is None, e.decide_by or today, e.id))
+    decided: list[s.EntryOut] = []
+    for state in (EntryState.listed, EntryState.rejected, EntryState.removed, EntryState.withdrawn):
+        decided += service.list_entries(session, book, state=state, limit=RECENT)
+    decided.sort(key=lambda e: (e.decided_on or today, e.id), reverse=True)
+    try:
+        regime = book.regime_on(today)
+        reasons = {
+            "abnormal": [(r.code, r.label) for r in regime.abnormal_reasons],
+            "serious": [(r.code, r.label) for r in regime.serious_reasons],
+        }
+    except Conflict:
+        reasons = {"abnormal": [], "serious": []}
+    context = {
+        **_common(user),
+        "today": today,
+        "pending": pending,
+        "decided": decided[:RECENT],
+        "reasons": reasons,
+        "values": values or {},
+        "errors": errors or [],
+    }
+    return render(
+        request, "enforcement/staff.html", context, status_code=status_code, title="信用监管"
+    )
+
+
+@router.get("/staff/enforcement")
+def staff_overview(
+    request: Request, session: SessionDep, user: ReaderPage, clock: ClockDep, settings: SettingsDep
+) -> Response:
+    return _overview(request, session, user, clock, _book(settings))
+
+
+@router.post("/staff/enforcement")
+def staff_propose(
+    request: Request,
+    session: SessionDep,
+    user: ReaderPage,
+    clock: ClockDep,
+    settings: SettingsDep,
+    form: FormDep,
+    _csrf: None = CsrfChecked,
+) -> Response:
+    book = _book(settings)
+    body = {
+        "list_kind": _text(form, "list_kind"),
+        "uscc": _text(form, "uscc").upper(),
+        "reason_code": _text(form, "reason_code"),
+        "fact_on": _text(form, "fact_on"),
+        "note": _text(form, "note"),
+    }
+    try:
+        data = s.ProposalIn.model_validate(body)
+        entry = service.propose(session, data, user=user, clock=clock, book=book)
+    except ValidationError as exc:
+        errors = validation_messages(exc.errors(), FIELD_LABELS)
+    except DomainError as exc:
+        session.rollback()
+        errors = [exc.zh]
+    else:
+        return redirect(f"/staff/enforcement/{entry.id}", "已提出列入建议，等待审核人员决定")
+    return _overview(
+        request, session, user, clock, book, values=_values(form), errors=errors, status_code=400
+    )
+
+
+# ---- staff: one entry ----------------------------------------------------------------------
+
+
+def _entry_page(
+    request: Request,
+    session: Session,
+    user: User,
+    entry_id: int,
+    clock: Clock,
+    book: Rulebook,
+    *,
+    failed: str = "",
+    values: dict[str, Any] | None = None,
+    errors: list[str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    entry = service.entry_out(session, service.get_entry(session, entry_id), book)
+    events = [
+        {"event": e, "label": EVENT_LABELS.get(e.kind, e.kind), "detail": _detail(e.detail)}
+        for e in entry.events
+    ]
+    common = _common(user)
+    pending = _pending_objection(entry)
+    forms: set[str] = set()
+    if entry.state == EntryState.proposed and common["is_reviewer"]:
+        forms.add("decision")
+    if entry.state == EntryState.listed:
+        if not pending:
+            forms.add("objection")
+        if common["is_reviewer"]:
+            forms |= {"removal", "objection_decision"} if pending else {"removal"}
+    context = {
+        **common,
+        "entry": entry,
+        "events": events,
+        "today": clock.today(),
+        "pending_objection": pending,
+        # A refusal of a form no longer shown (the entry moved on) is shown above the history.
+        "stray_errors": (errors or []) if failed and failed not in forms else [],
+        "allowed_evidence": _allowed_evidence(book, entry),
+        "evidence_rows": EVIDENCE_ROWS,
+        "failed": failed,
+        "values": values or {},
+        "errors": errors or [],
+    }
+    title = f"名录记录 {entry.id} · {entry.entity_name}"
+    return render(request, "enforcement/entry.html", context, status_code=status_code, title=title)
+
+
+@router.get("/staff/enforcement/{entry_id}")
+def staff_entry(
+    request: Request,
+    entry_id: EntryId,
+    session: SessionDep,
+    user: ReaderPage,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> Response:
+    return _entry_page(request, session, user, entry_id, clock, _book(settings))
+
+
+def _submit(
+    request: Request,
+    session: Session,
+    user: User,
+    entry_id: int,
+    clock: Clock,
+    book: Rulebook,
+    form: FormData,
+    *,
+    name: str,
+    schema: type[BaseModel],
+    body: dict[str, Any],
+    act: Any,
+    flash: str,
+) -> Response:
+    """Validate ``body`` with ``schema``, call the service; on refusal show the form again."""
+    try:
+        data = schema.model_validate(body)
+        act(data)
+    except ValidationError as exc:
+        session.rollback()
+        errors = validation_messages(exc.errors(), FIELD_LABELS)
+    except DomainError as exc:
+        session.rollback()
+        errors = [exc.zh]
+    else:
+        return redirect(f"/staff/enforcement/{entry_id}", flash)
+    return _entry_page(
+        request,
+        session,
+        user,
+        entry_id,
+        clock,
+        book,
+        failed=name,
+        values=_values(form),
+        errors=errors,
+        status_code=400,
+    )
+
+
+@router.post("/staff/enforcement/{entry_id}/decision")
+def staff_decide(
+    request: Request,
+    entry_id: EntryId,
+    session: SessionDep,
+    user: ReviewerPage,
+    clock: ClockDep,
+    settings: SettingsDep,
+    form: FormDep,
+    _csrf: None = CsrfChecked,
+) -> Response:
+    book = _book(settings)
+    decision = _text(form, "decision")
+    body = {
+        "decision": decision,
+        "reason": _text(form, "reason"),
+        "decision_no": _optional(form, "decision_no"),
+        "decided_on": _optional(form, "decided_on"),
+        "legal_basis": _optional(form, "legal_basis"),
+        "authority": _optional(form, "authority"),
+    }
+
+    def act(data: s.DecisionIn) -> None:
+        service.decide(session, entry_id, data, user=user, clock=clock, book=book)
+
+    flash = "已决定列入" if decision == "list" else "已决定不予列入"
+    return _submit(
+        request, session, user, entry_id, clock, book, form,
+        name="decision", schema=s.DecisionIn, body=body, act=act, flash=flash,
+    )  # fmt: skip
+
+
+@router.post("/staff/enforcement/{entry_id}/objections")
+def staff_objection(
+    request: Request,
+    entry_id: EntryId,
+    session: SessionDep,
+    user: ReaderPage,
+    clock: ClockDep,
+    settings: SettingsDep,
+    form: FormDep,
+    _csrf: None = CsrfChecked,
+) -> Response:
+    book = _book(settings)
+    body = {"filed_on": _text(form, "filed_on"), "grounds": _text(form, "grounds")}
+
+    def act(data: s.ObjectionIn) -> None:
+        service.file_objection(session, entry_id, data, user=user, clock=clock)
+
+    return _submit(
+        request, session, user, entry_id, clock, book, form,
+        name="objection", schema=s.ObjectionIn, body=body, act=act, flash="已登记异议",
+    )  # fmt: skip
+
+
+@router.post("/staff/enforcement/{entry_id}/objections/decision")
+def staff_objection_decision(
+    request: Request,
+    entry_id: EntryId,
+    session: SessionDep,
+    user: ReviewerPage,
+    clock: ClockDep,
+    settings: SettingsDep,
+    form: FormDep,
+    _csrf: None = CsrfChecked,
+) -> Response:
+    book = _book(settings)
+    outcome = _text(form, "outcome")
+    body = {
+        "outcome": outcome,
+        "reason": _text(form, "reason"),
+        "decided_on": _optional(form, "decided_on"),
+    }
+
+    def act(data: s.ObjectionDecisionIn) -> None:
+        service.decide_objection(session, entry_id, data, user=user, clock=clock)
+
+    flash = "异议成立，已撤销列入" if outcome == "upheld" else "异议不成立，维持列入"
+    return _submit(
+        request, session, user, entry_id, clock, book, form,
+        name="objection_decision", schema=s.ObjectionDecisionIn, body=body, act=act, flash=flash,
+    )  # fmt: skip
+
+
+@router.post("/staff/enforcement/{entry_id}/removal")
+def staff_removal(
+    request: Request,
+    entry_id: EntryId,
+    session: SessionDep,
+    user: ReviewerPage,
+    clock: ClockDep,
+    settings: SettingsDep,
+    form: FormDep,
+    _csrf: None = CsrfChecked,
+) -> Response:
+    book = _book(settings)
+
+    def column(name: str) -> list[str]:
+        return [v.strip() if isinstance(v, str) else "" for v in form.getlist(name)]
+
+    kinds, refs, notes = (
+        column("evidence_kind"),
+        column("evidence_reference"),
+        column("evidence_note"),
+    )
+    evidence = []
+    for i in range(max(len(kinds), len(refs), len(notes))):
+        row = [col[i] if i < len(col) else "" for col in (kinds, refs, notes)]
+        if any(row):
+            evidence.append({"kind": row[0], "reference": row[1], "note": row[2]})
+    body = {
+        "applied_on": _text(form, "applied_on"),
+        "decision_no": _text(form, "decision_no"),
+        "reason": _text(form, "reason"),
+        "evidence": evidence,
+        "decided_on": _optional(form, "decided_on"),
+    }
+
+    def act(data: s.RemovalIn) -> None:
+        service.remove(session, entry_id, data, user=user, clock=clock, book=book)
+
+    return _submit(
+        request, session, user, entry_id, clock, book, form,
+        name="removal", schema=s.RemovalIn, body=body, act=act, flash="已移出",
+    )  # fmt: skip
