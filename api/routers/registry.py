@@ -17,6 +17,7 @@ from supervision.registry.models import (
     EntityStatus,
     EntityType,
     Industry,
+    Inspector,
     Region,
     RiskClass,
     Unit,
@@ -223,7 +224,7 @@ ConflictWriter = Annotated[User, Depends(require_roles(Role.planner, Role.inspec
 def _own_badge_only(session: SessionDep, user: User, badge: str) -> None:
     """An inspector may declare or end only their own conflicts."""
     if user.role == Role.inspector:
-        me = session.get(service.Inspector, user.inspector_id) if user.inspector_id else None
+        me = session.get(Inspector, user.inspector_id) if user.inspector_id else None
         if me is None or me.badge_no != badge:
             raise Forbidden("执法检查人员只能申报本人的回避", "inspectors declare only their own")
 

@@ -104,8 +104,8 @@ def _load_registry(session: Session, folder: Path, clock: Clock) -> None:
         ],
     )
     if conflicts:
-        entity_ids = service._ids_by_key(session, Entity.id, Entity.uscc, [u for _, u in conflicts])
-        inspector_ids = service._ids_by_key(
+        entity_ids = service.ids_by_key(session, Entity.id, Entity.uscc, [u for _, u in conflicts])
+        inspector_ids = service.ids_by_key(
             session, Inspector.id, Inspector.badge_no, [i for i, _ in conflicts]
         )
         session.execute(

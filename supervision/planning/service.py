@@ -559,7 +559,7 @@ def enter_entropy(
     return draw
 
 
-def _ids_by_key(
+def ids_by_key(
     session: Session, id_column: Any, key_column: Any, keys: list[str]
 ) -> dict[str, int]:
     """Map natural keys (USCC, badge number) to row ids, in chunks that suit every backend."""
@@ -584,9 +584,9 @@ def _persist_tasks(
     if not entries:
         return
     usccs = [e["uscc"] for e in entries]
-    entity_ids = _ids_by_key(session, Entity.id, Entity.uscc, usccs)
+    entity_ids = ids_by_key(session, Entity.id, Entity.uscc, usccs)
     badges = sorted({i for e in entries for i in e["team"]})
-    inspector_ids = _ids_by_key(session, Inspector.id, Inspector.badge_no, badges)
+    inspector_ids = ids_by_key(session, Inspector.id, Inspector.badge_no, badges)
     conn = session.connection()  # Core executemany: no ORM bookkeeping per row
     conn.execute(
         insert(Task.__table__),
@@ -724,7 +724,7 @@ def _record_recusal(
         task.understaffed = True
         session.add(task)
         return
-    new_id = _ids_by_key(session, Inspector.id, Inspector.badge_no, [replacement])[replacement]
+    new_id = ids_by_key(session, Inspector.id, Inspector.badge_no, [replacement])[replacement]
     session.add(
         TaskMember(
             task_id=task.id,
