@@ -92,7 +92,11 @@ def _run_import(kind: str, file: Path) -> None:
     if not file.is_file():
         typer.secho(f"文件不存在 / no such file: {file}", fg="red", err=True)
         raise typer.Exit(2)
-    fn = importer.import_entities if kind == "entities" else importer.import_inspectors
+    fn = {
+        "entities": importer.import_entities,
+        "inspectors": importer.import_inspectors,
+        "tax-filings": importer.import_tax_filings,
+    }[kind]
     size = file.stat().st_size
     with tqdm(
         unit=" 行", desc=f"导入{file.name}", disable=not sys.stderr.isatty() and size < 10_000_000
@@ -122,6 +126,13 @@ def import_entities(file: Path) -> None:
 def import_inspectors(file: Path) -> None:
     """Import inspectors from CSV or XLSX (all or nothing; upsert by badge number)."""
     _run_import("inspectors", file)
+
+
+@import_app.command("tax-filings")
+def import_tax_filings(file: Path) -> None:
+    """Import tax filings (统一社会信用代码, 年度, 是否申报/申报日期) exchanged with the tax office
+    (all or nothing; upsert by USCC and year; the entities must be registered)."""
+    _run_import("tax-filings", file)
 
 
 @audit_app.command("verify")

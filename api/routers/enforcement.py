@@ -296,7 +296,7 @@ def job_escalation(
 )
 def job_zombies(session: SessionDep, user: Planner, clock: ClockDep, book: RulebookDep) -> s.JobOut:
     detail = {
-        "zombie": zombies.zombie_candidates(session, clock, book, actor=user.username),
+        **zombies.all_zombie_candidates(session, clock, book, actor=user.username),
         "compulsory_deregistration": zombies.deregistration_candidates(
             session, clock, book, actor=user.username
         ),

@@ -42,7 +42,11 @@ def _checked_size(upload: UploadFile, limit: int) -> None:
 
 def run_import(kind: str, upload: UploadFile, session, user, clock, settings) -> dict[str, Any]:
     _checked_size(upload, settings.upload_max_bytes)
-    fn = importer.import_entities if kind == "entities" else importer.import_inspectors
+    fn = {
+        "entities": importer.import_entities,
+        "inspectors": importer.import_inspectors,
+        "tax-filings": importer.import_tax_filings,
+    }[kind]
     report = fn(
         session,
         upload.file,
@@ -74,3 +78,17 @@ def import_inspectors(
     settings: SettingsDep,
 ) -> dict[str, Any]:
     return run_import("inspectors", file, session, user, clock, settings)
+
+
+@router.post(
+    "/tax-filings",
+    summary="批量导入涉税信息（统一社会信用代码、年度、是否申报；全部成功或全部不写入）",
+)
+def import_tax_filings(
+    file: Annotated[UploadFile, File(description="CSV（UTF-8/GB18030）或 XLSX")],
+    session: SessionDep,
+    user: Planner,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> dict[str, Any]:
+    return run_import("tax-filings", file, session, user, clock, settings)

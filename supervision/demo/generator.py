@@ -95,6 +95,14 @@ class AnnualReports(_Config):
     revoked_min_missing: int
 
 
+class Trading(_Config):
+    opened_after_days: Range
+    never_opened_share: Share
+    ceased_share: Share
+    ceased_days_ago: Range
+    revoked_after_days: Annotated[int, Field(ge=0)]
+
+
 class Authority(_Config):
     name: str
     region: str
@@ -149,6 +157,7 @@ class DemoCity(_Config):
     risk_classes: dict[RiskClass, Weight]
     statuses: dict[EntityStatus, Weight]
     revoked_min_age_years: int
+    trading: Trading
     established: Established
     annual_reports: AnnualReports
     business_address: dict[Literal["same", "moved", "none"], Weight]
@@ -432,6 +441,8 @@ def _entity_rows(
 
     random = rng.random
     trade_chars = city.trade_name_chars
+    # Trading dates come from their own stream: the other columns stay as they were.
+    trading = _trading_dates(city.trading, Random(f"{seed}/trading"), today)
 
     def street_address(township: str) -> str:
         place = _one_of(places[township], random())
@@ -502,9 +513,35 @@ def _entity_rows(
             stations[township],
             date.fromordinal(established).isoformat(),
             status_labels[status],
+            *trading(established, status),
             pick_risk(random()).value,
             years,
         ]
+
+
+def _trading_dates(
+    spec: Trading, rng: Random, today: date
+) -> Callable[[int, EntityStatus], tuple[str, str, str]]:
+    """(开业日期, 自行停业日期, 吊销日期) of an entity established on an ordinal day."""
+    random, randint = rng.random, rng.randint
+    last = today.toordinal()
+
+    def dates(established: int, status: EntityStatus) -> tuple[str, str, str]:
+        opened = ceased = revoked = ""
+        never_opened = random() < spec.never_opened_share
+        opened_day = established + randint(*spec.opened_after_days)
+        if not never_opened and opened_day <= last:
+            opened = date.fromordinal(opened_day).isoformat()
+            ceased_day = last - randint(*spec.ceased_days_ago)
+            if random() < spec.ceased_share and status == EntityStatus.active:
+                if ceased_day >= opened_day:
+                    ceased = date.fromordinal(ceased_day).isoformat()
+        if status == EntityStatus.revoked:
+            first = min(established + spec.revoked_after_days, last)
+            revoked = date.fromordinal(randint(first, last)).isoformat()
+        return opened, ceased, revoked
+
+    return dates
 
 
 def _write_csv(path: Path, header: list[str], rows: Iterator[list[str]]) -> None:

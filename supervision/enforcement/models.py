@@ -29,7 +29,7 @@ class EntryState(StrEnum):
 
 
 class CandidateKind(StrEnum):
-    zombie = "zombie"  # 僵死企业（连续两年未年报）
+    zombie = "zombie"  # 僵死企业（连续两年未年报且未纳税申报；成立后六个月未开业；自行停业六个月）
     revocation = "revocation"  # 吊销营业执照候选（2024/2025 制度）
     compulsory_deregistration = "compulsory_deregistration"  # 强制注销公告候选
 

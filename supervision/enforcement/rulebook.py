@@ -79,9 +79,26 @@ class RevocationCandidate(_Spec):
     requires_reason: str
 
 
+EntityTypeCode = Literal["enterprise", "individual", "cooperative"]
+
+
+class TradingRule(_Spec):
+    """Not opened within, or self-suspended for, `months` → zombie candidate (公司法 Art. 260)."""
+
+    months: int = Field(ge=1, le=60)
+    entity_types: tuple[EntityTypeCode, ...] = Field(min_length=1)
+    legal_basis: str = Field(min_length=1)
+
+
 class ZombieRule(_Spec):
     consecutive_missed_reports: int = Field(ge=1, le=5)
     legal_basis: str
+    # 工商企监字〔2016〕97号: no annual report *and* no tax return. When true, an entity whose
+    # imported tax filings show a return in one of the years is not a candidate; without
+    # tax data for it the reports decide alone.
+    check_tax_returns: bool = False
+    not_opened: TradingRule | None = None
+    ceased_trading: TradingRule | None = None
 
 
 class DeregistrationRule(_Spec):
@@ -90,11 +107,34 @@ class DeregistrationRule(_Spec):
     legal_basis: str
 
 
-class RiskFeedback(_Spec):
-    """Entities on these lists are drawn in the stratum of this risk class."""
+# In a risk-feedback rule's `results`: every "problem found" code of data/result_codes.yaml
+# (the categories the problem rate counts, with their sub-codes), expanded when loaded.
+PROBLEM_RESULTS = "problem"
 
-    lists: tuple[ListKind, ...] = Field(min_length=1)
+
+class RiskFeedback(_Spec):
+    """Entities matching this rule are drawn in the stratum of its risk class.
+
+    A rule matches an entity that is on one of `lists` now, or (either condition suffices) that
+    has a published result with one of the `results` codes whose check was completed within the
+    `within_months` before the batch's first day. `results` may name `problem` for every
+    problem-found code; `load_rulebook` expands it and refuses codes not in result_codes.yaml.
+    """
+
+    lists: tuple[ListKind, ...] = ()
+    results: tuple[str, ...] = ()
+    within_months: int | None = Field(default=None, ge=1, le=120)
     risk_class: Literal["A", "B", "C", "D"]
+
+    @model_validator(mode="after")
+    def _shape(self) -> RiskFeedback:
+        if not self.lists and not self.results:
+            raise ValueError("a risk_feedback rule needs lists or results (or both)")
+        if self.results and self.within_months is None:
+            raise ValueError("a results rule needs within_months (1..120)")
+        if self.within_months is not None and not self.results:
+            raise ValueError("within_months applies to results only")
+        return self
 
 
 class Escalation(_Spec):
@@ -113,6 +153,9 @@ class RegimeFile(_Spec):
     result_proposals: tuple[ResultProposal, ...] = ()
     serious_reasons: tuple[SeriousReason, ...] = ()
     serious_early_removal_after_years: int | None = Field(default=None, ge=0, le=10)
+    # Working days, from the application, to decide an early removal (信用修复); required when
+    # early removal exists, meaningless otherwise.
+    serious_removal_decide_within_working_days: int | None = Field(default=None, ge=1, le=60)
     serious_removal_evidence: tuple[str, ...] = ()
     measures: tuple[Measure, ...] = ()
     escalation: Escalation = Escalation()
@@ -219,6 +262,48 @@ def _check_regime(name: str, regime: RegimeFile, result_codes: set[str]) -> None
             raise RulebookError(name, f"{what} ({dupes[0]})", "代码重复", "duplicate code")
 
 
+def _check_serious_removal(name: str, regime: RegimeFile) -> None:
+    early = regime.serious_early_removal_after_years is not None
+    decide = regime.serious_removal_decide_within_working_days is not None
+    if early and not decide:
+        raise RulebookError(
+            name,
+            "serious_removal_decide_within_working_days",
+            "允许提前移出严重违法失信名单时，须规定作出移出决定的工作日期限",
+            "required when serious_early_removal_after_years is set",
+        )
+    if decide and not early:
+        raise RulebookError(
+            name,
+            "serious_removal_decide_within_working_days",
+            "该制度不允许提前移出（serious_early_removal_after_years 为空），不应规定决定期限",
+            "must be null when serious_early_removal_after_years is null",
+        )
+
+
+def _resolve_risk_feedback(
+    name: str, regime: RegimeFile, result_codes: set[str], problem: tuple[str, ...]
+) -> RegimeFile:
+    """Refuse unknown result codes of the risk-feedback rules; expand `problem`."""
+    rules: list[RiskFeedback] = []
+    for n, rule in enumerate(regime.risk_feedback):
+        codes: list[str] = []
+        for code in rule.results:
+            if code == PROBLEM_RESULTS:
+                codes.extend(problem)
+            elif code in result_codes:
+                codes.append(code)
+            else:
+                raise RulebookError(
+                    name,
+                    f"risk_feedback[{n}].results ({code})",
+                    f"结果代码不在 result_codes.yaml 中（或使用 {PROBLEM_RESULTS} 表示全部发现问题的结果）",
+                    f"not a result code of data/result_codes.yaml (nor {PROBLEM_RESULTS!r})",
+                )
+        rules.append(rule.model_copy(update={"results": tuple(dict.fromkeys(codes))}))
+    return regime.model_copy(update={"risk_feedback": tuple(rules)})
+
+
 def load_rulebook(data_dir: Path) -> Rulebook:
     """Read and cross-check every file of data/rulebook/; raise RulebookError on the first problem.
 
@@ -229,7 +314,13 @@ def load_rulebook(data_dir: Path) -> Rulebook:
     files = sorted(folder.glob("*.yaml")) if folder.is_dir() else []
     if not files:
         raise RulebookError(RULEBOOK_DIR, "(folder)", "规则库为空", "no rulebook files")
-    codes = {c for v in load_result_codes(data_dir).versions for c in v.all_codes()}
+    from supervision.inspection.service import problem_codes  # what counts as "problem found"
+
+    code_versions = load_result_codes(data_dir).versions
+    codes = {c for v in code_versions for c in v.all_codes()}
+    problem = tuple(
+        dict.fromkeys(c.code for v in code_versions for c in v.walk() if c.code in problem_codes(v))
+    )
     regimes: list[RegimeFile] = []
     locals_: list[LocalFile] = []
     for path in files:
@@ -242,7 +333,8 @@ def load_rulebook(data_dir: Path) -> Rulebook:
             raise RulebookError(exc.file, exc.key, exc.zh, exc.en) from None
         if isinstance(doc, RegimeFile):
             _check_regime(name, doc, codes)
-            regimes.append(doc)
+            _check_serious_removal(name, doc)
+            regimes.append(_resolve_risk_feedback(name, doc, codes, problem))
         else:
             locals_.append(doc)
     regimes.sort(key=lambda r: r.effective_from)

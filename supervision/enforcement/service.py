@@ -11,11 +11,24 @@ commit.
 from __future__ import annotations
 
 import json
+from calendar import monthrange
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import String, and_, case, cast, exists, func, insert, literal, or_, type_coerce
+from sqlalchemy import (
+    String,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    type_coerce,
+)
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -33,7 +46,7 @@ from supervision.enforcement.models import (
 from supervision.enforcement.rulebook import RegimeFile, Rulebook, rulebook
 from supervision.errors import Conflict, Invalid, NotFound
 from supervision.inspection.models import ResultLine, ResultStatus, ResultVersion
-from supervision.planning.models import Task
+from supervision.planning.models import Task, TaskState
 from supervision.registry.models import AnnualReport, Entity, EntityStatus, EntityType
 
 OPEN_STATES = (EntryState.proposed, EntryState.listed)
@@ -588,7 +601,8 @@ def remove(
 ) -> ListEntry:
     """Removal on correction, naming its evidence; late when past the rule's working days.
 
-    Serious list: early removal on application, not before the regime's minimum period.
+    Serious list: early removal on application (信用修复), not before the regime's minimum
+    period, decided within `serious_removal_decide_within_working_days` of the application.
     """
     entry = get_entry(session, entry_id, for_update=True)
     if entry.state != EntryState.listed:
@@ -635,6 +649,10 @@ def remove(
                 f"列入满{early}年后方可申请提前移出（{add_years(entry.decided_on, early)}起）",
                 f"early removal may be applied for {early} year(s) after listing",
             )
+        # 信用修复: decided within the regime's working days of the application.
+        within = regime.serious_removal_decide_within_working_days
+        if within is not None:
+            deadline = deadline_or_none(applied_on, within, calendar)
     else:
         deadline = deadline_or_none(
             applied_on, regime.reason(entry.reason_code).remove_within_working_days, calendar
@@ -797,12 +815,53 @@ def escalate(
 # ---- risk feedback -------------------------------------------------------------------------
 
 
+def months_before(day: date, months: int) -> date:
+    """The same day `months` calendar months earlier (31 March − 1 month → 28/29 February)."""
+    year, month0 = divmod(day.year * 12 + day.month - 1 - months, 12)
+    return date(year, month0 + 1, min(day.day, monthrange(year, month0 + 1)[1]))
+
+
+def _has_published_result(codes: tuple[str, ...], since: date, until: date) -> Any:
+    """EXISTS: the entity's task has a current published result with one of `codes`, checked
+    (完结日期) in [since, until).
+
+    Only the latest published version of a task counts, so a correction that drops the code
+    drops the match; drafts, submitted, returned and approved versions never count, nor
+    withdrawn tasks. Index path per entity: task (entity_id) → result_version (task_id) →
+    result_line (version_id); the later-version check uses unique (task_id, seq).
+    """
+    task = Task.__table__.alias("rf_task")
+    version = ResultVersion.__table__.alias("rf_version")
+    later = ResultVersion.__table__.alias("rf_later")
+    line = ResultLine.__table__.alias("rf_line")
+    # Lines store codes comma-joined ("A,B"): match whole codes, never "1" inside "10".
+    comma = literal_column("','", String)
+    padded = comma + line.c.codes + comma
+    return exists().where(
+        task.c.entity_id == Entity.id,
+        task.c.state == TaskState.published.value,
+        version.c.task_id == task.c.id,
+        version.c.status == ResultStatus.published.value,
+        version.c.completed_on >= since,
+        version.c.completed_on < until,
+        ~exists().where(
+            later.c.task_id == version.c.task_id,
+            later.c.seq > version.c.seq,
+            later.c.status == ResultStatus.published.value,
+        ),
+        line.c.version_id == version.c.id,
+        or_(*(padded.like(f"%,{code},%") for code in codes)),
+    )
+
+
 def stratum_risk_class(on: date, data_dir: Path | None = None) -> Any:
     """SQL expression: the risk class that places an entity in a pool's stratum.
 
     The entity's own class, unless a risk-feedback rule of the regime in force on `on` (the
-    batch's first day) matches a list it is on now — then the rule's class. Without rules, or
-    without list entries, it is exactly the entity's own class.
+    batch's first day) matches — then the rule's class; the first matching rule wins. A rule
+    matches an entity on one of its lists now, or with a published result of one of its codes
+    from a check completed within its months before `on`. Without rules, list entries or
+    published results, it is exactly the entity's own class.
     """
     expr: Any = type_coerce(Entity.risk_class, String)
     try:
@@ -813,12 +872,19 @@ def stratum_risk_class(on: date, data_dir: Path | None = None) -> Any:
     if regime.risk_feedback:
         expr = cast(Entity.risk_class, String)  # PostgreSQL: CASE branches of one type
     for rule in reversed(regime.risk_feedback):
-        member = exists().where(
-            t.uscc == Entity.uscc,
-            t.state == EntryState.listed,
-            t.list_kind.in_([ListKind(k) for k in rule.lists]),
-        )
-        expr = case((member, rule.risk_class), else_=expr)
+        matches: list[Any] = []
+        if rule.lists:
+            matches.append(
+                exists().where(
+                    t.uscc == Entity.uscc,
+                    t.state == EntryState.listed,
+                    t.list_kind.in_([ListKind(k) for k in rule.lists]),
+                )
+            )
+        if rule.results and rule.within_months:
+            since = months_before(on, rule.within_months)
+            matches.append(_has_published_result(rule.results, since, on))
+        expr = case((or_(*matches), rule.risk_class), else_=expr)
     return expr
 
 

@@ -4,14 +4,26 @@ The rulebook in force today says what to look for; the product proposes with the
 people decide (wake up / revocation proposal / public notice / dismissed). Finding is bulk
 (INSERT … SELECT) where it runs over the whole registry, and idempotent: one candidate per
 entity and finding (`basis_key`).
+
+Zombie findings (kind `zombie`, the rulebook's `zombie` section):
+- `missed:Y1-Y2` — N consecutive missed annual reports (工商企监字〔2016〕97号), and, where
+  the tax office's filings were imported for the entity, no tax return in those years;
+- `not_opened` — an enterprise in business with no opening date N months after establishment;
+- `ceased:DATE` — an enterprise in business (not lawfully suspended) that stopped trading on
+  DATE, N months ago or more (《公司法》 Art. 260).
+Compulsory deregistration (`revoked`): revoked on `revoked_on`, still revoked after the rule's
+years; an entity without a revocation date is never proposed.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, time
+from calendar import monthrange
+from collections.abc import Callable
+from datetime import date
+from typing import Any
 
-from sqlalchemy import String, exists, insert, literal
+from sqlalchemy import Integer, String, case, cast, exists, insert, literal, literal_column
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -26,10 +38,10 @@ from supervision.enforcement.models import (
     ListEntry,
     ListKind,
 )
-from supervision.enforcement.rulebook import RegimeFile, Rulebook
+from supervision.enforcement.rulebook import RegimeFile, Rulebook, TradingRule
 from supervision.enforcement.service import REPORTING_STATUSES, add_years, last_due_years
 from supervision.errors import Conflict, Invalid, NotFound
-from supervision.registry.models import AnnualReport, Entity, EntityStatus
+from supervision.registry.models import AnnualReport, Entity, EntityStatus, TaxFiling
 
 DECISIONS = {
     CandidateKind.zombie: ("wake_up", "revocation_proposal", "dismissed"),
@@ -40,6 +52,47 @@ DECISIONS = {
 
 def _dump(obj: dict) -> str:
     return json.dumps(obj, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` calendar months later (31 August + 6 months → 28/29 February)."""
+    year, month0 = divmod(day.year * 12 + day.month - 1 + months, 12)
+    return date(year, month0 + 1, min(day.day, monthrange(year, month0 + 1)[1]))
+
+
+def last_day_with(ok: Callable[[date], bool], today: date) -> date:
+    """The latest day d ≤ today with ok(d), for ok true up to a day and false after it.
+
+    Turns "d + period ≤ today" into "d ≤ cutoff", which SQL compares directly, exactly as
+    the calendar arithmetic (month ends, 29 February) decides it.
+    """
+    hi = today.toordinal()
+    if ok(today):
+        return today
+    lo = hi - 366 * 11  # periods are at most ten years: ok there
+    while hi - lo > 1:  # ok(lo), not ok(hi)
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if ok(date.fromordinal(mid)) else (lo, mid)
+    return date.fromordinal(lo)
+
+
+def _spliced(evidence: dict[str, Any], columns: dict[str, Any]) -> Any:
+    """SQL text of the evidence JSON with each entity's column values spliced in.
+
+    The fixed part is dumped once (keys sorted, like `_dump`), with a marker where each
+    column's value goes; the marker's JSON string is replaced by the column cast to text.
+    """
+    marks = {name: f"@@{name}@@" for name in columns}
+    text = _dump({**evidence, **marks})
+    places = sorted((text.index(f'"{mark}"'), name) for name, mark in marks.items())
+    expr: Any = None
+    start = 0
+    for at, name in places:
+        piece = literal(text[start:at] + '"', String) + cast(columns[name], String)
+        expr = piece if expr is None else expr + piece
+        start = at + len(marks[name]) + 2
+        expr = expr + literal('"', String)
+    return expr + literal(text[start:], String)
 
 
 def _no_reports(years: list[int]):
@@ -58,15 +111,45 @@ def _bulk_insert(session: Session, source) -> int:
     )
 
 
-def _not_found_yet(kind: CandidateKind, basis_key: str):
+def _not_found_yet(kind: CandidateKind, basis_key: Any):
     c = EnforcementCandidate.__table__.c
     return ~exists().where(c.uscc == Entity.uscc, c.kind == kind, c.basis_key == basis_key)
+
+
+NEXT_STEP = "书面通知并实地核查：唤醒、规范或依法吊销"
+NEXT_STEP_TRADING = "实地核查经营情况：唤醒、规范或依法吊销营业执照（依法办理歇业的除外）"
+
+
+def _years_text(years: list[int]) -> str:
+    return "、".join(str(y) for y in years)
+
+
+def _tax_evidence(years: list[int], with_data: list[int], checked: bool) -> dict[str, Any]:
+    """What the tax data says for the years (with data: no return was filed in them)."""
+    if not checked:
+        return {"checked": False, "note": "本制度不核对纳税申报情况，仅依据年报认定"}
+    without = [y for y in years if y not in with_data]
+    if not with_data:
+        note = f"未导入{_years_text(years)}年度的纳税申报数据，仅依据年报认定"
+    elif not without:
+        note = f"纳税申报数据显示{_years_text(years)}年度均未申报"
+    else:
+        note = (
+            f"纳税申报数据显示{_years_text(with_data)}年度未申报；"
+            f"{_years_text(without)}年度无纳税申报数据"
+        )
+    return {"checked": True, "not_filed": with_data, "no_data": without, "note": note}
 
 
 def zombie_candidates(
     session: Session, clock: Clock, book: Rulebook, *, actor: str = "system"
 ) -> int:
-    """Entities (in business or suspended) with N consecutive missed annual reports."""
+    """Entities (in business or suspended) with N consecutive missed annual reports.
+
+    With the rule's `check_tax_returns`, an entity whose imported tax filings show a return in
+    one of the years is left out; for the others the evidence says, year by year, whether tax
+    data showed no return or was not available (then the reports decide alone).
+    """
     today = clock.today()
     regime = book.regime_on(today)
     rule = regime.zombie
@@ -75,24 +158,50 @@ def zombie_candidates(
     years = last_due_years(today, rule.consecutive_missed_reports)
     key = f"missed:{years[0]}-{years[-1]}"
     c = EnforcementCandidate.__table__.c
-    evidence = {
-        "missing_annual_reports": years,
-        "legal_basis": rule.legal_basis,
-        "next_step": "书面通知并实地核查：唤醒、规范或依法吊销",
-    }
+    tax = TaxFiling.__table__.c
+
+    def evidence(with_data: list[int]) -> str:
+        return _dump(
+            {
+                "finding": "missed_annual_reports",
+                "missing_annual_reports": years,
+                "tax_returns": _tax_evidence(years, with_data, rule.check_tax_returns),
+                "legal_basis": rule.legal_basis,
+                "next_step": NEXT_STEP,
+            }
+        )
+
+    conditions = [col(Entity.status).in_(REPORTING_STATUSES), *_no_reports(years)]
+    if rule.check_tax_returns:
+        conditions.append(
+            ~exists().where(tax.uscc == Entity.uscc, tax.year.in_(years), tax.filed.is_(True))
+        )
+        # Which of the years have tax data, as a bit mask → one of 2^N evidence texts.
+        # (Integers inline: PostgreSQL need not infer a parameter's type inside CASE.)
+        mask: Any = literal_column("0", Integer)
+        for bit, year in enumerate(years):
+            has = exists().where(tax.uscc == Entity.uscc, tax.year == year)
+            mask = mask + case(
+                (has, literal_column(str(1 << bit), Integer)), else_=literal_column("0", Integer)
+            )
+        texts = {
+            m: evidence([y for bit, y in enumerate(years) if m >> bit & 1])
+            for m in range(1 << len(years))
+        }
+        evidence_expr: Any = case(
+            {m: literal(text, String) for m, text in texts.items()}, value=mask
+        )
+    else:
+        evidence_expr = literal(evidence([]), String)
     source = sa_select(
         literal(CandidateKind.zombie.value, c.kind.type),
         Entity.uscc,
         literal(key, String),
         literal(regime.rulebook, String),
         literal(today, c.found_on.type),
-        literal(_dump(evidence), String),
+        evidence_expr,
         literal("open", String),
-    ).where(
-        col(Entity.status).in_(REPORTING_STATUSES),
-        *_no_reports(years),
-        _not_found_yet(CandidateKind.zombie, key),
-    )
+    ).where(*conditions, _not_found_yet(CandidateKind.zombie, key))
     n = _bulk_insert(session, source)
     if n:
         record_change(
@@ -101,13 +210,149 @@ def zombie_candidates(
     return n
 
 
+def _trading_rule(book: Rulebook, today: date, name: str) -> tuple[RegimeFile, TradingRule | None]:
+    regime = book.regime_on(today)
+    return regime, getattr(regime.zombie, name) if regime.zombie else None
+
+
+def not_opened_candidates(
+    session: Session, clock: Clock, book: Rulebook, *, actor: str = "system"
+) -> int:
+    """Enterprises in business with no opening date more than N months after establishment.
+
+    《公司法》 Art. 260: not opened more than six months after establishment without good
+    reason. An entity with a self-suspension date evidently opened and is left to the
+    ceased-trading finding. Lawfully suspended (歇业) entities are not in business.
+
+    No opening date alone is not enough: registries imported before the date was kept have
+    none for anyone. The finding also needs no sign of business at all: no annual report ever
+    filed and no tax return ever filed (where tax data was imported).
+    """
+    today = clock.today()
+    regime, rule = _trading_rule(book, today, "not_opened")
+    if rule is None:
+        return 0
+    cutoff = last_day_with(lambda d: add_months(d, rule.months) < today, today)
+    key = "not_opened"
+    c = EnforcementCandidate.__table__.c
+    evidence = _spliced(
+        {
+            "finding": "not_opened",
+            "opened_on": None,
+            "annual_reports_filed": 0,
+            "tax_returns_filed": 0,
+            "months": rule.months,
+            "established_on_or_before": cutoff,
+            "legal_basis": rule.legal_basis,
+            "next_step": NEXT_STEP_TRADING,
+        },
+        {"established_on": Entity.established_on},
+    )
+    source = sa_select(
+        literal(CandidateKind.zombie.value, c.kind.type),
+        Entity.uscc,
+        literal(key, String),
+        literal(regime.rulebook, String),
+        literal(today, c.found_on.type),
+        evidence,
+        literal("open", String),
+    ).where(
+        Entity.status == EntityStatus.active,
+        col(Entity.entity_type).in_(rule.entity_types),
+        col(Entity.opened_on).is_(None),
+        col(Entity.ceased_trading_on).is_(None),
+        Entity.established_on <= cutoff,
+        ~exists().where(AnnualReport.uscc == Entity.uscc),
+        ~exists().where(TaxFiling.uscc == Entity.uscc, col(TaxFiling.filed).is_(True)),
+        _not_found_yet(CandidateKind.zombie, key),
+    )
+    n = _bulk_insert(session, source)
+    if n:
+        record_change(
+            session,
+            actor,
+            "enforcement.candidates.zombie_not_opened",
+            "candidate",
+            key,
+            {"created": n, "established_on_or_before": cutoff},
+            clock,
+        )
+    return n
+
+
+def ceased_trading_candidates(
+    session: Session, clock: Clock, book: Rulebook, *, actor: str = "system"
+) -> int:
+    """Enterprises in business that stopped trading N months ago or more without a 歇业 filing.
+
+    《公司法》 Art. 260: self-suspended for six consecutive months or more, unless a lawful
+    suspension (歇业, status `suspended`) was filed. One candidate per entity and date the
+    trading stopped (`ceased:DATE`).
+    """
+    today = clock.today()
+    regime, rule = _trading_rule(book, today, "ceased_trading")
+    if rule is None:
+        return 0
+    cutoff = last_day_with(lambda d: add_months(d, rule.months) <= today, today)
+    c = EnforcementCandidate.__table__.c
+    key = literal("ceased:", String) + cast(Entity.ceased_trading_on, String)
+    evidence = _spliced(
+        {
+            "finding": "ceased_trading",
+            "months": rule.months,
+            "status": "active",
+            "legal_basis": rule.legal_basis,
+            "next_step": NEXT_STEP_TRADING,
+        },
+        {"ceased_trading_on": Entity.ceased_trading_on},
+    )
+    source = sa_select(
+        literal(CandidateKind.zombie.value, c.kind.type),
+        Entity.uscc,
+        key,
+        literal(regime.rulebook, String),
+        literal(today, c.found_on.type),
+        evidence,
+        literal("open", String),
+    ).where(
+        Entity.status == EntityStatus.active,
+        col(Entity.entity_type).in_(rule.entity_types),
+        col(Entity.ceased_trading_on).is_not(None),
+        Entity.ceased_trading_on <= cutoff,
+        _not_found_yet(CandidateKind.zombie, key),
+    )
+    n = _bulk_insert(session, source)
+    if n:
+        record_change(
+            session,
+            actor,
+            "enforcement.candidates.zombie_ceased_trading",
+            "candidate",
+            "ceased",
+            {"created": n, "ceased_on_or_before": cutoff},
+            clock,
+        )
+    return n
+
+
+def all_zombie_candidates(
+    session: Session, clock: Clock, book: Rulebook, *, actor: str = "system"
+) -> dict[str, int]:
+    """Every zombie finding of the rulebook in force; candidates created per finding."""
+    return {
+        "zombie": zombie_candidates(session, clock, book, actor=actor),
+        "zombie_not_opened": not_opened_candidates(session, clock, book, actor=actor),
+        "zombie_ceased_trading": ceased_trading_candidates(session, clock, book, actor=actor),
+    }
+
+
 def deregistration_candidates(
     session: Session, clock: Clock, book: Rulebook, *, actor: str = "system"
 ) -> int:
-    """Revoked but not deregistered for the rule's years → compulsory-deregistration notice.
+    """Revoked on `revoked_on`, still revoked when the rule's years have passed → notice.
 
-    The registry keeps no separate revocation date, so the time of the entity's last change
-    (which set it to revoked) stands for it; the evidence says so for the person deciding.
+    An entity without a revocation date is skipped: the time of its last change says nothing
+    about when its licence was revoked.
     """
     today = clock.today()
     regime = book.regime_on(today)
@@ -115,25 +360,28 @@ def deregistration_candidates(
     if rule is None:
         return 0
     c = EnforcementCandidate.__table__.c
-    cutoff = add_years(today, -rule.revoked_years)
-    evidence = {
-        "status": "revoked",
-        "revoked_before": cutoff,
-        "revoked_since_source": "registry: time of the last change to the entity (status revoked)",
-        "notice_days": rule.notice_days,
-        "legal_basis": rule.legal_basis,
-    }
+    cutoff = last_day_with(lambda d: add_years(d, rule.revoked_years) <= today, today)
+    evidence = _spliced(
+        {
+            "status": "revoked",
+            "revoked_years": rule.revoked_years,
+            "notice_days": rule.notice_days,
+            "legal_basis": rule.legal_basis,
+        },
+        {"revoked_on": Entity.revoked_on},
+    )
     source = sa_select(
         literal(CandidateKind.compulsory_deregistration.value, c.kind.type),
         Entity.uscc,
         literal("revoked", String),
         literal(regime.rulebook, String),
         literal(today, c.found_on.type),
-        literal(_dump(evidence), String),
+        evidence,
         literal("open", String),
     ).where(
         Entity.status == EntityStatus.revoked,
-        col(Entity.updated_at) < datetime.combine(cutoff, time(), tzinfo=UTC),
+        col(Entity.revoked_on).is_not(None),
+        Entity.revoked_on <= cutoff,
         _not_found_yet(CandidateKind.compulsory_deregistration, "revoked"),
     )
     n = _bulk_insert(session, source)
@@ -144,7 +392,7 @@ def deregistration_candidates(
             "enforcement.candidates.deregistration",
             "candidate",
             "revoked",
-            {"created": n},
+            {"created": n, "revoked_on_or_before": cutoff},
             clock,
         )
     return n

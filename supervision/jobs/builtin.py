@@ -113,7 +113,7 @@ def enforcement_zombies(session: Session, clock: Clock, settings: Settings) -> d
 
     book = _book(settings)
     return {
-        "zombie": zombies.zombie_candidates(session, clock, book, actor="scheduler"),
+        **zombies.all_zombie_candidates(session, clock, book, actor="scheduler"),
         "compulsory_deregistration": zombies.deregistration_candidates(
             session, clock, book, actor="scheduler"
         ),
@@ -149,6 +149,6 @@ register(
         "enforcement_zombies",
         enforcement_zombies,
         {"day": 1, "hour": 6, "minute": 30},
-        "每月：僵死企业与强制注销候选",
+        "每月：僵死企业（连续未年报、成立后未开业、自行停业）与强制注销候选",
     )
 )

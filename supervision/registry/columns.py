@@ -20,6 +20,9 @@ ENTITY_COLUMNS: dict[str, tuple[str, ...]] = {
     "supervising_unit": ("管辖单位代码", "管辖单位", "supervising_unit"),
     "established_on": ("成立日期", "established_on"),
     "status": ("登记状态", "经营状态", "status"),
+    "opened_on": ("开业日期", "opened_on"),
+    "ceased_trading_on": ("自行停业日期", "自行停业起始日期", "停业日期", "ceased_trading_on"),
+    "revoked_on": ("吊销日期", "吊销营业执照日期", "吊销时间", "revoked_on"),
     "risk_class": ("信用风险分类", "风险分类", "risk_class"),
     "annual_report_years": ("已报年报年度", "年报年度", "annual_report_years"),
 }
@@ -48,6 +51,16 @@ INSPECTOR_COLUMNS: dict[str, tuple[str, ...]] = {
     "phone": ("联系电话", "电话", "phone"),
 }
 INSPECTOR_REQUIRED = ("badge_no", "name", "department_code", "unit_code")
+
+# Tax filings as the tax office exchanges them (涉税信息交换): one row per entity and year.
+# A row needs 是否申报 or 申报日期 (a date means a return was filed).
+TAX_FILING_COLUMNS: dict[str, tuple[str, ...]] = {
+    "uscc": ("统一社会信用代码", "纳税人识别号", "信用代码", "uscc"),
+    "year": ("年度", "所属年度", "税款所属年度", "year"),
+    "filed": ("是否申报", "申报情况", "filed"),
+    "filed_on": ("申报日期", "filed_on"),
+}
+TAX_FILING_REQUIRED = ("uscc", "year")
 
 # Values as exports write them → canonical codes.
 ENTITY_TYPE_VALUES = {
@@ -87,4 +100,12 @@ BOOLEAN_VALUES = {
     "n": False,
     "yes": True,
     "no": False,
+}
+# 是否申报 in tax exports: yes/no, or how the tax office words it. A zero return (零申报) is a
+# return.
+TAX_FILED_VALUES = {
+    **BOOLEAN_VALUES,
+    "已申报": True,
+    "零申报": True,
+    "未申报": False,
 }

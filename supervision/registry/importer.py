@@ -34,7 +34,9 @@ from typing import Any, BinaryIO
 
 import charset_normalizer
 import openpyxl
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Table, and_, bindparam, or_
+from sqlalchemy import insert as sa_insert
+from sqlalchemy import update as sa_update
 from sqlmodel import Session, select
 
 from supervision.audit.service import record_change
@@ -48,14 +50,21 @@ from supervision.registry.columns import (
     ENTITY_TYPE_VALUES,
     INSPECTOR_COLUMNS,
     INSPECTOR_REQUIRED,
+    TAX_FILED_VALUES,
+    TAX_FILING_COLUMNS,
+    TAX_FILING_REQUIRED,
 )
 from supervision.registry.models import (
+    REVOKED_ON_STATUSES,
     Department,
     Entity,
+    EntityStatus,
     Industry,
     Inspector,
+    TaxFiling,
     Unit,
     canonical_qualifications,
+    entity_date_problem,
 )
 from supervision.registry.uscc import UsccError, validate_uscc
 
@@ -156,6 +165,23 @@ def import_entities(
 ) -> ImportReport:
     """Upsert market entities (and their annual-report years) from a CSV or XLSX file."""
     return _import(session, source, _ENTITIES, filename, actor, clock, progress, error_cap)
+
+
+def import_tax_filings(
+    session: Session,
+    source: BinaryIO | Path,
+    *,
+    filename: str,
+    actor: str,
+    clock: Clock | None = None,
+    progress: Callable[[int], None] | None = None,
+    error_cap: int = 200,
+) -> ImportReport:
+    """Upsert tax filings (涉税信息: entity × year, filed or not) from a CSV or XLSX file.
+
+    All or nothing, like the registries: every entity must already be in the registry.
+    """
+    return _import(session, source, _TAX_FILINGS, filename, actor, clock, progress, error_cap)
 
 
 def import_inspectors(
@@ -712,7 +738,18 @@ class _Kind:
     required: tuple[str, ...]
     fields: Callable[[_Context], dict[str, _Field]]
     check_row: Callable[[_Context, dict[str, Any]], tuple[str, str, str] | None] | None = None
+    # check_row (and flag_row) run only when the file has one of these columns (() = always).
+    check_columns: tuple[str, ...] = ()
+    # A warning about a valid row: (field, zh, en); the field must be a column of the file.
+    flag_row: Callable[[_Context, dict[str, Any]], tuple[str, str, str] | None] | None = None
+    # After the rows are written (still inside the savepoint): (key, field, zh, en) for every
+    # stored record the file made inconsistent with values it did not carry.
+    check_written: Callable[[Connection, "_Plan"], Iterator[tuple[str, str, str, str]]] | None = (
+        None
+    )
     child: tuple[str, tuple[str, str]] | None = None  # table, (key column, value column)
+    # The pass over the rows, when the kind does not fit the upsert-by-key writers.
+    stream: Callable[..., None] | None = None
 
 
 def _entity_fields(ctx: _Context) -> dict[str, _Field]:
@@ -735,6 +772,9 @@ def _entity_fields(ctx: _Context) -> dict[str, _Field]:
         "supervising_unit": unit,
         "established_on": _Field(_past_date(ctx.today)),
         "status": _Field(_coded(ENTITY_STATUS_VALUES, "登记状态", "status"), default="active"),
+        "opened_on": _Field(_past_date(ctx.today)),
+        "ceased_trading_on": _Field(_past_date(ctx.today)),
+        "revoked_on": _Field(_past_date(ctx.today)),
         "risk_class": _Field(_risk_class, default="B"),
         "annual_report_years": _Field(_years(ctx.this_year), child=True),
     }
@@ -768,6 +808,87 @@ def _unit_in_department(ctx: _Context, row: dict[str, Any]) -> tuple[str, str, s
     return None
 
 
+_DATE_FIELDS = ("opened_on", "ceased_trading_on", "revoked_on")
+
+
+def _entity_dates(ctx: _Context, row: dict[str, Any]) -> tuple[str, str, str] | None:
+    """The row's dates against each other, its establishment and its status."""
+    if row.get("revoked_on") is not None and "status" not in row:
+        return (
+            "revoked_on",
+            "填写吊销日期时，文件须同时包含“登记状态”列",
+            "a file giving revoked_on must also have the status column",
+        )
+    # Dates are ISO text here, which compares like the dates (and this runs once per row).
+    get = row.get
+    return entity_date_problem(
+        established_on=get("established_on"),
+        status=get("status"),
+        opened_on=get("opened_on"),
+        ceased_trading_on=get("ceased_trading_on"),
+        revoked_on=get("revoked_on"),
+    )
+
+
+def _revoked_without_date(ctx: _Context, row: dict[str, Any]) -> tuple[str, str, str] | None:
+    if row.get("status") == EntityStatus.revoked and "revoked_on" in row and not row["revoked_on"]:
+        return (
+            "revoked_on",
+            "登记状态为吊销但未填写吊销日期：该主体不会列为强制注销候选",
+            "revoked without revoked_on: never a compulsory-deregistration candidate",
+        )
+    return None
+
+
+def _entity_dates_written(conn: Connection, plan: "_Plan") -> Iterator[tuple[str, str, str, str]]:
+    """Stored entities whose dates or status now contradict each other.
+
+    Only needed when the file lacks one of the columns involved: a file updating status alone
+    must not leave a revocation date on an entity in business, nor one moving the
+    establishment date past a stored opening date.
+    """
+    if all(name in plan.columns for name in ("status", *_DATE_FIELDS)):
+        return
+    e = Entity.__table__.c
+    rows = conn.execute(
+        select(e.uscc, e.established_on, e.status, *(e[name] for name in _DATE_FIELDS)).where(
+            or_(
+                e.opened_on < e.established_on,
+                e.ceased_trading_on < e.established_on,
+                e.ceased_trading_on < e.opened_on,
+                e.revoked_on < e.established_on,
+                and_(
+                    e.revoked_on.is_not(None),
+                    e.status.not_in([s.value for s in REVOKED_ON_STATUSES]),
+                ),
+            )
+        )
+    )
+    for uscc, established_on, status, opened_on, ceased_trading_on, revoked_on in rows:
+        days = {
+            "established_on": established_on,
+            "opened_on": opened_on,
+            "ceased_trading_on": ceased_trading_on,
+            "revoked_on": revoked_on,
+        }
+        # Located at a column of the file: the date's own, else the establishment (dates) or
+        # the status (a revocation date on an entity that is not revoked).
+        problem = entity_date_problem(**days, status=None)
+        fallback = "established_on"
+        if problem is None:
+            problem = entity_date_problem(**days, status=status)
+            fallback = "status"
+        if problem is not None:
+            name, zh, en = problem
+            name = name if name in plan.columns else fallback
+            yield (
+                uscc,
+                name,
+                f"与库中已有信息合并后：{zh}",
+                f"combined with the stored record: {en}",
+            )
+
+
 _ENTITIES = _Kind(
     name="entities",
     table=Entity.__table__,
@@ -777,6 +898,10 @@ _ENTITIES = _Kind(
     columns=ENTITY_COLUMNS,
     required=ENTITY_REQUIRED,
     fields=_entity_fields,
+    check_row=_entity_dates,
+    check_columns=_DATE_FIELDS,
+    flag_row=_revoked_without_date,
+    check_written=_entity_dates_written,
     child=("annual_report", ("uscc", "year")),
 )
 _INSPECTORS = _Kind(
@@ -1043,7 +1168,7 @@ def _import(
         # closing(): the reader lets go of the stream before `_binary` closes it.
         with closing(reader) as rows, session.begin_nested():
             try:
-                _stream(session, kind, ctx, rows, issues, clock.now(), progress)
+                (kind.stream or _stream)(session, kind, ctx, rows, issues, clock.now(), progress)
             except _FileProblem as problem:
                 issues.error(problem.line, None, "", problem.zh, problem.en)
             if not report.ok:
@@ -1090,8 +1215,18 @@ def _stream(
         raise _FileProblem(None, "文件为空（没有表头行）", "the file is empty (no header row)")
     plan = _plan(kind, ctx, header, line)
     issues.report.ignored_columns = plan.ignored
-    with closing(_writer(session.connection(), kind, plan, now)) as writer:
-        _validate_and_write(kind, ctx, plan, header, rows, issues, writer, progress)
+    conn = session.connection()
+    with closing(_writer(conn, kind, plan, now)) as writer:
+        seen = _validate_and_write(kind, ctx, plan, header, rows, issues, writer, progress)
+    if seen is not None and kind.check_written is not None:
+        titles = {step[2]: step[1] for step in plan.steps}
+        found = [
+            (seen[key], titles.get(name), zh, en)
+            for key, name, zh, en in kind.check_written(conn, plan)
+            if key in seen
+        ]
+        for line, title, zh, en in sorted(found, key=lambda f: f[0]):
+            issues.error(line, title, "", zh, en)
 
 
 def _validate_and_write(
@@ -1103,8 +1238,11 @@ def _validate_and_write(
     issues: _Issues,
     writer: _SqliteWriter | _PostgresWriter,
     progress: Callable[[int], None] | None,
-) -> None:
-    """Validate every row; write chunks while all rows so far are good; fill in the counts."""
+) -> dict[str, int] | None:
+    """Validate every row; write chunks while all rows so far are good; fill in the counts.
+
+    Returns the line of every key when everything was written, None otherwise.
+    """
     report = issues.report
 
     # The loop below runs once per row of files with millions of rows: everything it touches
@@ -1112,7 +1250,9 @@ def _validate_and_write(
     text_mode, child_mode, required, miss, bad_value = _TEXT, _CHILD, _REQUIRED, _MISS, _Bad
     width, steps, tail = plan.width, plan.steps, writer.tail
     key_index, key_header, parse_key = plan.key_index, plan.key_header, kind.parse_key
-    check_row = kind.check_row
+    check_row, flag_row = kind.check_row, kind.flag_row
+    if kind.check_columns and not set(kind.check_columns) & set(plan.columns):
+        check_row = flag_row = None
     names = [*kind.key_columns, *plan.columns]
     error, flag = issues.error, issues.flag
     padding = [""] * width
@@ -1220,12 +1360,17 @@ def _validate_and_write(
                     else:
                         values.append(value)
             if check_row is not None and not bad:
-                problem = check_row(ctx, dict(zip(names, values, strict=True)))
+                row = dict(zip(names, values, strict=True))
+                problem = check_row(ctx, row)
                 if problem is not None:
                     name, zh, en = problem
                     index, title, *_ = next(step for step in steps if step[2] == name)
                     error(line, title, cells[index].strip(), zh, en)
                     bad = True
+                elif flag_row is not None and (warning := flag_row(ctx, row)) is not None:
+                    name, zh, en = warning
+                    index, title, *_ = next(step for step in steps if step[2] == name)
+                    flag(line, title, cells[index].strip(), zh, en)
 
             if bad:
                 if writing:
@@ -1246,9 +1391,284 @@ def _validate_and_write(
     if progress is not None:
         progress(read)
     if not writing:
-        return
+        return None
     if chunk:
         writer.write(chunk, children)
     report.inserted, changed, report.annual_reports_added = writer.finish()
     report.updated = changed - report.inserted
     report.unchanged = read - changed
+    return seen
+
+
+# ---- tax filings --------------------------------------------------------------------------
+
+# Rows per existence check and write: the USCCs of a chunk go into one IN (…) list.
+TAX_CHUNK_ROWS = 5_000
+
+
+def _tax_year(this_year: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        token = raw.removesuffix("年度").removesuffix("年").strip()
+        if not (token.isascii() and token.isdigit() and 1990 <= int(token) <= this_year):
+            raise _Bad(
+                f"年度“{raw}”无效，应为1990–{this_year}之间的年份",
+                f"year {raw!r} must be a year from 1990 to {this_year}",
+            )
+        return int(token)
+
+    return parse
+
+
+def _tax_fields(ctx: _Context) -> dict[str, _Field]:
+    return {
+        "year": _Field(_tax_year(ctx.this_year)),
+        "filed": _Field(_coded(TAX_FILED_VALUES, "是否申报", "filed value")),
+        "filed_on": _Field(_past_date(ctx.today)),
+    }
+
+
+def _stream_tax_filings(
+    session: Session,
+    kind: _Kind,
+    ctx: _Context,
+    rows: Iterator[tuple[int, list[str] | _Unreadable]],
+    issues: _Issues,
+    now: datetime,
+    progress: Callable[[int], None] | None,
+) -> None:
+    """Validate every row; upsert (uscc, year) chunk by chunk while all rows so far are good.
+
+    A row says a return was filed when 是否申报 says so or, without it, when it has a filing
+    date; a file with only the 是否申报 column must fill it in. Every entity must be in the
+    registry, and the year not before its establishment.
+    """
+    for line, header in rows:
+        if header.__class__ is _Unreadable:
+            raise _FileProblem(line, header.zh, header.en)
+        if any(cell.strip() for cell in header):
+            break
+    else:
+        raise _FileProblem(None, "文件为空（没有表头行）", "the file is empty (no header row)")
+    plan = _plan(kind, ctx, header, line)
+    issues.report.ignored_columns = plan.ignored
+    titles = {step[2]: step[1] for step in plan.steps}
+    if "filed" not in titles and "filed_on" not in titles:
+        raise _FileProblem(
+            line,
+            "缺少“是否申报”或“申报日期”列（至少需要其中一列）",
+            "the file needs a 是否申报 (filed) or a 申报日期 (filed_on) column",
+        )
+    filed_required = "filed_on" not in titles
+    key_index, key_title = plan.key_index, plan.key_header
+    report = issues.report
+    conn = session.connection()
+    entity = Entity.__table__.c
+    table = TaxFiling.__table__
+    width = plan.width
+    seen: dict[tuple[str, int], int] = {}
+    # (line, uscc as written, uscc, year, filed, filed_on) of valid rows not yet checked.
+    pending: list[tuple[int, str, str, int, bool, date | None]] = []
+    # This chunk's problems, reported in line order once its entities are checked.
+    problems: list[tuple[int, str | None, str, str, str]] = []
+    state = {"writing": True, "read": 0, "inserted": 0, "updated": 0, "unchanged": 0}
+
+    def problem(line: int, column: str | None, value: str, zh: str, en: str) -> None:
+        problems.append((line, column, value, zh, en))
+        state["writing"] = False
+
+    def flush() -> None:
+        good: list[tuple[str, int, bool, date | None]] = []
+        if pending:
+            usccs = {row[2] for row in pending}
+            known = dict(
+                conn.execute(
+                    select(entity.uscc, entity.established_on).where(entity.uscc.in_(sorted(usccs)))
+                ).all()
+            )
+            for line, raw, uscc, year, filed, filed_on in pending:
+                established = known.get(uscc)
+                if established is None:
+                    problem(
+                        line,
+                        key_title,
+                        raw,
+                        "市场主体名录中没有该统一社会信用代码（请先导入市场主体）",
+                        "no entity with this code in the registry (import the entities first)",
+                    )
+                elif year < established.year:
+                    problem(
+                        line,
+                        titles["year"],
+                        str(year),
+                        f"所属年度早于该主体的成立年度（{established.year}）",
+                        f"the year is before the entity was established ({established.year})",
+                    )
+                else:
+                    good.append((uscc, year, filed, filed_on))
+            pending.clear()
+        for args in sorted(problems, key=lambda p: p[0]):
+            issues.error(*args)
+        problems.clear()
+        if state["writing"] and good:
+            _write_tax_filings(conn, table, good, state)
+
+    try:
+        for line, cells in rows:
+            if cells.__class__ is _Unreadable:
+                state["read"] += 1
+                column = header[cells.column] if cells.column is not None else None
+                problem(line, column, cells.value, cells.zh, cells.en)
+                continue
+            if not any(cells):
+                continue
+            state["read"] += 1
+            if progress is not None and state["read"] % CHUNK_ROWS == 0:
+                progress(state["read"])
+            bad = False
+            n = len(cells)
+            if n < width:
+                cells += [""] * (width - n)
+            elif n > width and any(cells[width:]):
+                problem(
+                    line,
+                    None,
+                    next(c for c in cells[width:] if c),
+                    f"本行有{n}列，多于表头的{width}列（值中含未加引号的逗号？）",
+                    f"the row has {n} cells, the header {width} (unquoted comma in a value?)",
+                )
+                bad = True
+            raw = cells[key_index].strip()
+            uscc = None
+            if not raw:
+                problem(line, key_title, raw, "必填项为空", "required value is empty")
+                bad = True
+            else:
+                try:
+                    uscc = validate_uscc(raw).code
+                except UsccError as exc:
+                    problem(line, key_title, raw, *_split_message(str(exc)))
+                    bad = True
+            values: dict[str, Any] = {}
+            for index, title, name, _mode, (cache, parse), default in plan.steps:
+                text = cells[index].strip()
+                if not text:
+                    if default is _REQUIRED:
+                        problem(line, title, text, "必填项为空", "required value is empty")
+                        bad = True
+                    values[name] = None
+                    continue
+                value = cache.get(text, _MISS)
+                if value is _MISS:
+                    try:
+                        value = parse(text)
+                    except _Bad as exc:
+                        value = exc
+                    if len(cache) < CACHE_CAP:
+                        cache[text] = value
+                if value.__class__ is _Bad:
+                    problem(line, title, text, value.zh, value.en)
+                    bad = True
+                    value = _MISS
+                values[name] = value
+            if bad:
+                continue
+            year, filed, iso = values["year"], values.get("filed"), values.get("filed_on")
+            filed_on = date.fromisoformat(iso) if iso else None
+            if filed is None:
+                if filed_required:
+                    problem(line, titles["filed"], "", "必填项为空", "required value is empty")
+                    continue
+                filed = filed_on is not None
+            elif not filed and filed_on is not None:
+                problem(
+                    line,
+                    titles["filed_on"],
+                    iso,
+                    "“是否申报”为否，却填写了申报日期",
+                    "a filing date is given for a return marked as not filed",
+                )
+                continue
+            if filed_on is not None and filed_on.year < year:
+                problem(
+                    line,
+                    titles["filed_on"],
+                    iso,
+                    f"申报日期早于所属年度（{year}年）",
+                    f"the filing date is before the year {year}",
+                )
+                continue
+            first = seen.get((uscc, year))
+            if first is not None:
+                problem(
+                    line,
+                    key_title,
+                    raw,
+                    f"与第{first}行重复（同一主体同一年度）",
+                    f"duplicate of line {first} (same entity and year)",
+                )
+                continue
+            seen[uscc, year] = line
+            pending.append((line, raw, uscc, year, filed, filed_on))
+            if len(pending) >= TAX_CHUNK_ROWS:
+                flush()
+        flush()
+    finally:
+        report.rows_read = state["read"]
+    if progress is not None:
+        progress(state["read"])
+    if state["writing"]:
+        report.inserted = state["inserted"]
+        report.updated = state["updated"]
+        report.unchanged = state["unchanged"]
+
+
+def _write_tax_filings(
+    conn: Connection,
+    table: Table,
+    rows: list[tuple[str, int, bool, date | None]],
+    counts: dict[str, Any],
+) -> None:
+    """Insert new (uscc, year) rows, update changed ones, leave equal ones alone."""
+    c = table.c
+    stored = {
+        (uscc, year): (filed, filed_on)
+        for uscc, year, filed, filed_on in conn.execute(
+            select(c.uscc, c.year, c.filed, c.filed_on).where(
+                c.uscc.in_(sorted({row[0] for row in rows}))
+            )
+        )
+    }
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    for uscc, year, filed, filed_on in rows:
+        old = stored.get((uscc, year))
+        if old is None:
+            inserts.append({"uscc": uscc, "year": year, "filed": filed, "filed_on": filed_on})
+        elif old != (filed, filed_on):
+            updates.append({"k_uscc": uscc, "k_year": year, "v_filed": filed, "v_on": filed_on})
+        else:
+            counts["unchanged"] += 1
+    if inserts:
+        conn.execute(sa_insert(table), inserts)
+    if updates:
+        conn.execute(
+            sa_update(table)
+            .where(c.uscc == bindparam("k_uscc"), c.year == bindparam("k_year"))
+            .values(filed=bindparam("v_filed"), filed_on=bindparam("v_on")),
+            updates,
+        )
+    counts["inserted"] += len(inserts)
+    counts["updated"] += len(updates)
+
+
+_TAX_FILINGS = _Kind(
+    name="tax_filings",
+    table=TaxFiling.__table__,
+    key="uscc",
+    key_columns=("uscc",),
+    parse_key=_uscc_key,
+    columns=TAX_FILING_COLUMNS,
+    required=TAX_FILING_REQUIRED,
+    fields=_tax_fields,
+    stream=_stream_tax_filings,
+)

@@ -90,6 +90,14 @@ class EntityBase(SQLModel):
     supervising_unit: str = Field(max_length=32)
     established_on: date
     status: EntityStatus = Field(default=EntityStatus.active, max_length=16)
+    # 开业日期: the day the business actually started trading; None = not known to have opened.
+    opened_on: date | None = None
+    # 自行停业起始日: trading observed to have stopped without a lawful suspension (歇业) being
+    # filed; None = trading (as far as is known).
+    ceased_trading_on: date | None = None
+    # 吊销营业执照日期: set for revoked entities (and kept when a revoked entity is deregistered);
+    # without it a revoked entity is never a compulsory-deregistration candidate.
+    revoked_on: date | None = None
 
 
 class Entity(EntityBase, table=True):
@@ -116,6 +124,21 @@ class AnnualReport(SQLModel, table=True):
     __tablename__ = "annual_report"
     uscc: str = Field(foreign_key="entity.uscc", primary_key=True, max_length=18)
     year: int = Field(primary_key=True)
+    filed_on: date | None = None
+
+
+class TaxFiling(SQLModel, table=True):
+    """Tax data exchanged with the tax office (涉税信息): one entity's return for a year.
+
+    Optional: only entities whose tax data was imported have rows. A row says whether a
+    return was filed for the year (`filed`, with the date when known); its absence says
+    nothing.
+    """
+
+    __tablename__ = "tax_filing"
+    uscc: str = Field(foreign_key="entity.uscc", primary_key=True, max_length=18)
+    year: int = Field(primary_key=True)
+    filed: bool
     filed_on: date | None = None
 
 
@@ -167,6 +190,65 @@ class ConflictDeclaration(SQLModel, table=True):
     valid_from: date
     valid_until: date | None = None
     declared_at: datetime
+
+
+# Statuses an entity with a revocation date may have: revoked, or revoked and since
+# deregistered (the date stays as history).
+REVOKED_ON_STATUSES = (EntityStatus.revoked, EntityStatus.deregistered)
+ENTITY_DATE_LABELS = {
+    "established_on": "成立日期",
+    "opened_on": "开业日期",
+    "ceased_trading_on": "自行停业日期",
+    "revoked_on": "吊销日期",
+}
+
+
+def entity_date_problem(
+    *,
+    established_on: date | None,
+    status: str | None,
+    opened_on: date | None,
+    ceased_trading_on: date | None,
+    revoked_on: date | None,
+    today: date | None = None,
+) -> tuple[str, str, str] | None:
+    """The first inconsistency among an entity's dates: (field, zh, en), or None.
+
+    A date is never after today nor before the establishment; self-suspension starts after
+    opening; only a revoked entity (or one revoked and then deregistered) has a revocation
+    date. An argument that is None is not checked (`status` None: not known).
+    """
+    for name, day in (
+        ("opened_on", opened_on),
+        ("ceased_trading_on", ceased_trading_on),
+        ("revoked_on", revoked_on),
+    ):
+        if day is None:
+            continue
+        label = ENTITY_DATE_LABELS[name]
+        if today is not None and day > today:
+            return name, f"{label}（{day}）不能晚于今天（{today}）", f"{name} {day} is after today"
+        if established_on is not None and day < established_on:
+            return (
+                name,
+                f"{label}（{day}）不能早于成立日期（{established_on}）",
+                f"{name} {day} is before established_on {established_on}",
+            )
+    if opened_on is not None and ceased_trading_on is not None and ceased_trading_on < opened_on:
+        return (
+            "ceased_trading_on",
+            f"自行停业日期（{ceased_trading_on}）不能早于开业日期（{opened_on}）",
+            f"ceased_trading_on {ceased_trading_on} is before opened_on {opened_on}",
+        )
+    if revoked_on is not None and status is not None and status not in REVOKED_ON_STATUSES:
+        shown = ENTITY_STATUS_LABELS.get(str(status), str(status))
+        return (
+            "revoked_on",
+            f"登记状态为“{shown}”的市场主体不能有吊销日期（仅吊销或吊销后注销的主体有）",
+            f"an entity with status {status} cannot have revoked_on (only revoked or "
+            "deregistered after revocation)",
+        )
+    return None
 
 
 def canonical_qualifications(raw: str | list[str] | None) -> str:

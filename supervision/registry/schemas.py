@@ -3,13 +3,14 @@
 from datetime import date
 from typing import Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from supervision.registry.models import (
     EntityStatus,
     EntityType,
     RiskClass,
     canonical_qualifications,
+    entity_date_problem,
 )
 from supervision.registry.uscc import UsccError, validate_uscc
 from supervision.validation import StrictInput
@@ -47,10 +48,28 @@ class EntityFields(_Strict):
     legal_rep_id_no: str | None = Field(default=None, max_length=32)
     phone: str | None = Field(default=None, max_length=32)
     risk_class: RiskClass = RiskClass.B
+    # 开业日期 (None: not known to have opened), 自行停业起始日 (None: trading), 吊销日期.
+    opened_on: date | None = None
+    ceased_trading_on: date | None = None
+    revoked_on: date | None = None
 
     _blank = field_validator("name", "legal_rep", "registered_address", "registration_authority")(
         _nonblank
     )
+
+    @model_validator(mode="after")
+    def _dates(self) -> "EntityFields":
+        # Dates after today are refused by the service, which knows the clock.
+        problem = entity_date_problem(
+            established_on=self.established_on,
+            status=self.status,
+            opened_on=self.opened_on,
+            ceased_trading_on=self.ceased_trading_on,
+            revoked_on=self.revoked_on,
+        )
+        if problem is not None:
+            raise ValueError(f"{problem[1]} / {problem[2]}")
+        return self
 
 
 class EntityCreate(EntityFields):
@@ -83,6 +102,10 @@ class EntityUpdate(_Strict):
     phone: str | None = Field(default=None, max_length=32)
     risk_class: RiskClass | None = None
     annual_report_years: list[int] | None = Field(default=None, max_length=100)
+    # null clears the date; checked against the stored fields by the service.
+    opened_on: date | None = None
+    ceased_trading_on: date | None = None
+    revoked_on: date | None = None
 
 
 class EntityStaff(BaseModel):
@@ -105,6 +128,9 @@ class EntityStaff(BaseModel):
     legal_rep_id_no: str | None
     phone: str | None
     risk_class: RiskClass
+    opened_on: date | None = None
+    ceased_trading_on: date | None = None
+    revoked_on: date | None = None
     annual_report_years: list[int] = []
 
 

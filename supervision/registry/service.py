@@ -16,9 +16,11 @@ from supervision.registry.models import (
     ConflictDeclaration,
     Department,
     Entity,
+    EntityStatus,
     InspectionItem,
     Inspector,
     Unit,
+    entity_date_problem,
 )
 from supervision.registry.uscc import validate_uscc
 
@@ -122,10 +124,32 @@ def _set_annual_reports(session: Session, uscc: str, years: list[int], today: da
         session.add(AnnualReport(uscc=uscc, year=year))
 
 
+NO_REVOKED_ON_WARNING = (
+    "登记状态为吊销但未填写吊销日期，该主体不会列为强制注销候选 / "
+    "revoked without revoked_on: never a compulsory-deregistration candidate"
+)
+
+
+def _check_entity_dates(entity: Entity | s.EntityCreate, today: date) -> None:
+    """Refuse an entity whose dates contradict each other, its status or today."""
+    problem = entity_date_problem(
+        established_on=entity.established_on,
+        status=entity.status,
+        opened_on=entity.opened_on,
+        ceased_trading_on=entity.ceased_trading_on,
+        revoked_on=entity.revoked_on,
+        today=today,
+    )
+    if problem is not None:
+        _field, zh, en = problem
+        raise Invalid(zh, en)
+
+
 def create_entity(
     session: Session, data: s.EntityCreate, *, actor: str, clock: Clock | None = None
 ) -> tuple[Entity, list[str]]:
-    """Create one entity; returns it and any warnings (a flagged check character)."""
+    """Create one entity; returns it and any warnings (a flagged check character, a revoked
+    entity without its revocation date)."""
     clock = clock or SystemClock()
     check = validate_uscc(data.uscc)
     if session.exec(select(Entity.id).where(Entity.uscc == check.code)).first():
@@ -133,6 +157,7 @@ def create_entity(
     _require_unit(session, data.supervising_unit)
     if data.established_on > clock.today():
         raise Invalid("成立日期不能晚于今天", "established_on is in the future")
+    _check_entity_dates(data, clock.today())
     now = clock.now()
     fields = data.model_dump(exclude={"uscc", "annual_report_years"})
     entity = Entity(
@@ -143,7 +168,10 @@ def create_entity(
     _set_annual_reports(session, check.code, data.annual_report_years, clock.today())
     session.flush()
     record_change(session, actor, "registry.entity.create", "entity", check.code, {}, clock)
-    return entity, [check.warning] if check.warning else []
+    warnings = [check.warning] if check.warning else []
+    if entity.status == EntityStatus.revoked and entity.revoked_on is None:
+        warnings.append(NO_REVOKED_ON_WARNING)
+    return entity, warnings
 
 
 def update_entity(
@@ -171,6 +199,12 @@ def update_entity(
         _require_unit(session, changes["supervising_unit"])
     if changes.get("established_on") and changes["established_on"] > clock.today():
         raise Invalid("成立日期不能晚于今天", "established_on is in the future")
+    dates = ("established_on", "status", "opened_on", "ceased_trading_on", "revoked_on")
+    if any(key in changes for key in dates):
+        merged = {key: changes.get(key, getattr(entity, key)) for key in dates}
+        problem = entity_date_problem(**merged, today=clock.today())
+        if problem is not None:
+            raise Invalid(problem[1], problem[2])
     for key, value in changes.items():
         setattr(entity, key, value)
     entity.updated_at = clock.now()

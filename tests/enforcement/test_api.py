@@ -330,7 +330,12 @@ def test_jobs_through_the_api(client, login, session, make_entity) -> None:
     )
     assert r.status_code == 409
     r = client.post("/api/v1/enforcement/jobs/zombies", headers=planner)
-    assert r.json()["detail"] == {"zombie": 1, "compulsory_deregistration": 0}
+    assert r.json()["detail"] == {
+        "zombie": 1,
+        "zombie_not_opened": 0,
+        "zombie_ceased_trading": 0,
+        "compulsory_deregistration": 0,
+    }
     cands = client.get("/api/v1/enforcement/candidates", headers=planner).json()
     reviewer = login("reviewer")
     url = f"/api/v1/enforcement/candidates/{cands[0]['id']}/decision"

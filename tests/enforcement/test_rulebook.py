@@ -142,3 +142,69 @@ def test_app_and_cli_refuse_to_start_on_a_bad_rulebook(data_dir, tmp_path, monke
     finally:
         get_settings.cache_clear()
     assert result.exit_code == 1 and "rulebook/2014.yaml" in result.output
+
+
+def test_zombie_periods_come_from_the_rulebook(book) -> None:
+    r2014, r2025 = book.regime_on(date(2016, 1, 1)), book.regime_on(date(2026, 1, 1))
+    for regime in (r2014, r2025):
+        zombie = regime.zombie
+        assert zombie.check_tax_returns is True
+        assert (zombie.not_opened.months, zombie.ceased_trading.months) == (6, 6)
+        assert zombie.not_opened.entity_types == ("enterprise",)
+    assert "第二百一十一条" in r2014.zombie.not_opened.legal_basis
+    assert "第二百六十条" in r2025.zombie.ceased_trading.legal_basis
+    assert r2014.compulsory_deregistration is None
+    assert r2025.compulsory_deregistration.revoked_years == 3
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "key"),
+    [
+        (
+            "2024.yaml",
+            "  not_opened:\n    months: 6",
+            "  not_opened:\n    months: six",
+            "zombie.not_opened.months",
+        ),
+        (
+            "2025.yaml",
+            "  ceased_trading:\n    months: 6",
+            "  ceased_trading:\n    months: 0",
+            "zombie.ceased_trading.months",
+        ),
+        (
+            "2014.yaml",
+            "    entity_types: [enterprise]",
+            "    entity_types: [company]",
+            "zombie.not_opened.entity_types[0]",
+        ),
+        (
+            "2025.yaml",
+            "  check_tax_returns: true",
+            "  check_tax_returns: maybe",
+            "zombie.check_tax_returns",
+        ),
+        (
+            "2024.yaml",
+            "  ceased_trading:\n    months: 6",
+            "  ceased_trading:\n    month: 6",
+            "zombie.ceased_trading.months",
+        ),
+        (
+            "2025.yaml",
+            "  revoked_years: 3",
+            "  revoked_years: three",
+            "compulsory_deregistration.revoked_years",
+        ),
+    ],
+)
+def test_malformed_zombie_rules_name_file_and_key(data_dir, tmp_path, file, old, new, key) -> None:
+    data = _copy(data_dir, tmp_path)
+    path = data / "rulebook" / file
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(RulebookError) as err:
+        load_rulebook(data)
+    assert (err.value.file, err.value.key) == (f"rulebook/{file}", key)
+    assert f"rulebook/{file}" in err.value.zh and key in err.value.en

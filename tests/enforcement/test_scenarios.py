@@ -247,7 +247,10 @@ def test_serious_list_early_removal_after_one_year_and_automatic_removal(
         assert "1年" in str(exc)
     early.applied_on = date(2026, 1, 12)
     done = service.remove(session, one.id, early, user=REVIEWER, clock=at("2026-01-15"), book=book)
-    assert done.state == EntryState.removed and done.removal_deadline is None
+    assert done.state == EntryState.removed
+    # Decided within 15 working days of the application (信用修复; see test_serious_removal).
+    assert done.removal_deadline == working_days_after(date(2026, 1, 12), 15)
+    assert done.removal_late is False
 
     assert service.expire_serious(session, at("2028-01-09"), actor="t") == 0
     assert service.expire_serious(session, at("2028-01-10"), actor="t") == 1
@@ -285,8 +288,15 @@ def test_zombie_and_deregistration_candidates(session, book, make_entity) -> Non
     sleepy = make_entity("F0000001", reports=(2022, 2023))
     make_entity("F0000002", reports=(2024,))  # one missed year only
     make_entity("F0000003", reports=(2024, 2025))
+    from sqlalchemy import update
+
+    from supervision.registry.models import Entity
+
     revoked = make_entity("F0000004", status="revoked", updated=datetime(2023, 5, 1, tzinfo=UTC))
-    make_entity("F0000005", status="revoked", updated=datetime(2024, 5, 1, tzinfo=UTC))
+    recent = make_entity("F0000005", status="revoked", updated=datetime(2024, 5, 1, tzinfo=UTC))
+    # The revocation date decides (tests/enforcement/test_zombie_rules.py), not the last change.
+    for uscc, on in ((revoked, date(2023, 5, 1)), (recent, date(2024, 5, 1))):
+        session.execute(update(Entity).where(Entity.uscc == uscc).values(revoked_on=on))
     clock = at("2026-11-26")
     assert zombies.zombie_candidates(session, clock, book) == 1
     assert zombies.zombie_candidates(session, clock, book) == 0
