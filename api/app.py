@@ -16,7 +16,7 @@ from api.pages import staff as staff_pages
 from api.pages.render import STATIC_DIR
 from api.routers import auth, enforcement, imports, inspection, planning, registry
 from supervision.clock import Clock, SystemClock
-from supervision.db import make_engine
+from supervision.db import is_sqlite, make_engine
 from supervision.enforcement.rulebook import load_rulebook
 from supervision.settings import Settings, get_settings
 
@@ -42,7 +42,7 @@ def create_app(
 ) -> FastAPI:
     settings = settings or get_settings()
     # Refuse to start on a malformed rulebook rather than apply part of it.
-    load_rulebook(settings.data_dir)
+    book = load_rulebook(settings.data_dir)
     app = FastAPI(
         lifespan=_lifespan,
         title="双随机、一公开 监管抽查系统",
@@ -51,18 +51,24 @@ def create_app(
     )
     app.state.settings = settings
     app.state.engine = engine or make_engine(settings.database_url)
+    app.state.sqlite = is_sqlite(app.state.engine)
+    # Reads on SQLite begin deferred (see supervision.db): no write lock, never queued.
+    app.state.read_engine = app.state.engine.execution_options(sqlite_read=True)
     app.state.clock = clock or SystemClock()
     install_error_handlers(app)
     app.add_middleware(RejectNulInPath)
+    # Routes are matched in order: the other departments' restrictions lookup (the hot path,
+    # in the enforcement router) is tried first. No two routers share a path.
+    app.include_router(enforcement.router)
     app.include_router(auth.router)
     app.include_router(registry.router)
     app.include_router(planning.router)
     app.include_router(imports.router)
     app.include_router(inspection.router)
-    app.include_router(enforcement.router)
     app.include_router(public_pages.router)
     app.include_router(staff_pages.router)
     app.include_router(inspection_pages.router)
     app.include_router(enforcement_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    enforcement.document_measures(app, sorted(book.all_measure_codes()))
     return app

@@ -237,11 +237,18 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
     reload: bool = False,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="worker processes (one per core for lookups)")
+    ] = 1,
     with_scheduler: Annotated[
         bool, typer.Option(help="run the daily jobs inside this process")
     ] = True,
 ) -> None:
-    """Serve the web application (API and pages)."""
+    """Serve the web application (API and pages).
+
+    With several workers each runs the embedded scheduler; a job still runs once per slot (the
+    job_run table, and an advisory lock on PostgreSQL, admit one runner).
+    """
     import os
 
     import uvicorn
@@ -252,7 +259,13 @@ def serve(
     from supervision.migrate import upgrade
 
     upgrade(_engine())
-    uvicorn.run("api.main:app", host=host, port=port, reload=reload, log_level="info")
+    if reload and workers > 1:
+        raise typer.BadParameter(
+            "--reload 与 --workers 不能同时使用 / --reload and --workers exclude each other"
+        )
+    uvicorn.run(
+        "api.main:app", host=host, port=port, reload=reload, workers=workers, log_level="info"
+    )
 
 
 if __name__ == "__main__":

@@ -31,6 +31,10 @@ def make_engine(url: str, **kwargs) -> Engine:
         db_path = make_url(url).database
         if db_path and db_path != ":memory:":
             Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+            # Connections stay open for the thread pool's workers: the default pool (5, plus
+            # 10 overflow closed after each use) reconnected and re-ran the pragmas under load.
+            kwargs.setdefault("pool_size", 20)
+            kwargs.setdefault("max_overflow", 40)
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
         )

@@ -7,7 +7,7 @@ a Chinese HTML page or a redirect to the login form instead of JSON.
 
 import hashlib
 import hmac
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,7 +24,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from api.deps import TOKEN_COOKIE, OptionalUser, SessionDep, Unauthorized, require_roles
+from api.deps import TOKEN_COOKIE, OptionalUser, SessionDep, Unauthorized, ensure_role
 from supervision.accounts.models import ROLE_LABELS, Role, User
 from supervision.clock import CHINA_TZ
 from supervision.errors import DomainError, Forbidden
@@ -141,7 +141,7 @@ async def raw_form(request: Request) -> FormData:
 FormDep = Annotated[FormData, Depends(raw_form)]
 
 
-def verify_csrf(request: Request, form: FormDep) -> None:
+async def verify_csrf(request: Request, form: FormDep) -> None:
     """Dependency for every staff POST form."""
     check_csrf(request, str(form.get("csrf_token") or ""))
 
@@ -152,7 +152,7 @@ CsrfChecked = Depends(verify_csrf)
 # ---- who is asking ------------------------------------------------------------------------
 
 
-def page_context(request: Request, session: SessionDep, user: OptionalUser) -> User | None:
+async def page_context(request: Request, session: SessionDep, user: OptionalUser) -> User | None:
     """Runs for every page: keeps the user (for the header) and the session (to roll back)."""
     request.state.user = user
     request.state.db = session
@@ -162,14 +162,13 @@ def page_context(request: Request, session: SessionDep, user: OptionalUser) -> U
 PageUser = Annotated[User | None, Depends(page_context)]
 
 
-def page_roles(*roles: Role) -> Callable[[User | None], User]:
+def page_roles(*roles: Role) -> Callable[[User | None], Awaitable[User]]:
     """The API's role rule (admin always admitted); anonymous visitors go to the login page."""
-    check = require_roles(*roles)
 
-    def dependency(user: PageUser) -> User:
+    async def dependency(user: PageUser) -> User:
         if user is None:
             raise Unauthorized("请先登录", "authentication required")
-        return check(user)
+        return ensure_role(user, roles)
 
     return dependency
 

@@ -6,9 +6,9 @@ service and shape the answer.
 """
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 
 from api.deps import (
     ClockDep,
@@ -16,6 +16,7 @@ from api.deps import (
     SettingsDep,
     ShortText,
     require_roles,
+    run_db,
 )
 from api.errors import ERROR_RESPONSES
 from supervision.accounts.models import Role, User
@@ -81,14 +82,36 @@ def credit_measures(
 # so concurrent lookups never queue for the write lock.
 
 Liaison = Annotated[User, Depends(require_roles(*LOOKUP_ROLES))]
+RESTRICTIONS_PATH = "/api/v1/entities/{uscc}/restrictions"
+
+
+def document_measures(app: FastAPI, codes: list[str]) -> None:
+    """Name the rulebook's measure codes in the OpenAPI schema of the lookup.
+
+    The codes are data (a jurisdiction adds local measures in its own file), so the route
+    checks them against the rulebook in force, and the schema lists those known when the
+    service started.
+    """
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            for param in schema["paths"][RESTRICTIONS_PATH]["get"]["parameters"]:
+                if param["name"] == "measure":
+                    param["schema"]["enum"] = codes
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 @router.get(
-    "/entities/{uscc}/restrictions",
+    RESTRICTIONS_PATH.removeprefix("/api/v1"),
     response_model=s.RestrictionOut,
     summary="某市场主体某日是否受某项信用惩戒措施限制（含理由、名录记录、法律依据、期限）",
 )
-def entity_restrictions(
+async def entity_restrictions(
+    request: Request,
     uscc: Uscc,
     session: SessionDep,
     user: Liaison,
@@ -97,7 +120,8 @@ def entity_restrictions(
     measure: Annotated[str, Query(min_length=1, max_length=32, pattern=r"^[a-z0-9_]+$")],
     on: Day | None = None,
 ) -> s.RestrictionOut:
-    return r.restrictions(session, book, uscc, measure, on or clock.today())
+    # Two or three indexed reads: inline on SQLite, in the thread pool on a server database.
+    return await run_db(request, r.restrictions, session, book, uscc, measure, on or clock.today())
 
 
 # ---- staff: entries ------------------------------------------------------------------------

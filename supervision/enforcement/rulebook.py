@@ -14,6 +14,7 @@ Everything is read and cross-checked at start-up (`load_rulebook`); a malformed 
 from __future__ import annotations
 
 import functools
+import time
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -363,12 +364,24 @@ def _cached(data_dir: Path, stamp: tuple[tuple[str, float], ...]) -> Rulebook:
     return load_rulebook(data_dir)
 
 
+# How often the folder is looked at for changed files: a lookup-heavy server asks for the
+# rulebook on every request, and listing the folder costs more than the lookup itself.
+RECHECK_SECONDS = 1.0
+_last_seen: dict[Path, tuple[float, Rulebook]] = {}
+
+
 def rulebook(data_dir: Path | None = None) -> Rulebook:
-    """The rulebook of the data folder (re-read when one of its files changes)."""
+    """The rulebook of the data folder (re-read, at most a second late, when a file changes)."""
     if data_dir is None:
         from supervision.settings import get_settings
 
         data_dir = get_settings().data_dir
+    now = time.monotonic()
+    seen = _last_seen.get(data_dir)
+    if seen is not None and now - seen[0] < RECHECK_SECONDS:
+        return seen[1]
     folder = data_dir / RULEBOOK_DIR
     files = sorted(folder.glob("*.yaml")) if folder.is_dir() else []
-    return _cached(data_dir, tuple((p.name, p.stat().st_mtime) for p in files))
+    book = _cached(data_dir, tuple((p.name, p.stat().st_mtime) for p in files))
+    _last_seen[data_dir] = (now, book)
+    return book
