@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from api.errors import install_error_handlers
 from api.guards import RejectNulInPath
+from api.pages import candidates as candidate_pages
 from api.pages import enforcement as enforcement_pages
 from api.pages import inspection as inspection_pages
 from api.pages import public as public_pages
@@ -69,6 +70,7 @@ def create_app(
     app.include_router(staff_pages.router)
     app.include_router(inspection_pages.router)
     app.include_router(enforcement_pages.router)
+    app.include_router(candidate_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     enforcement.document_measures(app, sorted(book.all_measure_codes()))
     return app

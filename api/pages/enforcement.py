@@ -23,6 +23,8 @@ from api.pages.render import (
     PageRoute,
     PageUser,
     ReaderPage,
+    form_optional,
+    form_text,
     page_context,
     page_roles,
     redirect,
@@ -108,21 +110,12 @@ def _book(settings: Any) -> Rulebook:
     return rulebook(settings.data_dir)
 
 
-def _text(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
-
-
-def _optional(form: FormData, name: str) -> str | None:
-    return _text(form, name) or None
-
-
-def _values(form: FormData) -> dict[str, Any]:
+def form_values(form: FormData) -> dict[str, Any]:
     """The submitted fields, to show again in the refused form."""
     return {
         k: [v for v in form.getlist(k) if isinstance(v, str)]
         if k.startswith("evidence_")
-        else _text(form, k)
+        else form_text(form, k)
         for k in form
         if k != "csrf_token"
     }
@@ -294,11 +287,11 @@ def staff_propose(
 ) -> Response:
     book = _book(settings)
     body = {
-        "list_kind": _text(form, "list_kind"),
-        "uscc": _text(form, "uscc").upper(),
-        "reason_code": _text(form, "reason_code"),
-        "fact_on": _text(form, "fact_on"),
-        "note": _text(form, "note"),
+        "list_kind": form_text(form, "list_kind"),
+        "uscc": form_text(form, "uscc").upper(),
+        "reason_code": form_text(form, "reason_code"),
+        "fact_on": form_text(form, "fact_on"),
+        "note": form_text(form, "note"),
     }
     try:
         data = s.ProposalIn.model_validate(body)
@@ -311,7 +304,7 @@ def staff_propose(
     else:
         return redirect(f"/staff/enforcement/{entry.id}", "已提出列入建议，等待审核人员决定")
     return _overview(
-        request, session, user, clock, book, values=_values(form), errors=errors, status_code=400
+        request, session, user, clock, book, values=form_values(form), errors=errors, status_code=400
     )
 
 
@@ -411,7 +404,7 @@ def _submit(
         clock,
         book,
         failed=name,
-        values=_values(form),
+        values=form_values(form),
         errors=errors,
         status_code=400,
     )
@@ -429,14 +422,14 @@ def staff_decide(
     _csrf: None = CsrfChecked,
 ) -> Response:
     book = _book(settings)
-    decision = _text(form, "decision")
+    decision = form_text(form, "decision")
     body = {
         "decision": decision,
-        "reason": _text(form, "reason"),
-        "decision_no": _optional(form, "decision_no"),
-        "decided_on": _optional(form, "decided_on"),
-        "legal_basis": _optional(form, "legal_basis"),
-        "authority": _optional(form, "authority"),
+        "reason": form_text(form, "reason"),
+        "decision_no": form_optional(form, "decision_no"),
+        "decided_on": form_optional(form, "decided_on"),
+        "legal_basis": form_optional(form, "legal_basis"),
+        "authority": form_optional(form, "authority"),
     }
 
     def act(data: s.DecisionIn) -> None:
@@ -461,7 +454,7 @@ def staff_objection(
     _csrf: None = CsrfChecked,
 ) -> Response:
     book = _book(settings)
-    body = {"filed_on": _text(form, "filed_on"), "grounds": _text(form, "grounds")}
+    body = {"filed_on": form_text(form, "filed_on"), "grounds": form_text(form, "grounds")}
 
     def act(data: s.ObjectionIn) -> None:
         service.file_objection(session, entry_id, data, user=user, clock=clock)
@@ -484,11 +477,11 @@ def staff_objection_decision(
     _csrf: None = CsrfChecked,
 ) -> Response:
     book = _book(settings)
-    outcome = _text(form, "outcome")
+    outcome = form_text(form, "outcome")
     body = {
         "outcome": outcome,
-        "reason": _text(form, "reason"),
-        "decided_on": _optional(form, "decided_on"),
+        "reason": form_text(form, "reason"),
+        "decided_on": form_optional(form, "decided_on"),
     }
 
     def act(data: s.ObjectionDecisionIn) -> None:
@@ -528,11 +521,11 @@ def staff_removal(
         if any(row):
             evidence.append({"kind": row[0], "reference": row[1], "note": row[2]})
     body = {
-        "applied_on": _text(form, "applied_on"),
-        "decision_no": _text(form, "decision_no"),
-        "reason": _text(form, "reason"),
+        "applied_on": form_text(form, "applied_on"),
+        "decision_no": form_text(form, "decision_no"),
+        "reason": form_text(form, "reason"),
         "evidence": evidence,
-        "decided_on": _optional(form, "decided_on"),
+        "decided_on": form_optional(form, "decided_on"),
     }
 
     def act(data: s.RemovalIn) -> None:

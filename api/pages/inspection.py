@@ -22,6 +22,7 @@ from api.pages.render import (
     PageRoute,
     PageUser,
     StaffPage,
+    form_text,
     page_context,
     redirect,
     render,
@@ -53,11 +54,6 @@ LINE_LABELS = {
 }
 
 
-def _text(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
-
-
 def _codebook(settings: Any) -> ResultCodeBook:
     return service.result_codebook(settings.data_dir)
 
@@ -71,7 +67,7 @@ def result_from_form(form: FormData, item_codes: list[str]) -> dict[str, Any]:
     for item in item_codes:
 
         def get(name: str, item: str = item) -> str:
-            return _text(form, f"{item}.{name}")
+            return form_text(form, f"{item}.{name}")
 
         codes = [c for c in form.getlist(f"{item}.codes") if isinstance(c, str) and c]
         methods = [m for m in form.getlist(f"{item}.methods") if isinstance(m, str) and m]
@@ -239,7 +235,7 @@ def task_result(
     task = service.get_task(session, task_id)
     items = service.task_context(session, task).item_codes
     body = result_from_form(form, items)
-    submit = _text(form, "action") == "submit"
+    submit = form_text(form, "action") == "submit"
     try:
         data = s.ResultIn.model_validate(body)
         service.save_draft(session, task_id, data, user=user, clock=clock, book=book)
@@ -306,8 +302,8 @@ def task_review(
     form: FormDep,
     _csrf: None = CsrfChecked,
 ) -> Response:
-    decision = "approve" if _text(form, "decision") == "approve" else "return"
-    reason = _text(form, "reason").replace("\x00", "")[:2000]
+    decision = "approve" if form_text(form, "decision") == "approve" else "return"
+    reason = form_text(form, "reason").replace("\x00", "")[:2000]
     data = s.ReviewIn(decision=decision, reason=reason or None)
     service.review(session, task_id, data, user=user, clock=clock)
     flash = "已审核通过，可以公示" if decision == "approve" else "已退回检查组"

@@ -133,6 +133,16 @@ def check_csrf(request: Request, submitted: str) -> None:
         )
 
 
+def form_text(form: FormData, name: str) -> str:
+    """A submitted text field, stripped ("" when missing or a file)."""
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def form_optional(form: FormData, name: str) -> str | None:
+    return form_text(form, name) or None
+
+
 async def raw_form(request: Request) -> FormData:
     """The submitted form as parsed once by Starlette (fields, repeated fields, files)."""
     return await request.form()
@@ -209,7 +219,7 @@ def _nav(request: Request, user: User | None) -> list[dict[str, Any]]:
         if is_planner(user):
             staff += [("/staff/batches/new", "新建批次"), ("/staff/import", "批量导入")]
         if is_reader(user):
-            staff.append(("/staff/enforcement", "信用监管"))
+            staff += [("/staff/enforcement", "信用监管"), ("/staff/candidates", "候选与处置")]
 
     def entry(href: str, label: str, group: str) -> dict[str, Any]:
         exact = href in ("/", "/staff")

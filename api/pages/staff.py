@@ -30,6 +30,7 @@ from api.pages.render import (
     StaffPage,
     check_csrf,
     form_errors,
+    form_text,
     page_context,
     redirect,
     render,
@@ -58,11 +59,6 @@ router = APIRouter(
 PAGE_SIZE = 50
 SLOT_ROWS = 3
 RISK_CLASSES = service.RISK_CLASSES
-
-
-def _text(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
 
 
 def _page_no(raw: str | None) -> int:
@@ -117,7 +113,7 @@ def login_form(request: Request, user: PageUser, next: str = "/staff") -> Respon
 def login(
     request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep, form: FormDep
 ) -> Response:
-    username, target = _text(form, "username"), _safe_next(_text(form, "next"))
+    username, target = form_text(form, "username"), _safe_next(form_text(form, "next"))
     password = form.get("password")
     user = accounts.authenticate(session, username, password if isinstance(password, str) else "")
     if user is None:
@@ -141,7 +137,7 @@ def login(
 def logout(request: Request, session: SessionDep, user: PageUser, form: FormDep) -> Response:
     token = request.cookies.get(TOKEN_COOKIE)
     if user is not None and token:
-        check_csrf(request, _text(form, "csrf_token"))
+        check_csrf(request, form_text(form, "csrf_token"))
         accounts.revoke_token(session, token)
     response = redirect("/", "您已退出登录")
     response.delete_cookie(TOKEN_COOKIE, path="/")
@@ -276,7 +272,7 @@ def plan_create(
     form: FormDep,
     _csrf: None = CsrfChecked,
 ) -> Response:
-    values = {k: _text(form, k) for k in ("code", "year", "name", "authority", "filed_with")}
+    values = {k: form_text(form, k) for k in ("code", "year", "name", "authority", "filed_with")}
     try:
         data = ps.PlanCreate(**{k: v for k, v in values.items() if v or k != "filed_with"})
         service.create_plan(session, data, actor=user.username, clock=clock)
@@ -345,7 +341,7 @@ def plan_change(
     form: FormDep,
     _csrf: None = CsrfChecked,
 ) -> Response:
-    description = _text(form, "description")
+    description = form_text(form, "description")
     try:
         data = ps.PlanChangeCreate(description=description)
         service.add_plan_change(session, code, data, actor=user.username, clock=clock)
@@ -442,25 +438,25 @@ def batch_form_values(form: FormData) -> dict[str, Any]:
         for g, c, q in zip(groups, counts, quals, strict=False)
     ]
     return {
-        "plan_code": _text(form, "plan_code"),
-        "code": _text(form, "code"),
-        "name": _text(form, "name"),
+        "plan_code": form_text(form, "plan_code"),
+        "code": form_text(form, "code"),
+        "name": form_text(form, "name"),
         "item_codes": [str(c) for c in form.getlist("item_codes")],
-        "initiating_department": _text(form, "initiating_department"),
+        "initiating_department": form_text(form, "initiating_department"),
         "quotas": {
             k: {
-                "mode": "count" if _text(form, f"quota_mode_{k}") == "count" else "percent",
-                "value": _text(form, f"quota_value_{k}"),
+                "mode": "count" if form_text(form, f"quota_mode_{k}") == "count" else "percent",
+                "value": form_text(form, f"quota_value_{k}"),
             }
             for k in RISK_CLASSES
         },
         "slots": _pad_slots(slots),
         "cross_unit": form.get("cross_unit") == "yes",
-        "max_load": _text(form, "max_load"),
-        "window_start": _text(form, "window_start"),
-        "window_end": _text(form, "window_end"),
-        "entropy_plan": _text(form, "entropy_plan"),
-        "same_item_months": _text(form, "same_item_months"),
+        "max_load": form_text(form, "max_load"),
+        "window_start": form_text(form, "window_start"),
+        "window_end": form_text(form, "window_end"),
+        "entropy_plan": form_text(form, "entropy_plan"),
+        "same_item_months": form_text(form, "same_item_months"),
         "low_risk_once_per_year": form.get("low_risk_once_per_year") == "yes",
     }
 
@@ -766,7 +762,7 @@ def batch_withdraw_commitment(
     _csrf: None = CsrfChecked,
 ) -> Response:
     def withdraw() -> None:
-        data = ps.WithdrawCommitmentRequest(reason=_text(form, "reason"))
+        data = ps.WithdrawCommitmentRequest(reason=form_text(form, "reason"))
         service.withdraw_commitment(session, code, data.reason, actor=user.username, clock=clock)
 
     return _act(request, session, user, code, withdraw, "承诺已公开撤回，批次回到草稿状态")
@@ -785,7 +781,7 @@ def task_recuse(
     _csrf: None = CsrfChecked,
 ) -> Response:
     def recuse() -> None:
-        data = ps.RecuseRequest(inspector=_text(form, "inspector"), reason=_text(form, "reason"))
+        data = ps.RecuseRequest(inspector=form_text(form, "inspector"), reason=form_text(form, "reason"))
         service.recuse(
             session,
             code,
@@ -813,7 +809,7 @@ def task_withdraw(
     _csrf: None = CsrfChecked,
 ) -> Response:
     def withdraw() -> None:
-        data = ps.WithdrawEntityRequest(reason=_text(form, "reason"))
+        data = ps.WithdrawEntityRequest(reason=form_text(form, "reason"))
         service.withdraw_entity(
             session,
             code,
@@ -867,7 +863,7 @@ def import_upload(
     form: FormDep,
     _csrf: None = CsrfChecked,
 ) -> Response:
-    kind = _text(form, "kind")
+    kind = form_text(form, "kind")
     if kind not in IMPORT_KINDS:
         return _import_page(request, error="请选择导入的名录类型", status_code=400)
     upload = form.get("file")

@@ -65,6 +65,13 @@ def add_years(day: date, years: int) -> date:
         return day.replace(year=day.year + years, day=28)
 
 
+def add_months(day: date, months: int) -> date:
+    """The same day `months` calendar months later or earlier (31 August + 6 months → 28/29
+    February; 31 March − 1 month → 28/29 February)."""
+    year, month0 = divmod(day.year * 12 + day.month - 1 + months, 12)
+    return date(year, month0 + 1, min(day.day, monthrange(year, month0 + 1)[1]))
+
+
 def deadline_or_none(day: date, n: int, calendar: WorkdayCalendar | None = None) -> date | None:
     """A working-day deadline, or None while the calendar of its year is not announced."""
     try:
@@ -815,12 +822,6 @@ def escalate(
 # ---- risk feedback -------------------------------------------------------------------------
 
 
-def months_before(day: date, months: int) -> date:
-    """The same day `months` calendar months earlier (31 March − 1 month → 28/29 February)."""
-    year, month0 = divmod(day.year * 12 + day.month - 1 - months, 12)
-    return date(year, month0 + 1, min(day.day, monthrange(year, month0 + 1)[1]))
-
-
 def _has_published_result(codes: tuple[str, ...], since: date, until: date) -> Any:
     """EXISTS: the entity's task has a current published result with one of `codes`, checked
     (完结日期) in [since, until).
@@ -882,7 +883,7 @@ def stratum_risk_class(on: date, data_dir: Path | None = None) -> Any:
                 )
             )
         if rule.results and rule.within_months:
-            since = months_before(on, rule.within_months)
+            since = add_months(on, -rule.within_months)
             matches.append(_has_published_result(rule.results, since, on))
         expr = case((or_(*matches), rule.risk_class), else_=expr)
     return expr

@@ -18,12 +18,21 @@ years; an entity without a revocation date is never proposed.
 from __future__ import annotations
 
 import json
-from calendar import monthrange
 from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Integer, String, case, cast, exists, insert, literal, literal_column
+from sqlalchemy import (
+    Integer,
+    String,
+    case,
+    cast,
+    exists,
+    func,
+    insert,
+    literal,
+    literal_column,
+)
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -39,7 +48,12 @@ from supervision.enforcement.models import (
     ListKind,
 )
 from supervision.enforcement.rulebook import RegimeFile, Rulebook, TradingRule
-from supervision.enforcement.service import REPORTING_STATUSES, add_years, last_due_years
+from supervision.enforcement.service import (
+    REPORTING_STATUSES,
+    add_months,
+    add_years,
+    last_due_years,
+)
 from supervision.errors import Conflict, Invalid, NotFound
 from supervision.registry.models import AnnualReport, Entity, EntityStatus, TaxFiling
 
@@ -52,12 +66,6 @@ DECISIONS = {
 
 def _dump(obj: dict) -> str:
     return json.dumps(obj, ensure_ascii=False, sort_keys=True, default=str)
-
-
-def add_months(day: date, months: int) -> date:
-    """The same day `months` calendar months later (31 August + 6 months → 28/29 February)."""
-    year, month0 = divmod(day.year * 12 + day.month - 1 + months, 12)
-    return date(year, month0 + 1, min(day.day, monthrange(year, month0 + 1)[1]))
 
 
 def last_day_with(ok: Callable[[date], bool], today: date) -> date:
@@ -518,6 +526,19 @@ def candidate_out(session: Session, row: EnforcementCandidate) -> s.CandidateOut
         if k not in ("entity_name", "evidence")
     }
     return s.CandidateOut(**fields, entity_name=name, evidence=json.loads(row.evidence))
+
+
+def count_candidates(
+    session: Session, *, kind: CandidateKind | None, state: str | None
+) -> dict[str, int]:
+    """How many candidates of each kind (in the state, when given)."""
+    t = EnforcementCandidate.__table__.c
+    stmt = sa_select(t.kind, func.count()).group_by(t.kind)
+    if kind:
+        stmt = stmt.where(t.kind == kind)
+    if state:
+        stmt = stmt.where(t.state == state)
+    return {str(k): n for k, n in session.execute(stmt)}
 
 
 def list_candidates(
