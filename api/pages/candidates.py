@@ -7,6 +7,7 @@ the form, in Chinese, with the entered values kept.
 """
 
 import math
+from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -22,6 +23,7 @@ from api.pages.render import (
     FormDep,
     PageRoute,
     ReaderPage,
+    cn_date,
     form_optional,
     form_text,
     page_context,
@@ -111,6 +113,11 @@ def _evidence_rows(evidence: dict[str, Any]) -> list[dict[str, Any]]:
             text = "无" if not value else str(value)
         elif value is None:
             text = "无记录"
+        elif key.endswith(("_on", "_before")) and isinstance(value, str):
+            try:
+                text = cn_date(date.fromisoformat(value))
+            except ValueError:
+                text = value
         else:
             text = str(value)
         rows.append({"label": EVIDENCE_LABELS.get(key, key), "text": text, "href": href})

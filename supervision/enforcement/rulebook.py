@@ -106,6 +106,8 @@ class DeregistrationRule(_Spec):
     revoked_years: int = Field(ge=1, le=10)
     notice_days: int = Field(ge=1)
     legal_basis: str
+    # Whom the rule binds (公司法 Art. 241 binds companies).
+    entity_types: tuple[EntityTypeCode, ...] = Field(default=("enterprise",), min_length=1)
 
 
 # In a risk-feedback rule's `results`: every "problem found" code of data/result_codes.yaml

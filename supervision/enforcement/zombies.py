@@ -388,6 +388,7 @@ def deregistration_candidates(
         literal("open", String),
     ).where(
         Entity.status == EntityStatus.revoked,
+        col(Entity.entity_type).in_(rule.entity_types),
         col(Entity.revoked_on).is_not(None),
         Entity.revoked_on <= cutoff,
         _not_found_yet(CandidateKind.compulsory_deregistration, "revoked"),

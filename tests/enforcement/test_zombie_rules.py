@@ -278,6 +278,8 @@ def test_deregistration_counts_from_the_revocation_date(session, book, entity) -
     entity("R0000004", status="revoked", revoked="2025-01-06", updated=old_stamp)  # recent
     entity("R0000005", status="revoked", updated=old_stamp)  # no revocation date: skipped
     entity("R0000006", status="deregistered", revoked="2020-01-01")  # already deregistered
+    # An individual business: 公司法 Art. 241 binds companies (the rule's entity_types).
+    entity("R0000007", status="revoked", revoked="2020-01-01", entity_type="individual")
     clock = at(TODAY)
     assert zombies.deregistration_candidates(session, clock, book) == 2
     assert zombies.deregistration_candidates(session, clock, book) == 0  # idempotent

@@ -45,7 +45,7 @@ def test_candidates_listed_with_their_evidence(browser, session, clock, book, ma
     detail = planner.get(f"/staff/candidates/{rows['not_opened'].id}")
     assert detail.status_code == 200
     assert "开业日期" in detail.text and "无记录" in detail.text
-    assert "《公司法》" in detail.text and "2012-05-01" in detail.text
+    assert "《公司法》" in detail.text and "2012年5月1日" in detail.text
     assert "作出决定" not in detail.text and "待审核人员决定" in detail.text  # planners read
     missed = planner.get(f"/staff/candidates/{rows['missed'].id}")
     assert "2024、2025" in missed.text and "纳税申报" in missed.text
