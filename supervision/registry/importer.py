@@ -26,6 +26,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time
@@ -1048,13 +1049,25 @@ class _SqliteWriter:
 
 
 class _PostgresWriter:
-    """COPY into temporary staging tables, then one set-based upsert."""
+    """COPY validated rows into a temporary staging table and upsert them set-based — the
+    upsert in a worker thread, on the same connection, while the main thread validates on.
+
+    The set-based upsert of a million rows takes the server about as long as validating them
+    takes Python; one after the other they added up to 2.2× a raw COPY. Now, while an upsert
+    runs, validated rows wait in memory (at most BUFFER_ROWS; then the main thread waits);
+    when it has finished they are copied to the stage and the next upsert starts. The
+    connection is used by one thread at a time, and the import stays one transaction.
+    """
 
     STAGE = "registry_import_stage"
     CHILD_STAGE = "registry_import_child_stage"
+    UPSERT_ROWS = 50_000  # rows staged per upsert
+    BUFFER_ROWS = 200_000  # validated rows held while an upsert runs
 
     def __init__(self, conn: Connection, kind: _Kind, plan: _Plan, now: datetime) -> None:
-        self.cursor = conn.connection.driver_connection.cursor()
+        driver = conn.connection.driver_connection
+        self.cursor = driver.cursor()
+        self.upsert_cursor = driver.cursor()  # used by the worker thread only
         self.kind, self.now = kind, now
         self.table = table = kind.table.name
         self.own = [*kind.key_columns, *plan.columns]
@@ -1072,40 +1085,80 @@ class _PostgresWriter:
                 f"CREATE TEMPORARY TABLE {self.CHILD_STAGE} ON COMMIT DROP AS "
                 f"SELECT {', '.join(cols)} FROM {child} WITH NO DATA"
             )
-        self.rows = 0
+        insert = [*self.own, *self.absent, "created_at", "updated_at"]
+        changed = self.changed_columns
+        # Counts what it did: xmax is 0 on a row version this statement inserted, set on one
+        # it updated; unchanged rows (the WHERE below) are not returned.
+        self.upsert_sql = (
+            "WITH written AS ("
+            f"INSERT INTO {table} ({', '.join(insert)}) "
+            f"SELECT {', '.join(self.own)}, {', '.join(['%s'] * (len(self.absent) + 2))} "
+            f"FROM {self.STAGE} "
+            f"ON CONFLICT ({kind.key}) DO UPDATE SET "
+            + ", ".join(f"{c} = excluded.{c}" for c in [*changed, "updated_at"])
+            + f" WHERE ({', '.join(f'{table}.{c}' for c in changed)}) IS DISTINCT FROM "
+            f"({', '.join(f'excluded.{c}' for c in changed)})"
+            " RETURNING (xmax = 0) AS inserted"
+            ") SELECT count(*) FILTER (WHERE inserted), count(*) FROM written"
+        )
+        self.upsert_params = [*self.absent.values(), now, now]
+        self.rows = self.inserted = self.written = 0
+        self.buffer: list[list[Any]] = []
+        self.child_buffer: list[tuple[str, int]] = []
+        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-upsert")
+        self.pending: Future[tuple[int, int]] | None = None
+
+    def _upsert_stage(self) -> tuple[int, int]:
+        """Upsert the staged rows, then empty the stage: (rows inserted, inserted or changed)."""
+        cur = self.upsert_cursor
+        cur.execute(self.upsert_sql, self.upsert_params)
+        inserted, written = cur.fetchone()
+        cur.execute(f"TRUNCATE {self.STAGE}")
+        return inserted, written
+
+    def _wait(self) -> None:
+        """Let the chunk's upsert finish (raising its error, if any) before the next step."""
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            inserted, written = pending.result()
+            self.inserted += inserted
+            self.written += written
 
     def write(self, rows: list[list[Any]], children: list[tuple[str, int]]) -> None:
+        self.buffer += rows
+        self.child_buffer += children
+        if self.pending is not None and not self.pending.done():
+            if len(self.buffer) < self.BUFFER_ROWS:
+                return  # validate on while the server upserts
+        self._wait()  # the stage is free again, and the connection is ours
+        if len(self.buffer) >= self.UPSERT_ROWS:
+            self._stage()
+            self.pending = self.worker.submit(self._upsert_stage)
+
+    def _stage(self) -> None:
+        """COPY the buffered rows into the stage (the main thread, connection free)."""
         with self.cursor.copy(f"COPY {self.STAGE} ({', '.join(self.own)}) FROM STDIN") as copy:
-            for row in rows:
+            for row in self.buffer:
                 copy.write_row(row)
-        self.rows += len(rows)
-        if children:
+        self.rows += len(self.buffer)
+        self.buffer = []
+        if self.child_buffer:
             child, cols = self.kind.child
             with self.cursor.copy(
                 f"COPY {self.CHILD_STAGE} ({', '.join(cols)}) FROM STDIN"
             ) as copy:
-                for pair in children:
+                for pair in self.child_buffer:
                     copy.write_row(pair)
+            self.child_buffer = []
 
     def finish(self) -> tuple[int, int, int]:
         """(rows inserted, rows inserted or changed, child rows added)."""
-        cur, table, key = self.cursor, self.table, self.kind.key
-        # Counted before the upsert: only the report's split of inserted/updated depends on it.
-        cur.execute(f"SELECT count(*) FROM {self.STAGE} s JOIN {table} t ON t.{key} = s.{key}")
-        existing = cur.fetchone()[0]
-        insert = [*self.own, *self.absent, "created_at", "updated_at"]
-        changed = self.changed_columns
-        cur.execute(
-            f"INSERT INTO {table} ({', '.join(insert)}) "
-            f"SELECT {', '.join(self.own)}, {', '.join(['%s'] * (len(self.absent) + 2))} "
-            f"FROM {self.STAGE} "
-            f"ON CONFLICT ({key}) DO UPDATE SET "
-            + ", ".join(f"{c} = excluded.{c}" for c in [*changed, "updated_at"])
-            + f" WHERE ({', '.join(f'{table}.{c}' for c in changed)}) IS DISTINCT FROM "
-            f"({', '.join(f'excluded.{c}' for c in changed)})",
-            [*self.absent.values(), self.now, self.now],
-        )
-        written = cur.rowcount
+        self._wait()
+        if self.buffer or self.child_buffer:
+            self._stage()
+            self.pending = self.worker.submit(self._upsert_stage)
+            self._wait()
+        cur = self.cursor
         children = 0
         if self.kind.child:
             child, (key_col, value_col) = self.kind.child
@@ -1117,10 +1170,18 @@ class _PostgresWriter:
             children = cur.rowcount
         # Dropped now, not at commit: the same transaction may import another file.
         cur.execute(f"DROP TABLE IF EXISTS {self.STAGE}, {self.CHILD_STAGE}")
-        return self.rows - existing, written, children
+        return self.inserted, self.written, children
 
     def close(self) -> None:
-        self.cursor.close()
+        try:
+            # After a failure elsewhere the caller rolls the transaction back; the chunk's
+            # upsert must still end before that, and its own error would only repeat it.
+            if self.pending is not None:
+                wait([self.pending])
+        finally:
+            self.worker.shutdown(wait=True)
+            self.upsert_cursor.close()
+            self.cursor.close()
 
 
 def _writer(

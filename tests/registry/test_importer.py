@@ -5,6 +5,7 @@ import hashlib
 import io
 import json
 import random
+import time
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -352,6 +353,40 @@ def test_reimport_updates_changed_rows_only(session: Session) -> None:
     assert changed.created_at == NOW and changed.updated_at == clock.now()
     assert same.updated_at == NOW
     assert count(session, Entity) == 2
+
+
+def test_many_chunks_and_upserts_count_and_write_every_row(session: Session, monkeypatch) -> None:
+    """Small chunks and upsert batches, so that the PostgreSQL writer stages rows while an
+    upsert runs, buffers, waits and upserts the rest at the end (SQLite: chunks only)."""
+    from supervision.registry import importer
+
+    monkeypatch.setattr(importer, "CHUNK_ROWS", 4)
+    monkeypatch.setattr(importer._PostgresWriter, "UPSERT_ROWS", 7)
+    monkeypatch.setattr(importer._PostgresWriter, "BUFFER_ROWS", 12)
+    upsert = importer._PostgresWriter._upsert_stage
+
+    def slow_upsert(self):  # noqa: ANN001, ANN202 — the main thread validates and buffers meanwhile
+        time.sleep(0.05)
+        return upsert(self)
+
+    monkeypatch.setattr(importer._PostgresWriter, "_upsert_stage", slow_upsert)
+    clock = FixedClock(NOW)
+    report = run(
+        session,
+        to_csv([entity_row(n, 年报年度="2023") for n in range(1, 41)], [*HEADER, "年报年度"]),
+        clock=clock,
+    )
+    assert (report.rows_read, report.inserted, report.updated) == (40, 40, 0)
+    assert report.annual_reports_added == 40
+    clock.advance(days=1)
+    rows = [entity_row(n, 企业名称=f"更名{n}有限公司") for n in range(1, 41, 3)]  # 14 changed
+    rows += [entity_row(n) for n in range(2, 41, 3)]  # 13 the same
+    rows += [entity_row(n) for n in range(41, 64)]  # 23 new
+    report = run(session, to_csv(rows), clock=clock)
+    assert (report.rows_read, report.inserted, report.updated, report.unchanged) == (50, 23, 14, 13)
+    assert count(session, Entity) == 63
+    assert entity(session, code(40)).name == "更名40有限公司"
+    assert entity(session, code(2)).updated_at == NOW
 
 
 def test_columns_absent_from_the_file_are_kept(session: Session) -> None:
