@@ -226,6 +226,11 @@ def demo(
                 actor="demo",
                 clock=clock,
             )
+        reviewer = session.exec(select(User).where(User.username == "reviewer")).first()
+        if reviewer is not None:
+            from supervision.demo.consequences import build_demo_consequences
+
+            counts |= build_demo_consequences(session, clock=clock, reviewer=reviewer)
     typer.echo(json.dumps(counts, ensure_ascii=False))
     typer.echo("演示账号 / demo accounts (password: " + DEMO_PASSWORD + "):")
     for username, display, role, _ in accounts:

@@ -21,8 +21,33 @@ def contains_nul(value: Any) -> bool:
     return False
 
 
+# What the validation below does to text, said in the JSON schema for clients and the schema
+# tests: no NUL anywhere, and a required text (trimmed before its length is checked) must hold
+# a character that is neither a space nor NUL.
+NO_NUL_PATTERN = r"^[^\x00]*$"
+VISIBLE_TEXT_PATTERN = r"^[^\x00]*[^\x00\s][^\x00]*$"
+
+
+def _describe_text(schema: dict[str, Any]) -> None:
+    def mark(s: dict[str, Any]) -> None:
+        if s.get("type") != "string" or {"pattern", "format", "enum", "const"} & s.keys():
+            return
+        s["pattern"] = VISIBLE_TEXT_PATTERN if s.get("minLength", 0) >= 1 else NO_NUL_PATTERN
+
+    for prop in schema.get("properties", {}).values():
+        mark(prop)
+        for option in prop.get("anyOf", []):
+            mark(option)
+        if isinstance(prop.get("items"), dict):
+            mark(prop["items"])
+
+
 class StrictInput(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra=_describe_text,
+    )
 
     @model_validator(mode="before")
     @classmethod
