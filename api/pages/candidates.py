@@ -146,7 +146,7 @@ def candidate_list(
     chosen = CandidateKind(kind) if kind in KIND_LABELS else None
     state = state if state in (*STATE_LABELS, "all") else "open"
     wanted = None if state == "all" else state
-    counts = zombies.count_candidates(session, kind=None, state=wanted)
+    counts = zombies.count_candidates(session, state=wanted)
     total = sum(n for k, n in counts.items() if chosen is None or k == chosen)
     last = max(1, math.ceil(total / PAGE_SIZE))
     number = min(int(page), last) if page.isdigit() and int(page) > 0 else 1

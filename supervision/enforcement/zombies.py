@@ -111,7 +111,27 @@ def _no_reports(years: list[int]):
     ]
 
 
-def _bulk_insert(session: Session, source) -> int:
+def _insert_found(
+    session: Session,
+    *,
+    kind: CandidateKind,
+    basis_key: Any,
+    regime: RegimeFile,
+    today: date,
+    evidence: Any,
+    where: list[Any],
+) -> int:
+    """INSERT … SELECT one candidate per matching entity not yet found for this basis."""
+    c = EnforcementCandidate.__table__.c
+    source = sa_select(
+        literal(kind.value, c.kind.type),
+        Entity.uscc,
+        basis_key if not isinstance(basis_key, str) else literal(basis_key, String),
+        literal(regime.rulebook, String),
+        literal(today, c.found_on.type),
+        evidence,
+        literal("open", String),
+    ).where(*where, _not_found_yet(kind, basis_key))
     columns = ["kind", "uscc", "basis_key", "rulebook", "found_on", "evidence", "state"]
     stmt = insert(EnforcementCandidate).from_select(columns, source)
     return (
@@ -165,7 +185,6 @@ def zombie_candidates(
         return 0
     years = last_due_years(today, rule.consecutive_missed_reports)
     key = f"missed:{years[0]}-{years[-1]}"
-    c = EnforcementCandidate.__table__.c
     tax = TaxFiling.__table__.c
 
     def evidence(with_data: list[int]) -> str:
@@ -201,16 +220,15 @@ def zombie_candidates(
         )
     else:
         evidence_expr = literal(evidence([]), String)
-    source = sa_select(
-        literal(CandidateKind.zombie.value, c.kind.type),
-        Entity.uscc,
-        literal(key, String),
-        literal(regime.rulebook, String),
-        literal(today, c.found_on.type),
-        evidence_expr,
-        literal("open", String),
-    ).where(*conditions, _not_found_yet(CandidateKind.zombie, key))
-    n = _bulk_insert(session, source)
+    n = _insert_found(
+        session,
+        kind=CandidateKind.zombie,
+        basis_key=key,
+        regime=regime,
+        today=today,
+        evidence=evidence_expr,
+        where=conditions,
+    )
     if n:
         record_change(
             session, actor, "enforcement.candidates.zombie", "candidate", key, {"created": n}, clock
@@ -242,7 +260,6 @@ def not_opened_candidates(
         return 0
     cutoff = last_day_with(lambda d: add_months(d, rule.months) < today, today)
     key = "not_opened"
-    c = EnforcementCandidate.__table__.c
     evidence = _spliced(
         {
             "finding": "not_opened",
@@ -256,25 +273,23 @@ def not_opened_candidates(
         },
         {"established_on": Entity.established_on},
     )
-    source = sa_select(
-        literal(CandidateKind.zombie.value, c.kind.type),
-        Entity.uscc,
-        literal(key, String),
-        literal(regime.rulebook, String),
-        literal(today, c.found_on.type),
-        evidence,
-        literal("open", String),
-    ).where(
-        Entity.status == EntityStatus.active,
-        col(Entity.entity_type).in_(rule.entity_types),
-        col(Entity.opened_on).is_(None),
-        col(Entity.ceased_trading_on).is_(None),
-        Entity.established_on <= cutoff,
-        ~exists().where(AnnualReport.uscc == Entity.uscc),
-        ~exists().where(TaxFiling.uscc == Entity.uscc, col(TaxFiling.filed).is_(True)),
-        _not_found_yet(CandidateKind.zombie, key),
+    n = _insert_found(
+        session,
+        kind=CandidateKind.zombie,
+        basis_key=key,
+        regime=regime,
+        today=today,
+        evidence=evidence,
+        where=[
+            Entity.status == EntityStatus.active,
+            col(Entity.entity_type).in_(rule.entity_types),
+            col(Entity.opened_on).is_(None),
+            col(Entity.ceased_trading_on).is_(None),
+            Entity.established_on <= cutoff,
+            ~exists().where(AnnualReport.uscc == Entity.uscc),
+            ~exists().where(TaxFiling.uscc == Entity.uscc, col(TaxFiling.filed).is_(True)),
+        ],
     )
-    n = _bulk_insert(session, source)
     if n:
         record_change(
             session,
@@ -302,7 +317,6 @@ def ceased_trading_candidates(
     if rule is None:
         return 0
     cutoff = last_day_with(lambda d: add_months(d, rule.months) <= today, today)
-    c = EnforcementCandidate.__table__.c
     key = literal("ceased:", String) + cast(Entity.ceased_trading_on, String)
     evidence = _spliced(
         {
@@ -314,22 +328,20 @@ def ceased_trading_candidates(
         },
         {"ceased_trading_on": Entity.ceased_trading_on},
     )
-    source = sa_select(
-        literal(CandidateKind.zombie.value, c.kind.type),
-        Entity.uscc,
-        key,
-        literal(regime.rulebook, String),
-        literal(today, c.found_on.type),
-        evidence,
-        literal("open", String),
-    ).where(
-        Entity.status == EntityStatus.active,
-        col(Entity.entity_type).in_(rule.entity_types),
-        col(Entity.ceased_trading_on).is_not(None),
-        Entity.ceased_trading_on <= cutoff,
-        _not_found_yet(CandidateKind.zombie, key),
+    n = _insert_found(
+        session,
+        kind=CandidateKind.zombie,
+        basis_key=key,
+        regime=regime,
+        today=today,
+        evidence=evidence,
+        where=[
+            Entity.status == EntityStatus.active,
+            col(Entity.entity_type).in_(rule.entity_types),
+            col(Entity.ceased_trading_on).is_not(None),
+            Entity.ceased_trading_on <= cutoff,
+        ],
     )
-    n = _bulk_insert(session, source)
     if n:
         record_change(
             session,
@@ -367,7 +379,6 @@ def deregistration_candidates(
     rule = regime.compulsory_deregistration
     if rule is None:
         return 0
-    c = EnforcementCandidate.__table__.c
     cutoff = last_day_with(lambda d: add_years(d, rule.revoked_years) <= today, today)
     evidence = _spliced(
         {
@@ -378,22 +389,20 @@ def deregistration_candidates(
         },
         {"revoked_on": Entity.revoked_on},
     )
-    source = sa_select(
-        literal(CandidateKind.compulsory_deregistration.value, c.kind.type),
-        Entity.uscc,
-        literal("revoked", String),
-        literal(regime.rulebook, String),
-        literal(today, c.found_on.type),
-        evidence,
-        literal("open", String),
-    ).where(
-        Entity.status == EntityStatus.revoked,
-        col(Entity.entity_type).in_(rule.entity_types),
-        col(Entity.revoked_on).is_not(None),
-        Entity.revoked_on <= cutoff,
-        _not_found_yet(CandidateKind.compulsory_deregistration, "revoked"),
+    n = _insert_found(
+        session,
+        kind=CandidateKind.compulsory_deregistration,
+        basis_key="revoked",
+        regime=regime,
+        today=today,
+        evidence=evidence,
+        where=[
+            Entity.status == EntityStatus.revoked,
+            col(Entity.entity_type).in_(rule.entity_types),
+            col(Entity.revoked_on).is_not(None),
+            Entity.revoked_on <= cutoff,
+        ],
     )
-    n = _bulk_insert(session, source)
     if n:
         record_change(
             session,
@@ -529,14 +538,10 @@ def candidate_out(session: Session, row: EnforcementCandidate) -> s.CandidateOut
     return s.CandidateOut(**fields, entity_name=name, evidence=json.loads(row.evidence))
 
 
-def count_candidates(
-    session: Session, *, kind: CandidateKind | None, state: str | None
-) -> dict[str, int]:
+def count_candidates(session: Session, *, state: str | None) -> dict[str, int]:
     """How many candidates of each kind (in the state, when given)."""
     t = EnforcementCandidate.__table__.c
     stmt = sa_select(t.kind, func.count()).group_by(t.kind)
-    if kind:
-        stmt = stmt.where(t.kind == kind)
     if state:
         stmt = stmt.where(t.state == state)
     return {str(k): n for k, n in session.execute(stmt)}

@@ -1102,7 +1102,7 @@ class _PostgresWriter:
             ") SELECT count(*) FILTER (WHERE inserted), count(*) FROM written"
         )
         self.upsert_params = [*self.absent.values(), now, now]
-        self.rows = self.inserted = self.written = 0
+        self.inserted = self.written = 0
         self.buffer: list[list[Any]] = []
         self.child_buffer: list[tuple[str, int]] = []
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-upsert")
@@ -1140,7 +1140,6 @@ class _PostgresWriter:
         with self.cursor.copy(f"COPY {self.STAGE} ({', '.join(self.own)}) FROM STDIN") as copy:
             for row in self.buffer:
                 copy.write_row(row)
-        self.rows += len(self.buffer)
         self.buffer = []
         if self.child_buffer:
             child, cols = self.kind.child
