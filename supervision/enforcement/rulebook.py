@@ -333,7 +333,7 @@ def load_rulebook(data_dir: Path) -> Rulebook:
             model = RegimeFile if head.kind == "regime" else LocalFile
             doc = read_yaml_model(path, model, name=name)
         except ReferenceDataError as exc:
-            raise RulebookError(exc.file, exc.key, exc.zh, exc.en) from None
+            raise RulebookError(exc.file, exc.key, exc.reason_zh, exc.reason_en) from None
         if isinstance(doc, RegimeFile):
             _check_regime(name, doc, codes)
             _check_serious_removal(name, doc)

@@ -55,6 +55,7 @@ class ReferenceDataError(Invalid):
         )
         self.file = file
         self.key = key
+        self.reason_zh, self.reason_en = zh, en  # without the file and key, to rewrap
 
 
 class _Spec(BaseModel):

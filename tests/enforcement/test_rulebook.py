@@ -71,6 +71,7 @@ def test_malformed_rulebook_names_file_and_key(data_dir, tmp_path, file, old, ne
     assert err.value.file == f"rulebook/{file}"
     assert err.value.key == key
     assert f"rulebook/{file}" in err.value.zh and f"rulebook/{file}" in err.value.en
+    assert err.value.zh.count("参考数据文件") == 1  # said once, not once per wrapping
     # Nothing of it is used: the cached accessor refuses as well (the service will not start).
     with pytest.raises(RulebookError):
         rulebook(data)
