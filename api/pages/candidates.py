@@ -9,7 +9,6 @@ the form, in Chinese, with the entered values kept.
 import math
 from datetime import date
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
@@ -27,6 +26,7 @@ from api.pages.render import (
     form_optional,
     form_text,
     page_context,
+    page_links,
     redirect,
     render,
     validation_messages,
@@ -153,24 +153,14 @@ def candidate_list(
     rows = zombies.list_candidates(
         session, kind=chosen, state=wanted, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE
     )
-    keep = {"kind": chosen.value if chosen else "", "state": state}
-
-    def link(n: int) -> str:
-        return "/staff/candidates?" + urlencode({**keep, "page": n})
-
+    filters = {"kind": chosen.value if chosen else "", "state": state}
     context = {
         **_common(user),
         "rows": rows,
         "counts": counts,
         "kind": chosen.value if chosen else "",
         "state": state,
-        "pages": {
-            "page": number,
-            "last": last,
-            "total": total,
-            "prev": link(number - 1) if number > 1 else None,
-            "next": link(number + 1) if number < last else None,
-        },
+        "pages": page_links(total, number, PAGE_SIZE, filters, "/staff/candidates"),
     }
     return render(request, "enforcement/candidates.html", context, title="候选与处置")
 

@@ -6,9 +6,7 @@ page shows only what the public API shows. A refused form is rolled back and sho
 to the form, in Chinese, with the entered values kept.
 """
 
-import math
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
@@ -26,6 +24,7 @@ from api.pages.render import (
     form_optional,
     form_text,
     page_context,
+    page_links,
     page_roles,
     redirect,
     render,
@@ -206,20 +205,7 @@ def _public_list(
         page=number,
         per_page=PUBLIC_PAGE_SIZE,
     )
-    last = max(1, math.ceil(result.total / PUBLIC_PAGE_SIZE))
-    keep = {"q": query} if query else {}
-    base = f"/lists/{kind}"
-
-    def link(n: int) -> str:
-        return base + "?" + urlencode({**keep, "page": n})
-
-    pages = {
-        "page": number,
-        "last": last,
-        "total": result.total,
-        "prev": link(number - 1) if number > 1 else None,
-        "next": link(number + 1) if number < last else None,
-    }
+    pages = page_links(result.total, number, PUBLIC_PAGE_SIZE, {"q": query}, f"/lists/{kind}")
     context = {**_common(user), "result": result, "kind": kind, "q": query, "pages": pages}
     title = LIST_KIND_LABELS[kind]
     return render(request, "enforcement/public_list.html", context, title=title)
@@ -304,7 +290,14 @@ def staff_propose(
     else:
         return redirect(f"/staff/enforcement/{entry.id}", "已提出列入建议，等待审核人员决定")
     return _overview(
-        request, session, user, clock, book, values=form_values(form), errors=errors, status_code=400
+        request,
+        session,
+        user,
+        clock,
+        book,
+        values=form_values(form),
+        errors=errors,
+        status_code=400,
     )
 
 

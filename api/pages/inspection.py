@@ -5,9 +5,7 @@ record, an independent reviewer reviews). A refused form is rolled back and show
 the reason in Chinese and the entered values kept.
 """
 
-import math
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
@@ -24,6 +22,7 @@ from api.pages.render import (
     StaffPage,
     form_text,
     page_context,
+    page_links,
     redirect,
     render,
     validation_messages,
@@ -350,19 +349,7 @@ def public_results(
         per_page=PUBLIC_PAGE_SIZE,
         book=_codebook(settings),
     )
-    last = max(1, math.ceil(result.total / PUBLIC_PAGE_SIZE))
-    keep = {k: v for k, v in {"q": q, "batch": batch}.items() if v}
-
-    def link(n: int) -> str:
-        return "?" + urlencode({**keep, "page": n})
-
-    pages = {
-        "page": number,
-        "last": last,
-        "total": result.total,
-        "prev": link(number - 1) if number > 1 else None,
-        "next": link(number + 1) if number < last else None,
-    }
+    pages = page_links(result.total, number, PUBLIC_PAGE_SIZE, {"q": q, "batch": batch})
     labels = {c.code: c.label for v in _codebook(settings).versions for c in v.walk()}
     context = {"result": result, "q": q, "batch": batch, "pages": pages, "labels": labels}
     return render(request, "inspection/public_results.html", context, title="抽查检查结果公示")

@@ -7,11 +7,12 @@ a Chinese HTML page or a redirect to the login form instead of JSON.
 
 import hashlib
 import hmac
+import math
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urlencode
 
 import jinja2
 from fastapi import Depends, Request
@@ -110,6 +111,25 @@ def _env() -> jinja2.Environment:
 
 
 templates = Jinja2Templates(env=_env())
+
+
+def page_links(
+    total: int, page: int, per_page: int, params: Mapping[str, str], base: str = ""
+) -> dict[str, Any]:
+    """What macros.pagination shows: the page, the last one, and links keeping the filters."""
+    last = max(1, math.ceil(total / per_page))
+    keep = {k: v for k, v in params.items() if v and k != "page"}
+
+    def link(n: int) -> str:
+        return base + "?" + urlencode({**keep, "page": n})
+
+    return {
+        "page": page,
+        "last": last,
+        "total": total,
+        "prev": link(page - 1) if page > 1 else None,
+        "next": link(page + 1) if page < last else None,
+    }
 
 
 # ---- CSRF ---------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ import math
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -32,6 +31,7 @@ from api.pages.render import (
     form_errors,
     form_text,
     page_context,
+    page_links,
     redirect,
     render,
     validation_messages,
@@ -73,23 +73,6 @@ def _paged(fetch: Callable[[int], tuple[list[Any], int]], page: int) -> tuple[li
         page = last
         rows, total = fetch(page)
     return rows, total, page
-
-
-def _pages(total: int, page: int, params: dict[str, str]) -> dict[str, Any]:
-    """Pagination links that keep the current filters."""
-    last = max(1, math.ceil(total / PAGE_SIZE))
-    keep = {k: v for k, v in params.items() if v and k != "page"}
-
-    def link(n: int) -> str:
-        return "?" + urlencode({**keep, "page": n})
-
-    return {
-        "page": page,
-        "last": last,
-        "total": total,
-        "prev": link(page - 1) if page > 1 else None,
-        "next": link(page + 1) if page < last else None,
-    }
 
 
 # ---- login ---------------------------------------------------------------------------------
@@ -190,7 +173,7 @@ def entities(request: Request, session: SessionDep, user: StaffPage) -> Response
         lambda n: registry_service.list_entities(session, flt, n, PAGE_SIZE),
         _page_no(params["page"]),
     )
-    context = {"rows": rows, "params": params, "pages": _pages(total, page, params)}
+    context = {"rows": rows, "params": params, "pages": page_links(total, page, PAGE_SIZE, params)}
     return render(
         request, "staff/entities.html", {**context, **_choices(session)}, title="市场主体名录"
     )
@@ -229,7 +212,7 @@ def inspectors(request: Request, session: SessionDep, user: StaffPage) -> Respon
     context = {
         "rows": [registry_service.inspector_staff_view(i) for i in rows],
         "params": params,
-        "pages": _pages(total, page, params),
+        "pages": page_links(total, page, PAGE_SIZE, params),
         **_choices(session),
     }
     return render(request, "staff/inspectors.html", context, title="执法检查人员名录")
@@ -781,7 +764,9 @@ def task_recuse(
     _csrf: None = CsrfChecked,
 ) -> Response:
     def recuse() -> None:
-        data = ps.RecuseRequest(inspector=form_text(form, "inspector"), reason=form_text(form, "reason"))
+        data = ps.RecuseRequest(
+            inspector=form_text(form, "inspector"), reason=form_text(form, "reason")
+        )
         service.recuse(
             session,
             code,
