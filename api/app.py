@@ -18,7 +18,7 @@ from api.pages.render import STATIC_DIR
 from api.routers import auth, enforcement, imports, inspection, planning, registry
 from supervision.clock import Clock, SystemClock
 from supervision.db import is_sqlite, make_engine
-from supervision.enforcement.rulebook import load_rulebook
+from supervision.enforcement.rulebook import rulebook
 from supervision.settings import Settings, get_settings
 
 
@@ -42,8 +42,9 @@ def create_app(
     settings: Settings | None = None, engine: Engine | None = None, clock: Clock | None = None
 ) -> FastAPI:
     settings = settings or get_settings()
-    # Refuse to start on a malformed rulebook rather than apply part of it.
-    book = load_rulebook(settings.data_dir)
+    # Refuse to start on a malformed rulebook rather than apply part of it (read once: the
+    # requests' accessor serves this same reading until a file changes).
+    book = rulebook(settings.data_dir)
     app = FastAPI(
         lifespan=_lifespan,
         title="双随机、一公开 监管抽查系统",

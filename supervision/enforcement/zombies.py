@@ -528,8 +528,12 @@ def decide_candidate(
     return row
 
 
-def candidate_out(session: Session, row: EnforcementCandidate) -> s.CandidateOut:
-    name = session.exec(select(Entity.name).where(Entity.uscc == row.uscc)).first() or ""
+def candidate_out(
+    session: Session, row: EnforcementCandidate, name: str | None = None
+) -> s.CandidateOut:
+    """The candidate with its entity's name (looked up unless the caller joined it)."""
+    if name is None:
+        name = session.exec(select(Entity.name).where(Entity.uscc == row.uscc)).first() or ""
     fields = {
         k: getattr(row, k)
         for k in s.CandidateOut.model_fields
@@ -556,7 +560,8 @@ def list_candidates(
     offset: int = 0,
 ) -> list[s.CandidateOut]:
     stmt = (
-        select(EnforcementCandidate)
+        select(EnforcementCandidate, Entity.name)
+        .join(Entity, Entity.uscc == EnforcementCandidate.uscc)
         .order_by(col(EnforcementCandidate.id).desc())
         .offset(offset)
         .limit(limit)
@@ -565,4 +570,4 @@ def list_candidates(
         stmt = stmt.where(EnforcementCandidate.kind == kind)
     if state:
         stmt = stmt.where(EnforcementCandidate.state == state)
-    return [candidate_out(session, r) for r in session.exec(stmt)]
+    return [candidate_out(session, row, name) for row, name in session.exec(stmt)]
