@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from supervision.clock import Clock
 from supervision.registry.models import Department, Entity, InspectionItem, Inspector, Unit
-from supervision.registry.uscc import make_uscc
+from tests.uscc_reference import uscc
 
 DICE = "3 6 1 4 4 2 5 6 1 1 3 2 6 5 4 4 2 1 3 6"
 UNITS = [f"652301-{n:02d}" for n in range(1, 5)]
@@ -64,7 +64,7 @@ def small_city(
     now = clock.now()
     usccs = sorted(
         {
-            make_uscc("9", "1", "652301", "".join(rng.choice(ALPHA) for _ in range(8)))
+            uscc("652301", "".join(rng.choice(ALPHA) for _ in range(8)))
             for _ in range(entities)
         }
     )

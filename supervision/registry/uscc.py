@@ -1,7 +1,9 @@
 """Unified social credit code (统一社会信用代码, GB 32100-2015).
 
-Shape errors reject a code; a wrong check character only flags it, because registries hold
-codes issued that way and an import must not lose them.
+Positions 9–17 are the 主体标识码, an organisation code of GB 11714-1997 whose 9th
+character is its own check. Shape errors reject a code; a wrong check character (the 18th,
+or the organisation code's) only flags it, because registries hold codes issued that way and
+an import must not lose them.
 """
 
 from dataclasses import dataclass
@@ -58,21 +60,38 @@ def validate_uscc(raw: str) -> UsccCheck:
             f"校验位应为“{expected}”，实为“{code[17]}”，已标记待核 / check character should be "
             f"{expected!r}, flagged",
         )
+    org = org_code_check(code[8:16])
+    if org is not None and code[16] != org:
+        return UsccCheck(
+            code,
+            False,
+            f"第17位（组织机构代码校验码）应为“{org}”，实为“{code[16]}”，已标记待核"
+            f" / organisation-code check (position 17) should be {org!r}, flagged",
+        )
     return UsccCheck(code, True)
 
 
 def make_uscc(dept: str, org_type: str, region: str, org_code8: str) -> str:
     """Build a valid code from its parts (the organisation code's own check is computed too)."""
-    org_code9 = org_code8 + _org_code_check(org_code8)
-    first17 = dept + org_type + region + org_code9
+    org_check = org_code_check(org_code8)
+    if org_check is None:
+        raise UsccError(f"组织机构代码本体“{org_code8}”应为8位数字或字母 / must be 8 of 0-9, A-Z")
+    first17 = dept + org_type + region + org_code8 + org_check
     return first17 + check_character(first17)
 
 
-# GB 11714 organisation code check character, over the same alphabet as GB 32100 uses for it.
+# GB 11714-1997: characters 0–9 keep their value, A–Z count 10–35 (a plain base-36 digit,
+# not the GB 32100 alphabet, which skips I, O, S, V, Z); weights per position; check
+# C9 = 11 − (Σ value×weight mod 11), written X for 10 and 0 for 11.
 _ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
+_ORG_CHARS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_ORG_VALUES = {c: int(c, 36) for c in _ORG_CHARS}
 
 
-def _org_code_check(code8: str) -> str:
-    total = sum(VALUES[c] * w for c, w in zip(code8, _ORG_WEIGHTS, strict=True))
+def org_code_check(code8: str) -> str | None:
+    """The GB 11714 check character of an 8-character organisation code body (None if not one)."""
+    if len(code8) != 8 or code8.strip(_ORG_CHARS):
+        return None
+    total = sum(map(mul, map(_ORG_VALUES.__getitem__, code8), _ORG_WEIGHTS))
     c = 11 - total % 11
     return "X" if c == 10 else ("0" if c == 11 else str(c))

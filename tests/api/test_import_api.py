@@ -37,7 +37,7 @@ def test_one_bad_row_writes_nothing_and_names_it(client, login, session, clock) 
     small_city(session, clock, entities=5, inspectors=2)
     session.commit()
     before = count(session, Entity)
-    text = HEADER + row("91652301MA77XY121U") + row("91652301MA77XY12") + row("91652301MA77XY130K")
+    text = HEADER + row("91652301MA77XY121U") + row("91652301MA77XY12") + row("91652301MA77XY13XK")
     r = upload(client, login("planner"), text)
     assert r.status_code == 400, r.text
     detail = r.json()["detail"]

@@ -5,9 +5,9 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
 from supervision.registry.models import Department, Entity, Unit
-from supervision.registry.uscc import make_uscc
+from tests.uscc_reference import uscc
 
-GOOD = make_uscc("9", "1", "652301", "MA77XY12")
+GOOD = uscc("652301", "MA77XY12")
 
 
 @pytest.fixture
@@ -96,7 +96,7 @@ def test_duplicate_and_unknown_unit_refused(client: TestClient, login, units, se
     assert client.post("/api/v1/entities", json=entity_body(), headers=planner).status_code == 201
     r = client.post("/api/v1/entities", json=entity_body(), headers=planner)
     assert r.status_code == 409 and "已存在" in r.json()["detail"]["zh"]
-    other = make_uscc("9", "2", "652301", "MA77XY13")
+    other = uscc("652301", "MA77XY13", kind="2")
     r = client.post(
         "/api/v1/entities", json=entity_body(uscc=other, supervising_unit="nope"), headers=planner
     )

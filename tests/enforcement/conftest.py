@@ -14,7 +14,7 @@ from supervision.enforcement import service
 from supervision.enforcement.models import ListEntry, ListKind
 from supervision.enforcement.rulebook import Rulebook, load_rulebook
 from supervision.registry.models import AnnualReport, Department, Entity, Unit
-from supervision.registry.uscc import make_uscc
+from tests.uscc_reference import uscc as build_uscc
 from tests.inspection.conftest import draw_batch, member  # noqa: F401
 
 REVIEWER = SimpleNamespace(username="reviewer-t")
@@ -56,7 +56,7 @@ def make_entity(session: Session) -> Callable[..., str]:
         updated: datetime | None = None,
     ) -> str:
         kind = {"enterprise": "1", "individual": "2", "cooperative": "3"}[entity_type]
-        uscc = make_uscc("9", kind, "652301", org)
+        uscc = build_uscc("652301", org, kind=kind)
         stamp = updated or datetime(2012, 5, 1, tzinfo=UTC)
         session.execute(
             insert(Entity),

@@ -32,7 +32,8 @@ from supervision.registry.models import (
     Inspector,
     Unit,
 )
-from supervision.registry.uscc import ALPHABET, make_uscc
+from supervision.registry.uscc import ALPHABET
+from tests.uscc_reference import uscc
 
 NOW = datetime(2025, 6, 1, 4, 0, tzinfo=UTC)  # 2025-06-01 12:00 in China
 
@@ -68,7 +69,7 @@ def code(n: int, org_type: str = "1") -> str:
     for _ in range(8):
         n, r = divmod(n, len(ALPHABET))
         digits = ALPHABET[r] + digits
-    return make_uscc("9", org_type, "652301", digits)
+    return uscc("652301", digits, kind=org_type)
 
 
 def bad_check(uscc: str) -> str:
