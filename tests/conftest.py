@@ -18,6 +18,8 @@ from sqlmodel import Session
 from supervision.db import make_engine
 from supervision.migrate import upgrade
 
+pytest_plugins = ["tests.strict"]
+
 
 def _scratch_postgres(url: str) -> Iterator[str]:
     base = make_url(url)

@@ -52,7 +52,9 @@ def test_upload_limits_and_roles(client, login, app, session, clock) -> None:
     session.commit()
     assert upload(client, login("reviewer"), HEADER).status_code == 403
     assert client.post("/api/v1/import/entities", headers=login("planner")).status_code == 422
+    entities = count(session, Entity)
     app.state.settings.upload_max_bytes = 100
     r = upload(client, login("planner"), HEADER + row("91652301MA77XY121U") * 3)
     assert r.status_code == 400 and "文件过大" in r.json()["detail"]["zh"]
+    assert count(session, Entity) == entities  # the refused entities upload wrote no entity
     assert count(session, Inspector) == 2

@@ -1,4 +1,4 @@
-"""The API against its own OpenAPI schema: generated requests, anonymous and as a planner.
+"""The API against its own OpenAPI schema: generated requests, anonymous and as every role.
 
 Runs schemathesis programmatically (its pytest plugin does not load under pytest 9): every
 operation gets generated cases, each sent through the ASGI app and checked for server errors,
@@ -9,11 +9,20 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
+from sqlmodel import select
+
+from supervision.registry.models import Inspector
 from tests.factories import small_city
 
+# Derandomised: a failure found once comes back on every run until it is fixed.
 SETTINGS = settings(
-    max_examples=10, deadline=None, suppress_health_check=list(HealthCheck), database=None
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    database=None,
+    derandomize=True,
 )
+ROLES = [None, "admin", "planner", "reviewer", "inspector", "liaison"]
 
 
 def operations(app) -> list:
@@ -21,11 +30,14 @@ def operations(app) -> list:
     return [result.ok() for result in schema.get_all_operations()]
 
 
-@pytest.mark.parametrize("role", [None, "planner"])
+@pytest.mark.parametrize("role", ROLES)
 def test_api_conforms_to_schema(app, session, clock, login, role) -> None:
     small_city(session, clock, entities=30, inspectors=6)
     session.commit()
-    headers = login(role) if role else {}
+    badge = None
+    if role == "inspector":
+        badge = session.exec(select(Inspector.badge_no).order_by(Inspector.badge_no)).first()
+    headers = login(role, badge) if role else {}
     failures: list[str] = []
     for op in operations(app):
 

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.strict import need_file
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -85,9 +87,8 @@ def server(tmp_path: Path) -> Iterator[Server]:
 @pytest.fixture
 def chromium():
     """A headless Chromium from Debian (never a Playwright download)."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: install it with `apt-get install chromium`")
-    sync_api = pytest.importorskip("playwright.sync_api")
+    need_file(CHROMIUM, "chromium")
+    from playwright import sync_api
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:

@@ -1,13 +1,13 @@
 """Published PDFs: read back their text, render a page, and keep private data out."""
 
 import io
-import shutil
 import subprocess
 from pathlib import Path
 
 from pypdf import PdfReader
 
 from tests.factories import DICE, create_and_freeze
+from tests.strict import need_tool
 
 
 def pdf_text(data: bytes) -> str:
@@ -28,11 +28,12 @@ def test_commitment_and_result_pdfs(client, planner, tmp_path: Path) -> None:
     tasks = client.get("/api/v1/batches/CJ-2026-T01/tasks").json()
     assert tasks[0]["uscc"] in text and "组长" in text
     assert "13900000000" not in text and "652301198001010011" not in text
-    if shutil.which("pdftoppm"):
+    pdftoppm = need_tool("pdftoppm", "poppler-utils")
+    if pdftoppm:
         (tmp_path / "draw.pdf").write_bytes(r.content)
         subprocess.run(
             [
-                "pdftoppm",
+                pdftoppm,
                 "-png",
                 "-r",
                 "60",

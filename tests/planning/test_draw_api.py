@@ -216,7 +216,7 @@ def test_withdrawn_commitment_stays_on_record(client, planner) -> None:
     assert public["commitments"][0]["withdrawn_reason"] == "抽查范围有误，重新公示"
 
 
-def test_only_planners_draw(client, planner, login) -> None:
+def test_only_planners_draw(client, planner, login, session: Session) -> None:
     create_and_freeze(client, planner)
     r = client.post(
         "/api/v1/batches/CJ-2026-T01/entropy", json={"entropy": [DICE]}, headers=login("reviewer")
@@ -226,6 +226,8 @@ def test_only_planners_draw(client, planner, login) -> None:
         client.post("/api/v1/batches/CJ-2026-T01/entropy", json={"entropy": [DICE]}).status_code
         == 401
     )
+    assert count(session, Draw) == 0 and count(session, Task) == 0  # no draw happened
+    assert client.get("/api/v1/batches/CJ-2026-T01").json()["state"] == "frozen"
 
 
 def test_no_events_once_results_are_submitted(client, planner, session: Session) -> None:
