@@ -1,14 +1,25 @@
-"""A real server for browser tests: uvicorn in a thread, on a fresh SQLite file in tmp_path."""
+"""A real server for browser tests: uvicorn in a thread, on a fresh database of its own.
 
+SQLite in tmp_path, or a scratch PostgreSQL database when SUPERVISION_TEST_DATABASE_URL is
+set. The server runs on an injected clock fixed to the tests' dates (E2E_NOW), never on the
+machine's: the tests keep passing as the calendar moves on (checked under `faketime`).
+"""
+
+import os
 import shutil
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
+
+from supervision.clock import FixedClock
+from tests.conftest import _scratch_postgres
 
 from tests.strict import need_file
 
@@ -26,10 +37,16 @@ SCREENS_COPY = Path("/tmp/sv-screens")
 PLANNER = ("e2e-planner", "e2e-password-123")
 
 
+# The tests' "now": before the batch windows and ceremonies their forms type in.
+E2E_NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
+
+
 @dataclass
 class Server:
     url: str
     root: Path
+    engine: Engine
+    clock: FixedClock
 
 
 def _free_port() -> int:
@@ -44,16 +61,17 @@ def server(tmp_path: Path) -> Iterator[Server]:
 
     from api.app import create_app
     from supervision.accounts.service import UserCreate, create_user
-    from supervision.clock import SystemClock
     from supervision.db import make_engine, transaction
     from supervision.migrate import upgrade
     from supervision.settings import Settings
     from tests.factories import small_city
 
-    url = f"sqlite:///{tmp_path / 'e2e.db'}"
+    pg = os.environ.get("SUPERVISION_TEST_DATABASE_URL")
+    urls = _scratch_postgres(pg) if pg else iter([f"sqlite:///{tmp_path / 'e2e.db'}"])
+    url = next(urls)
     engine = make_engine(url)
     upgrade(engine)
-    clock = SystemClock()
+    clock = FixedClock(E2E_NOW)
     with transaction(engine) as session:
         small_city(session, clock)
         create_user(
@@ -77,11 +95,13 @@ def server(tmp_path: Path) -> Iterator[Server]:
             raise RuntimeError("uvicorn did not start")
         time.sleep(0.02)
     try:
-        yield Server(f"http://127.0.0.1:{port}", tmp_path)
+        yield Server(f"http://127.0.0.1:{port}", tmp_path, engine, clock)
     finally:
         uv.should_exit = True
         thread.join(timeout=10)
         engine.dispose()
+        for _ in urls:  # drops the scratch PostgreSQL database
+            pass
 
 
 @pytest.fixture

@@ -11,14 +11,12 @@ REVIEWER = ("e2e-reviewer", "e2e-password-456")
 
 def test_reviewer_decides_a_candidate_through_the_form(server: Server, chromium, screenshots):
     from supervision.accounts.service import UserCreate, create_user
-    from supervision.clock import SystemClock
-    from supervision.db import make_engine, transaction
+    from supervision.db import transaction
     from supervision.enforcement import zombies
     from supervision.enforcement.rulebook import rulebook
 
-    engine = make_engine(f"sqlite:///{server.root / 'e2e.db'}")
-    clock = SystemClock()
-    with transaction(engine) as session:
+    clock = server.clock
+    with transaction(server.engine) as session:
         create_user(
             session,
             UserCreate(
@@ -28,7 +26,6 @@ def test_reviewer_decides_a_candidate_through_the_form(server: Server, chromium,
             clock=clock,
         )
         found = zombies.all_zombie_candidates(session, clock, rulebook())
-    engine.dispose()
     assert sum(found.values()) > 0, found  # the small city never reported: candidates exist
 
     page = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN").new_page()
