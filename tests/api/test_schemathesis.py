@@ -8,7 +8,6 @@ undocumented status codes, and responses that do not match the schema.
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
-
 from sqlmodel import select
 
 from supervision.registry.models import Inspector

@@ -20,7 +20,6 @@ from sqlalchemy import Engine
 
 from supervision.clock import FixedClock
 from tests.conftest import _scratch_postgres
-
 from tests.strict import need_file
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -14,8 +14,8 @@ from supervision.enforcement import service
 from supervision.enforcement.models import ListEntry, ListKind
 from supervision.enforcement.rulebook import Rulebook, load_rulebook
 from supervision.registry.models import AnnualReport, Department, Entity, Unit
-from tests.uscc_reference import uscc as build_uscc
 from tests.inspection.conftest import draw_batch, member  # noqa: F401
+from tests.uscc_reference import uscc as build_uscc
 
 REVIEWER = SimpleNamespace(username="reviewer-t")
 PLANNER = SimpleNamespace(username="planner-t")
