@@ -1,10 +1,12 @@
 """Demo consequences, so the public lists and the staff's candidate pages are not empty.
 
 The daily jobs' own steps, run once on the demo city: last year's missed annual reports are
-proposed for the abnormal-operation list, the demo reviewer lists the first of them with
-decision numbers (the seed city listed 264 entities in its year), and the monthly zombie and
-compulsory-deregistration findings run. Nothing here bypasses a rule: the service functions
-decide, exactly as the pages and the API would.
+proposed for the abnormal-operation list; the demo reviewer works through every proposal whose
+decision is due by today, in the order of its deadline, and lists it when the fact still
+stands (the report for that year is still missing) or rejects it otherwise; then the monthly
+zombie and compulsory-deregistration findings run. How many are listed follows from the
+simulated reports and the rules, not from a target. Nothing here bypasses a rule: the
+service functions decide, exactly as the pages and the API would.
 """
 
 from datetime import date
@@ -16,10 +18,8 @@ from supervision.clock import Clock
 from supervision.enforcement import schemas as s
 from supervision.enforcement import service, zombies
 from supervision.enforcement.models import EntryState, ListEntry
+from supervision.registry.models import AnnualReport
 from supervision.enforcement.rulebook import rulebook
-
-LISTED = 264  # the seed city's listings in its reform year
-
 
 def build_demo_consequences(session: Session, *, clock: Clock, reviewer: User) -> dict[str, int]:
     if session.exec(select(func.count()).select_from(ListEntry)).one():
@@ -29,22 +29,36 @@ def build_demo_consequences(session: Session, *, clock: Clock, reviewer: User) -
     # The latest reporting period that has ended: 30 June of this year, or of the last one.
     year = today.year if today > date(today.year, *service.REPORTING_DEADLINE) else today.year - 1
     proposed = service.propose_annual_report_listings(session, clock, year, book=book, actor="demo")
-    first = session.exec(
-        select(ListEntry.id, ListEntry.decide_by)
-        .where(ListEntry.state == EntryState.proposed)
-        .order_by(col(ListEntry.id))
-        .limit(LISTED)
+    due = session.exec(
+        select(ListEntry.id, ListEntry.decide_by, ListEntry.uscc)
+        .where(ListEntry.state == EntryState.proposed, col(ListEntry.decide_by) <= today)
+        .order_by(col(ListEntry.decide_by), col(ListEntry.id))
     ).all()
-    for n, (entry_id, decide_by) in enumerate(first, start=1):
-        on = min(decide_by, today) if decide_by else today
+    reporting_year = year - 1
+    filed_since = set(
+        session.exec(select(AnnualReport.uscc).where(AnnualReport.year == reporting_year)).all()
+    )
+    listed = rejected = 0
+    for entry_id, decide_by, uscc in due:
+        stands = uscc not in filed_since
+        number = None
+        if stands:
+            listed += 1
+            number = f"昌市监异列〔{decide_by.year}〕{listed}号"
+        else:
+            rejected += 1
         service.decide(
             session,
             entry_id,
             s.DecisionIn(
-                decision="list",
-                reason=f"未按规定期限公示{year - 1}年度报告",
-                decision_no=f"昌市监异列〔{on.year}〕{n}号",
-                decided_on=on,
+                decision="list" if stands else "reject",
+                reason=(
+                    f"未按规定期限公示{reporting_year}年度报告"
+                    if stands
+                    else f"已公示{reporting_year}年度报告"
+                ),
+                decision_no=number,
+                decided_on=decide_by,
             ),
             user=reviewer,
             clock=clock,
@@ -54,4 +68,9 @@ def build_demo_consequences(session: Session, *, clock: Clock, reviewer: User) -
     found["compulsory_deregistration"] = zombies.deregistration_candidates(
         session, clock, book, actor="demo"
     )
-    return {"abnormal_proposed": proposed, "abnormal_listed": len(first), **found}
+    return {
+        "abnormal_proposed": proposed,
+        "abnormal_listed": listed,
+        "abnormal_rejected": rejected,
+        **found,
+    }

@@ -47,3 +47,42 @@ def test_demo_city_shows_every_candidate_type(
         key.split(":")[0] for key in session.exec(select(EnforcementCandidate.basis_key)).all()
     )
     assert set(keys) == {"missed", "not_opened", "ceased", "revoked"}
+
+
+def test_demo_listings_follow_from_the_simulated_reports(
+    session: Session, data_dir: Path, tmp_path: Path
+) -> None:
+    from sqlalchemy import func
+
+    from supervision.accounts.service import UserCreate, create_user
+    from supervision.demo.consequences import build_demo_consequences
+    from supervision.enforcement.models import EntryState, ListEntry
+    from supervision.registry.models import AnnualReport, Entity
+
+    clock = FixedClock(datetime(2026, 11, 26, 2, 0, tzinfo=UTC))
+    build_demo_city(
+        session, data_dir, tmp_path, entities=3000, inspectors=12, seed=2018, clock=clock
+    )
+    reviewer = create_user(
+        session,
+        UserCreate(username="demo-rev", display_name="审核", password="x" * 12, role="reviewer"),
+        actor="test",
+        clock=clock,
+    )
+    counts = build_demo_consequences(session, clock=clock, reviewer=reviewer)
+    listed = session.exec(select(ListEntry.uscc).where(ListEntry.state == EntryState.listed)).all()
+    assert counts["abnormal_listed"] == len(listed) > 0
+    assert counts["abnormal_proposed"] == counts["abnormal_listed"] + counts["abnormal_rejected"]
+    reported_2025 = set(
+        session.exec(select(AnnualReport.uscc).where(AnnualReport.year == 2025)).all()
+    )
+    assert not reported_2025 & set(listed)  # each listing is an entity without its 2025 report
+    no_report = session.exec(
+        select(func.count())
+        .select_from(Entity)
+        .where(
+            Entity.established_on <= date(2025, 12, 31),
+            ~Entity.uscc.in_(select(AnnualReport.uscc).where(AnnualReport.year == 2025)),
+        )
+    ).one()
+    assert len(listed) <= no_report
