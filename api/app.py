@@ -27,11 +27,12 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """The embedded scheduler lives and dies with the web process (one process in make run)."""
     scheduler = None
     if app.state.settings.embedded_scheduler:
+        from supervision.jobs.catalog import all_jobs
         from supervision.jobs.runner import make_scheduler
 
-        scheduler = make_scheduler(
-            app.state.engine, app.state.clock, app.state.settings, blocking=False
-        )
+        state = app.state
+        jobs = all_jobs().values()
+        scheduler = make_scheduler(state.engine, state.clock, state.settings, jobs, blocking=False)
         scheduler.start()
     yield
     if scheduler is not None:

@@ -486,9 +486,9 @@ app.add_typer(jobs_app, name="jobs")
 @jobs_app.command("list")
 def jobs_list() -> None:
     """List the scheduled jobs and their times (China time)."""
-    from supervision.jobs.runner import load_jobs
+    from supervision.jobs.catalog import all_jobs
 
-    for job in load_jobs().values():
+    for job in all_jobs().values():
         typer.echo(f"{job.name:<24} {job.cron}  {job.description}")
 
 
@@ -498,9 +498,10 @@ def jobs_run(
     slot: Annotated[str | None, typer.Option(help="slot to run for (default: today)")] = None,
 ) -> None:
     """Run one job now (once per slot: a slot that already ran is skipped)."""
-    from supervision.jobs.runner import load_jobs, run_job
+    from supervision.jobs.catalog import all_jobs
+    from supervision.jobs.runner import run_job
 
-    jobs = load_jobs()
+    jobs = all_jobs()
     if name not in jobs:
         typer.secho(
             f"没有名为 {name} 的定时任务 / no such job; see `supervision jobs list`",
@@ -520,12 +521,14 @@ def jobs_run(
 @app.command()
 def scheduler() -> None:
     """Run the job scheduler in the foreground (one per deployment; PostgreSQL locks guard it)."""
+    from supervision.jobs.catalog import all_jobs
     from supervision.jobs.runner import make_scheduler
     from supervision.migrate import upgrade
 
     _check_rulebook()
     engine = _engine()
     upgrade(engine)
-    sched = make_scheduler(engine, _clock(), get_settings(), blocking=True)
+    jobs = all_jobs().values()
+    sched = make_scheduler(engine, _clock(), get_settings(), jobs, blocking=True)
     typer.echo("调度器已启动 / scheduler running (Ctrl+C to stop)")
     sched.start()

@@ -33,7 +33,7 @@ from supervision.errors import DomainError
 from supervision.inspection import schemas as s
 from supervision.inspection import service
 from supervision.inspection.models import RESULT_STATUS_LABELS
-from supervision.registry.reference import ResultCodeBook
+from supervision.registry.reference import ResultCodeBook, result_codebook
 
 router = APIRouter(
     route_class=PageRoute, include_in_schema=False, dependencies=[Depends(page_context)]
@@ -54,7 +54,7 @@ LINE_LABELS = {
 
 
 def _codebook(settings: Any) -> ResultCodeBook:
-    return service.result_codebook(settings.data_dir)
+    return result_codebook(settings.data_dir)
 
 
 # ---- form ↔ result -------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from supervision.inspection import service, stats
 from supervision.inspection.models import EvidenceFile
 from supervision.planning.models import TaskState
 from supervision.planning.service import get_batch, get_plan
-from supervision.registry.reference import ResultCodeBook
+from supervision.registry.reference import ResultCodeBook, result_codebook
 from supervision.storage.service import get_bytes
 
 router = APIRouter(prefix="/api/v1", tags=["inspection"], responses=ERROR_RESPONSES)
@@ -33,7 +33,7 @@ Inspector = Annotated[User, Depends(require_roles(Role.inspector))]
 
 
 def get_codebook(settings: SettingsDep) -> ResultCodeBook:
-    return service.result_codebook(settings.data_dir)
+    return result_codebook(settings.data_dir)
 
 
 def get_calendar(settings: SettingsDep) -> WorkdayCalendar:

@@ -14,12 +14,14 @@ from datetime import date
 from sqlmodel import Session, col, func, select
 
 from supervision.accounts.models import User
+from supervision.calendar.dates import REPORTING_DEADLINE
 from supervision.clock import Clock
 from supervision.enforcement import schemas as s
 from supervision.enforcement import service, zombies
 from supervision.enforcement.models import EntryState, ListEntry
-from supervision.registry.models import AnnualReport
 from supervision.enforcement.rulebook import rulebook
+from supervision.registry.models import AnnualReport
+
 
 def build_demo_consequences(session: Session, *, clock: Clock, reviewer: User) -> dict[str, int]:
     if session.exec(select(func.count()).select_from(ListEntry)).one():
@@ -27,7 +29,7 @@ def build_demo_consequences(session: Session, *, clock: Clock, reviewer: User) -
     book = rulebook()
     today = clock.today()
     # The latest reporting period that has ended: 30 June of this year, or of the last one.
-    year = today.year if today > date(today.year, *service.REPORTING_DEADLINE) else today.year - 1
+    year = today.year if today > date(today.year, *REPORTING_DEADLINE) else today.year - 1
     proposed = service.propose_annual_report_listings(session, clock, year, book=book, actor="demo")
     due = session.exec(
         select(ListEntry.id, ListEntry.decide_by, ListEntry.uscc)

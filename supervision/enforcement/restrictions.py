@@ -20,10 +20,10 @@ from datetime import date
 from sqlalchemy import Select, and_, bindparam, or_, select
 from sqlmodel import Session, col
 
+from supervision.calendar.dates import add_years
 from supervision.enforcement import schemas as s
 from supervision.enforcement.models import EntryState, ListEntry
 from supervision.enforcement.rulebook import Rulebook
-from supervision.enforcement.service import add_years
 from supervision.errors import Invalid, NotFound
 from supervision.registry.models import Entity
 

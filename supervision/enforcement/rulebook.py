@@ -317,12 +317,10 @@ def load_rulebook(data_dir: Path) -> Rulebook:
     files = sorted(folder.glob("*.yaml")) if folder.is_dir() else []
     if not files:
         raise RulebookError(RULEBOOK_DIR, "(folder)", "规则库为空", "no rulebook files")
-    from supervision.inspection.service import problem_codes  # what counts as "problem found"
-
     code_versions = load_result_codes(data_dir).versions
     codes = {c for v in code_versions for c in v.all_codes()}
     problem = tuple(
-        dict.fromkeys(c.code for v in code_versions for c in v.walk() if c.code in problem_codes(v))
+        dict.fromkeys(c.code for v in code_versions for c in v.walk() if c.code in v.problem_codes())
     )
     regimes: list[RegimeFile] = []
     locals_: list[LocalFile] = []

@@ -11,7 +11,6 @@ commit.
 from __future__ import annotations
 
 import json
-from calendar import monthrange
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ from sqlmodel import Session, col, select
 from supervision.accounts.models import User
 from supervision.audit.service import record_change
 from supervision.calendar import CalendarNotCovered, WorkdayCalendar, working_days_after
+from supervision.calendar.dates import REPORTING_DEADLINE, add_months, add_years
 from supervision.clock import CHINA_TZ, Clock
 from supervision.enforcement import schemas as s
 from supervision.enforcement.models import (
@@ -44,32 +44,17 @@ from supervision.enforcement.models import (
     ListKind,
 )
 from supervision.enforcement.rulebook import RegimeFile, Rulebook, rulebook
+from supervision.enforcement.zombies import revocation_candidates
 from supervision.errors import Conflict, Invalid, NotFound
 from supervision.inspection.models import ResultLine, ResultStatus, ResultVersion
 from supervision.planning.models import Task, TaskState
-from supervision.registry.models import AnnualReport, Entity, EntityStatus, EntityType
+from supervision.registry.models import REPORTING_STATUSES, AnnualReport, Entity, EntityType
 
 OPEN_STATES = (EntryState.proposed, EntryState.listed)
 OBJECTION_DAYS = 30  # the listing decision names the right to object within 30 days
-REPORTING_DEADLINE = (6, 30)  # annual reports for the previous year by 30 June
-REPORTING_STATUSES = (EntityStatus.active, EntityStatus.suspended)
 
 
 # ---- small helpers -------------------------------------------------------------------------
-
-
-def add_years(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February → 28 February
-        return day.replace(year=day.year + years, day=28)
-
-
-def add_months(day: date, months: int) -> date:
-    """The same day `months` calendar months later or earlier (31 August + 6 months → 28/29
-    February; 31 March − 1 month → 28/29 February)."""
-    year, month0 = divmod(day.year * 12 + day.month - 1 + months, 12)
-    return date(year, month0 + 1, min(day.day, monthrange(year, month0 + 1)[1]))
 
 
 def deadline_or_none(day: date, n: int, calendar: WorkdayCalendar | None = None) -> date | None:
@@ -78,12 +63,6 @@ def deadline_or_none(day: date, n: int, calendar: WorkdayCalendar | None = None)
         return working_days_after(day, n, calendar=calendar)
     except CalendarNotCovered:
         return None
-
-
-def last_due_years(today: date, n: int) -> list[int]:
-    """The last n reporting years whose deadline (30 June of the next year) has passed."""
-    last = today.year - 1 if today > date(today.year, *REPORTING_DEADLINE) else today.year - 2
-    return list(range(last - n + 1, last + 1))
 
 
 def _dump(detail: dict[str, Any]) -> str:
@@ -807,8 +786,6 @@ def escalate(
             add_event(session, entry, "escalated", today, actor, clock, serious_entry=serious.id)
             out["serious_proposals"] += 1
     if regime.escalation.revocation_candidate is not None:
-        from supervision.enforcement.zombies import revocation_candidates
-
         out["revocation_candidates"] = revocation_candidates(
             session, clock, book, regime=regime, actor=actor
         )

@@ -38,6 +38,7 @@ from sqlmodel import Session, col, select
 
 from supervision.accounts.models import User
 from supervision.audit.service import record_change
+from supervision.calendar.dates import add_months, add_years, last_due_years
 from supervision.clock import Clock
 from supervision.enforcement import schemas as s
 from supervision.enforcement.models import (
@@ -48,14 +49,14 @@ from supervision.enforcement.models import (
     ListKind,
 )
 from supervision.enforcement.rulebook import RegimeFile, Rulebook, TradingRule
-from supervision.enforcement.service import (
-    REPORTING_STATUSES,
-    add_months,
-    add_years,
-    last_due_years,
-)
 from supervision.errors import Conflict, Invalid, NotFound
-from supervision.registry.models import AnnualReport, Entity, EntityStatus, TaxFiling
+from supervision.registry.models import (
+    REPORTING_STATUSES,
+    AnnualReport,
+    Entity,
+    EntityStatus,
+    TaxFiling,
+)
 
 DECISIONS = {
     CandidateKind.zombie: ("wake_up", "revocation_proposal", "dismissed"),

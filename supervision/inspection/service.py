@@ -12,7 +12,6 @@ Who may do what is a domain rule, so it is checked here, not in the routes:
 Services flush and never commit; each change writes one audit row.
 """
 
-import functools
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -43,10 +42,10 @@ from supervision.planning.models import (
 from supervision.registry.models import Entity, InspectionItem, Inspector
 from supervision.registry.reference import (
     METHODS,
+    NO_PROBLEM_CODE,
     ResultCode,
     ResultCodeBook,
     ResultCodeVersion,
-    load_result_codes,
 )
 from supervision.storage.service import put_bytes
 
@@ -54,10 +53,6 @@ from supervision.storage.service import put_bytes
 # the check (batch.window_end).
 PUBLICATION_WORKING_DAYS = 20
 EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
-# The record form's "problem found" categories (with their sub-codes): the problem rate counts
-# them. "No problem found" cannot be combined with them.
-PROBLEM_CODES = ("A", "E")
-NO_PROBLEM_CODE = "1"
 # Evidence files are recognised by their first bytes, never by the client's content type.
 MAGIC = (
     (b"\xff\xd8\xff", "image/jpeg", "JPEG"),
@@ -87,36 +82,9 @@ class UnsupportedType(DomainError):
     status = 415
 
 
-# ---- reference data ------------------------------------------------------------------------
-
-
-@functools.lru_cache(maxsize=4)
-def _codebook(path: Path, mtime: float) -> ResultCodeBook:
-    return load_result_codes(path.parent)
-
-
-def result_codebook(data_dir: Path) -> ResultCodeBook:
-    """The result categories of data/result_codes.yaml (re-read when the file changes)."""
-    path = data_dir / "result_codes.yaml"
-    return _codebook(path, path.stat().st_mtime)
-
-
 def codes_in_force(book: ResultCodeBook, batch: Batch) -> ResultCodeVersion:
     """A batch's results are recorded under the categories in force when its check began."""
     return book.in_force(batch.window_start)
-
-
-def _version_named(book: ResultCodeBook, name: str) -> ResultCodeVersion:
-    return next(v for v in book.versions if v.version == name)
-
-
-def problem_codes(codes: ResultCodeVersion) -> set[str]:
-    out: set[str] = set()
-    for top in codes.codes:
-        if top.code in PROBLEM_CODES:
-            out.add(top.code)
-            out.update(sub.code for sub in top.sub_codes)
-    return out
 
 
 # ---- tasks and who may touch them ---------------------------------------------------------
@@ -313,7 +281,7 @@ def _check_line(
         )
     # A sub-code implies its category (B → A 发现问题待后续处理).
     codes = set(line.codes) | {p for c in line.codes if (p := book.parent_of(c))}
-    if NO_PROBLEM_CODE in codes and codes & problem_codes(book):
+    if NO_PROBLEM_CODE in codes and codes & book.problem_codes():
         raise Invalid(
             f"{where}“{all_codes[NO_PROBLEM_CODE].label}”不能与发现问题的结果同时选择",
             f"{where_en}'no problem found' cannot be combined with a problem code",
@@ -438,9 +406,9 @@ def missing_for(
             s.Problem(item_code=i.code, zh=f"事项{i.code}尚未录入结果", en=f"{i.code}: no result")
             for i in ctx.items
         ]
-    codes_book = _version_named(book, version.codebook_version)
+    codes_book = book.named(version.codebook_version)
     all_codes = codes_book.all_codes()
-    problems = problem_codes(codes_book)
+    problems = codes_book.problem_codes()
     by_item = {line.item_code: line for line in lines_of(session, version)}
     out: list[s.Problem] = []
 
@@ -952,7 +920,7 @@ def first_publication(session: Session, task: Task) -> ResultVersion | None:
 def version_out(
     session: Session, version: ResultVersion, book: ResultCodeBook
 ) -> s.ResultVersionOut:
-    codes_book = _version_named(book, version.codebook_version).all_codes()
+    codes_book = book.named(version.codebook_version).all_codes()
     items = dict(session.exec(select(InspectionItem.code, InspectionItem.name)).all())
     lines = [
         s.ResultLineOut(
@@ -1145,7 +1113,7 @@ def public_results(
     items = dict(session.exec(select(InspectionItem.code, InspectionItem.name)).all())
     out = []
     for version, task, b, plan, entity in rows:
-        labels = _version_named(book, version.codebook_version).all_codes()
+        labels = book.named(version.codebook_version).all_codes()
         first = first_publication(session, task)
         out.append(
             s.PublicResult(

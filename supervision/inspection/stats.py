@@ -20,7 +20,6 @@ from supervision.inspection.service import (
     CLOSED_STATES,
     deadline_of,
     is_late,
-    problem_codes,
 )
 from supervision.planning.models import Batch, Plan, Task, TaskState
 from supervision.registry.models import Entity, Industry, Unit
@@ -120,7 +119,7 @@ def _stats(
             labels[c.code] = c.label
             if c.code not in order:
                 order.append(c.code)
-        problem |= problem_codes(version)
+        problem |= version.problem_codes()
 
     deadlines = {b.id: deadline_of(b, today, done=False, calendar=calendar) for b in batches}
     counts: Counter[str] = Counter()

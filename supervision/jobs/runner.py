@@ -5,12 +5,15 @@ first claims its (job, slot) row in a transaction of its own — the unique key 
 second claim from another process — and on PostgreSQL also holds an advisory lock for the
 job's duration, so one scheduler process at scale and the embedded one in `make run` behave
 alike. The job's own work commits or rolls back as one transaction.
+
+Each domain with scheduled work lists its jobs in its own `jobs.py`; the composition roots
+(the app factory, the CLI) pass them in, through `supervision.jobs.catalog`.
 """
 
 import hashlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,14 +36,6 @@ class Job:
     run: JobFn
     cron: dict[str, Any] = field(default_factory=lambda: {"hour": 7, "minute": 30})
     description: str = ""
-
-
-REGISTRY: dict[str, Job] = {}
-
-
-def register(job: Job) -> Job:
-    REGISTRY[job.name] = job
-    return job
 
 
 def daily_slot(clock: Clock) -> str:
@@ -90,18 +85,19 @@ def recent_runs(session: Session, limit: int = 50) -> list[JobRun]:
     return list(session.exec(select(JobRun).order_by(JobRun.id.desc()).limit(limit)))
 
 
-def make_scheduler(engine: Engine, clock: Clock, settings: Settings, *, blocking: bool):
-    """An APScheduler 3 scheduler with every registered job on its cron, in China time."""
+def make_scheduler(
+    engine: Engine, clock: Clock, settings: Settings, jobs: Iterable[Job], *, blocking: bool
+):
+    """An APScheduler 3 scheduler with the given jobs, each on its cron, in China time."""
     from apscheduler.schedulers.background import BackgroundScheduler
     from apscheduler.schedulers.blocking import BlockingScheduler
     from apscheduler.triggers.cron import CronTrigger
 
     from supervision.clock import CHINA_TZ
 
-    load_jobs()
     cls = BlockingScheduler if blocking else BackgroundScheduler
     scheduler = cls(timezone=CHINA_TZ)
-    for job in REGISTRY.values():
+    for job in jobs:
         scheduler.add_job(
             run_job,
             CronTrigger(timezone=CHINA_TZ, **job.cron),
@@ -113,10 +109,3 @@ def make_scheduler(engine: Engine, clock: Clock, settings: Settings, *, blocking
             misfire_grace_time=3600,
         )
     return scheduler
-
-
-def load_jobs() -> dict[str, Job]:
-    """Import the modules that register jobs (kept here so the registry is always complete)."""
-    import supervision.jobs.builtin  # noqa: F401
-
-    return REGISTRY

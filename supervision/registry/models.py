@@ -25,6 +25,10 @@ class EntityStatus(StrEnum):
     moved_out = "moved_out"  # 迁出
 
 
+# The statuses that owe an annual report (a revoked or deregistered entity files none).
+REPORTING_STATUSES = (EntityStatus.active, EntityStatus.suspended)
+
+
 class RiskClass(StrEnum):
     A = "A"
     B = "B"

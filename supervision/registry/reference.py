@@ -7,6 +7,7 @@ them in the caller's transaction and records one audit row.
 """
 
 import csv
+import functools
 import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -151,6 +152,12 @@ class EvidenceOption(_Spec):
     label: str
 
 
+# The record form's "problem found" categories (with their sub-codes): the problem rate counts
+# them. "No problem found" cannot be combined with them.
+PROBLEM_CODES = ("A", "E")
+NO_PROBLEM_CODE = "1"
+
+
 class ResultCode(_Spec):
     code: str
     label: str
@@ -180,6 +187,15 @@ class ResultCodeVersion(_Spec):
                 return top.code
         return None
 
+    def problem_codes(self) -> set[str]:
+        """The "problem found" categories with their sub-codes (the problem rate counts them)."""
+        out: set[str] = set()
+        for top in self.codes:
+            if top.code in PROBLEM_CODES:
+                out.add(top.code)
+                out.update(sub.code for sub in top.sub_codes)
+        return out
+
 
 class ResultCodeBook(_Spec):
     versions: tuple[ResultCodeVersion, ...]
@@ -190,6 +206,10 @@ class ResultCodeBook(_Spec):
         if not current:
             raise LookupError(f"no result code version in force on {on.isoformat()}")
         return max(current, key=lambda v: v.effective_from)
+
+    def named(self, version: str) -> ResultCodeVersion:
+        """The version a record was made under (records keep it)."""
+        return next(v for v in self.versions if v.version == version)
 
 
 class _DepartmentsFile(_Spec):
@@ -435,6 +455,17 @@ def load_qualifications(data_dir: Path) -> dict[str, Qualification]:
     quals = read_yaml_model(data_dir / QUALIFICATIONS_FILE, _QualificationsFile).qualifications
     _unique(QUALIFICATIONS_FILE, "qualification", (q.code for q in quals))
     return {q.code: q for q in quals}
+
+
+@functools.lru_cache(maxsize=4)
+def _result_codes_cached(path: Path, mtime: float) -> ResultCodeBook:
+    return load_result_codes(path.parent)
+
+
+def result_codebook(data_dir: Path) -> ResultCodeBook:
+    """The one accessor for the result categories (re-read when the file changes)."""
+    path = data_dir / RESULT_CODES_FILE
+    return _result_codes_cached(path, path.stat().st_mtime)
 
 
 def load_result_codes(data_dir: Path) -> ResultCodeBook:

@@ -10,11 +10,12 @@ from sqlalchemy import update
 from sqlmodel import Session, select
 
 from supervision.audit.models import AuditEntry
+from supervision.calendar.dates import add_months, add_years
 from supervision.enforcement import schemas as s
 from supervision.enforcement import zombies
+from supervision.enforcement.jobs import enforcement_zombies
 from supervision.enforcement.models import CandidateKind, EnforcementCandidate
 from supervision.errors import Invalid
-from supervision.jobs.builtin import enforcement_zombies
 from supervision.registry.importer import import_tax_filings
 from supervision.registry.models import Entity, TaxFiling
 from supervision.settings import Settings
@@ -75,7 +76,7 @@ def candidates(session: Session, kind: CandidateKind = CandidateKind.zombie) -> 
     ],
 )
 def test_add_months(day: str, months: int, expected: str) -> None:
-    assert zombies.add_months(date.fromisoformat(day), months) == date.fromisoformat(expected)
+    assert add_months(date.fromisoformat(day), months) == date.fromisoformat(expected)
 
 
 def test_cutoffs_follow_the_calendar() -> None:
@@ -84,11 +85,11 @@ def test_cutoffs_follow_the_calendar() -> None:
         return zombies.last_day_with(lambda d: ok(d, end), end)
 
     # More than 6 months: on 31 August, established on 28 February is (28 August < 31 August).
-    assert latest("2026-08-31", lambda d, t: zombies.add_months(d, 6) < t) == date(2026, 2, 28)
-    assert latest("2026-11-26", lambda d, t: zombies.add_months(d, 6) < t) == date(2026, 5, 25)
-    assert latest("2026-11-26", lambda d, t: zombies.add_months(d, 6) <= t) == date(2026, 5, 26)
+    assert latest("2026-08-31", lambda d, t: add_months(d, 6) < t) == date(2026, 2, 28)
+    assert latest("2026-11-26", lambda d, t: add_months(d, 6) < t) == date(2026, 5, 25)
+    assert latest("2026-11-26", lambda d, t: add_months(d, 6) <= t) == date(2026, 5, 26)
     # 3 years from 29 February 2024 end on 28 February 2027.
-    three = lambda d, t: zombies.add_years(d, 3) <= t  # noqa: E731
+    three = lambda d, t: add_years(d, 3) <= t  # noqa: E731
     assert latest("2027-02-28", three) == date(2024, 2, 29)
     assert latest("2027-02-27", three) == date(2024, 2, 27)
 

@@ -7,8 +7,9 @@ from sqlmodel import Session, select
 
 from supervision.clock import FixedClock
 from supervision.db import transaction
+from supervision.jobs.catalog import all_jobs
 from supervision.jobs.models import JobRun
-from supervision.jobs.runner import Job, load_jobs, make_scheduler, run_job
+from supervision.jobs.runner import Job, make_scheduler, run_job
 from supervision.planning import schemas as s
 from supervision.planning import service
 from supervision.settings import Settings
@@ -50,7 +51,7 @@ def test_deadline_warning_appears_near_the_deadline(fresh_engine, tmp_path: Path
         service.enter_entropy(
             session, body["code"], [DICE], actor="t", clock=clock, storage=storage
         )
-    job = load_jobs()["publication_deadlines"]
+    job = all_jobs()["publication_deadlines"]
     # Due 20 working days after 25 Sep across the National Day week: 29 Oct 2026.
     early = run_job(fresh_engine, job, FixedClock(datetime(2026, 10, 9, 1, tzinfo=UTC)), Settings())
     assert '"warnings": []' in early.detail
@@ -64,6 +65,10 @@ def test_deadline_warning_appears_near_the_deadline(fresh_engine, tmp_path: Path
 
 def test_scheduler_knows_every_job(fresh_engine) -> None:
     sched = make_scheduler(
-        fresh_engine, FixedClock(datetime(2026, 1, 1, tzinfo=UTC)), Settings(), blocking=False
+        fresh_engine,
+        FixedClock(datetime(2026, 1, 1, tzinfo=UTC)),
+        Settings(),
+        all_jobs().values(),
+        blocking=False,
     )
     assert {j.id for j in sched.get_jobs()} >= {"publication_deadlines", "audit_chain"}

@@ -1,0 +1,11 @@
+"""Every domain's scheduled jobs, for the composition roots (the app factory and the CLI)."""
+
+from supervision.audit.jobs import JOBS as AUDIT_JOBS
+from supervision.enforcement.jobs import JOBS as ENFORCEMENT_JOBS
+from supervision.inspection.jobs import JOBS as INSPECTION_JOBS
+from supervision.jobs.runner import Job
+
+
+def all_jobs() -> dict[str, Job]:
+    """The jobs by name, in the order they are listed (audit, inspection, enforcement)."""
+    return {job.name: job for job in (*AUDIT_JOBS, *INSPECTION_JOBS, *ENFORCEMENT_JOBS)}
