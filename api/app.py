@@ -9,11 +9,13 @@ from sqlalchemy import Engine
 
 from api.errors import install_error_handlers
 from api.guards import RejectNulInPath
+from api.pages import auth as auth_pages
 from api.pages import candidates as candidate_pages
 from api.pages import enforcement as enforcement_pages
 from api.pages import inspection as inspection_pages
+from api.pages import planning as planning_pages
 from api.pages import public as public_pages
-from api.pages import staff as staff_pages
+from api.pages import registry as registry_pages
 from api.pages.render import STATIC_DIR
 from api.routers import auth, enforcement, imports, inspection, planning, registry
 from supervision.clock import Clock, SystemClock
@@ -69,7 +71,9 @@ def create_app(
     app.include_router(imports.router)
     app.include_router(inspection.router)
     app.include_router(public_pages.router)
-    app.include_router(staff_pages.router)
+    app.include_router(auth_pages.router)
+    app.include_router(registry_pages.router)
+    app.include_router(planning_pages.router)
     app.include_router(inspection_pages.router)
     app.include_router(enforcement_pages.router)
     app.include_router(candidate_pages.router)

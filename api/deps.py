@@ -61,8 +61,18 @@ def _rollback_and_close(session: Session) -> None:
         session.close()
 
 
+def mark_refused(request: Request) -> None:
+    """The answer is a refusal (status ≥ 400) given without raising: nothing may be committed."""
+    request.state.refused = True
+
+
+def refused(request: Request) -> bool:
+    return getattr(request.state, "refused", False)
+
+
 async def get_session(request: Request) -> AsyncIterator[Session]:
-    """The request owns the transaction: commit once at the end, roll back on any error.
+    """The one owner of the request's transaction: commit once when the handler succeeds; roll
+    back when it raises or answers ≥ 400 (`mark_refused`). Handlers never commit or roll back.
 
     Opening a Session does no I/O (the connection is taken at the first query), so it happens
     on the event loop; finishing it is database work.
@@ -76,7 +86,8 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     except BaseException:
         await run_db(request, _rollback_and_close, session)
         raise
-    await run_db(request, _commit_and_close, session)
+    finish = _rollback_and_close if refused(request) else _commit_and_close
+    await run_db(request, finish, session)
 
 
 async def get_settings_dep(request: Request) -> Settings:

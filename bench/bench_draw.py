@@ -45,8 +45,10 @@ def setup(db: Path, entities: int, inspectors: int) -> None:
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
     con = sqlite3.connect(db)
     con.execute("INSERT INTO department VALUES ('SCJ','昌吉市市场监督管理局')")
-    con.executemany("INSERT INTO unit VALUES (?,?,?,NULL)",
-                    [(u, f"第{n}所", "SCJ") for n, u in enumerate(UNITS, 1)])
+    con.executemany(
+        "INSERT INTO unit VALUES (?,?,?,NULL)",
+        [(u, f"第{n}所", "SCJ") for n, u in enumerate(UNITS, 1)],
+    )
     con.execute(
         "INSERT INTO inspection_item (code,name,legal_basis,department_code,object_type,content,"
         "methods,category,qualification,participating_departments,active) VALUES "
@@ -62,9 +64,28 @@ def setup(db: Path, entities: int, inspectors: int) -> None:
         seen.add(code)
         r = rng.random()
         risk = "A" if r < 0.3 else "B" if r < 0.8 else "C" if r < 0.95 else "D"
-        rows.append((code, 1, f"主体{len(rows)}", "enterprise", "张三", "昌吉市", None, "652301",
-                     "F51", "昌吉市市场监督管理局", rng.choice(UNITS), "2015-01-01", "active",
-                     None, None, risk, now, now))
+        rows.append(
+            (
+                code,
+                1,
+                f"主体{len(rows)}",
+                "enterprise",
+                "张三",
+                "昌吉市",
+                None,
+                "652301",
+                "F51",
+                "昌吉市市场监督管理局",
+                rng.choice(UNITS),
+                "2015-01-01",
+                "active",
+                None,
+                None,
+                risk,
+                now,
+                now,
+            )
+        )
     con.executemany(
         "INSERT INTO entity (uscc,uscc_check_ok,name,entity_type,legal_rep,registered_address,"
         "business_address,region_code,industry_code,registration_authority,supervising_unit,"
@@ -75,8 +96,18 @@ def setup(db: Path, entities: int, inspectors: int) -> None:
     con.executemany(
         "INSERT INTO inspector (badge_no,name,department_code,unit_code,qualifications,active,"
         "is_expert,cert_valid_until,phone,created_at,updated_at) VALUES (?,?,?,?,?,1,0,NULL,NULL,?,?)",
-        [(f"652301{n:05d}", f"检查员{n}", "SCJ", UNITS[n % 16], "food" if n % 3 == 0 else "",
-          now, now) for n in range(inspectors)],
+        [
+            (
+                f"652301{n:05d}",
+                f"检查员{n}",
+                "SCJ",
+                UNITS[n % 16],
+                "food" if n % 3 == 0 else "",
+                now,
+                now,
+            )
+            for n in range(inspectors)
+        ],
     )
     ids = [r[0] for r in con.execute("SELECT id FROM inspector")]
     ents = [r[0] for r in con.execute("SELECT id FROM entity ORDER BY random() LIMIT 300")]
@@ -102,14 +133,23 @@ def measure(db: Path, percent: str) -> dict:
     storage = db.parent / "files"
     out: dict = {}
     with transaction(engine) as session:
-        service.create_plan(session, s.PlanCreate(code="P", year=2026, name="计划", authority="局"),
-                            actor="bench", clock=clock)
+        service.create_plan(
+            session,
+            s.PlanCreate(code="P", year=2026, name="计划", authority="局"),
+            actor="bench",
+            clock=clock,
+        )
         body = s.BatchCreate(
-            code="B1", name="百万级基准批次", initiating_department="SCJ", item_codes=["SCJ-GS-001"],
+            code="B1",
+            name="百万级基准批次",
+            initiating_department="SCJ",
+            item_codes=["SCJ-GS-001"],
             quotas={k: s.StratumQuota(percent=percent) for k in "ABCD"},
-            team=[s.TeamSlot(group="SCJ", count=2)], cross_unit=True,
+            team=[s.TeamSlot(group="SCJ", count=2)],
+            cross_unit=True,
             exclusion=s.BatchExclusion(low_risk_once_per_year=False),
-            window_start=date(2026, 12, 1), window_end=date(2026, 12, 31),
+            window_start=date(2026, 12, 1),
+            window_end=date(2026, 12, 31),
             entropy_plan="基准测试",
         )
         service.create_batch(session, "P", body, actor="bench", clock=clock)
@@ -133,8 +173,9 @@ def measure(db: Path, percent: str) -> dict:
     out["selected"] = len(state.selected())
     with transaction(engine) as session:
         t = time.perf_counter()
-        d = service.enter_entropy(session, "B1", entropy, actor="bench", clock=clock,
-                                  storage=storage)
+        d = service.enter_entropy(
+            session, "B1", entropy, actor="bench", clock=clock, storage=storage
+        )
         out["draw_total_s"] = time.perf_counter() - t
         out["unassigned"] = d.unassigned_count
     with transaction(engine) as session:
@@ -168,13 +209,39 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.db"
         t = time.perf_counter()
-        subprocess.run([sys.executable, __file__, "--phase", "setup", "--db", str(db),
-                        "--entities", str(args.entities), "--inspectors", str(args.inspectors)],
-                       check=True)
-        print(f"set-up ({args.entities:,} entities, {args.inspectors} inspectors): "
-              f"{time.perf_counter() - t:.1f} s")
-        res = subprocess.run([sys.executable, __file__, "--phase", "measure", "--db", str(db),
-                              "--percent", args.percent], capture_output=True, text=True)
+        subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--phase",
+                "setup",
+                "--db",
+                str(db),
+                "--entities",
+                str(args.entities),
+                "--inspectors",
+                str(args.inspectors),
+            ],
+            check=True,
+        )
+        print(
+            f"set-up ({args.entities:,} entities, {args.inspectors} inspectors): "
+            f"{time.perf_counter() - t:.1f} s"
+        )
+        res = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--phase",
+                "measure",
+                "--db",
+                str(db),
+                "--percent",
+                args.percent,
+            ],
+            capture_output=True,
+            text=True,
+        )
         if res.returncode:
             sys.exit(res.stderr)
         r = json.loads(res.stdout.strip().splitlines()[-1])
@@ -193,8 +260,10 @@ def main() -> None:
     ]
     for name, sec in rows:
         print(f"{name:<34}{sec:>10.2f}")
-    print(f"pairing tickets computed: {r['pairing_tickets']:,} "
-          f"(naive: {r['selected'] * args.inspectors:,} upper bound)")
+    print(
+        f"pairing tickets computed: {r['pairing_tickets']:,} "
+        f"(naive: {r['selected'] * args.inspectors:,} upper bound)"
+    )
     print(f"bundle.json {r['bundle_mb']:.1f} MB · verified: {r['verified']}")
     print(f"peak memory (measuring process): {r['peak_rss_mb']:.0f} MB")
 

@@ -92,19 +92,25 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def app(engine: Engine, session: Session, clock: FixedClock):
+    from fastapi import Request
+
     from api.app import create_app
-    from api.deps import get_session
+    from api.deps import get_session, refused
     from supervision.settings import Settings
 
     application = create_app(Settings(database_url=str(engine.url)), engine=engine, clock=clock)
 
-    def _test_session() -> Iterator[Session]:
+    def _test_session(request: Request) -> Iterator[Session]:
+        # The app's rule (api.deps.get_session) on the test's session.
         try:
             yield session
-            session.commit()
         except BaseException:
             session.rollback()
             raise
+        if refused(request):
+            session.rollback()
+        else:
+            session.commit()
 
     application.dependency_overrides[get_session] = _test_session
     return application

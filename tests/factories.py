@@ -63,10 +63,7 @@ def small_city(
     session.flush()
     now = clock.now()
     usccs = sorted(
-        {
-            uscc("652301", "".join(rng.choice(ALPHA) for _ in range(8)))
-            for _ in range(entities)
-        }
+        {uscc("652301", "".join(rng.choice(ALPHA) for _ in range(8))) for _ in range(entities)}
     )
     session.execute(
         insert(Entity),

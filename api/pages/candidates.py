@@ -22,6 +22,7 @@ from api.pages.render import (
     FormDep,
     PageRoute,
     ReaderPage,
+    attempt,
     cn_date,
     form_optional,
     form_text,
@@ -222,13 +223,12 @@ def candidate_decide(
         "decided_on": form_optional(form, "decided_on"),
     }
     try:
-        data = s.CandidateDecisionIn.model_validate(body)
-        zombies.decide_candidate(session, candidate_id, data, user=user, clock=clock)
+        data = s.CandidateDecisionCreate.model_validate(body)
+        with attempt(session):
+            zombies.decide_candidate(session, candidate_id, data, user=user, clock=clock)
     except ValidationError as exc:
-        session.rollback()
         errors = validation_messages(exc.errors(), FIELD_LABELS)
     except DomainError as exc:
-        session.rollback()
         if isinstance(exc, NotFound):
             raise
         errors = [exc.zh]

@@ -21,6 +21,7 @@ from api.pages.render import (
     PageRoute,
     PageUser,
     ReaderPage,
+    attempt,
     form_optional,
     form_text,
     page_context,
@@ -133,13 +134,13 @@ def _detail(detail: dict[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
-def _pending_objection(entry: s.EntryOut) -> bool:
+def _pending_objection(entry: s.ListEntryStaff) -> bool:
     """Whether the last objection event is an objection still waiting for its outcome."""
     kinds = [e.kind for e in entry.events if e.kind.startswith("objection")]
     return bool(kinds) and kinds[-1] == "objection_filed"
 
 
-def _allowed_evidence(book: Rulebook, entry: s.EntryOut) -> list[str]:
+def _allowed_evidence(book: Rulebook, entry: s.ListEntryStaff) -> list[str]:
     regime = book.regime(entry.rulebook)
     if entry.list_kind == ListKind.abnormal:
         reason = regime.reason(entry.reason_code)
@@ -228,7 +229,7 @@ def _overview(
     today = clock.today()
     pending = service.list_entries(session, book, state=EntryState.proposed, limit=500)
     pending.sort(key=lambda e: (e.decide_by is None, e.decide_by or today, e.id))
-    decided: list[s.EntryOut] = []
+    decided: list[s.ListEntryStaff] = []
     for state in (EntryState.listed, EntryState.rejected, EntryState.removed, EntryState.withdrawn):
         decided += service.list_entries(session, book, state=state, limit=RECENT)
     decided.sort(key=lambda e: (e.decided_on or today, e.id), reverse=True)
@@ -280,12 +281,12 @@ def staff_propose(
         "note": form_text(form, "note"),
     }
     try:
-        data = s.ProposalIn.model_validate(body)
-        entry = service.propose(session, data, user=user, clock=clock, book=book)
+        data = s.ProposalCreate.model_validate(body)
+        with attempt(session):
+            entry = service.propose(session, data, user=user, clock=clock, book=book)
     except ValidationError as exc:
         errors = validation_messages(exc.errors(), FIELD_LABELS)
     except DomainError as exc:
-        session.rollback()
         errors = [exc.zh]
     else:
         return redirect(f"/staff/enforcement/{entry.id}", "已提出列入建议，等待审核人员决定")
@@ -380,12 +381,11 @@ def _submit(
     """Validate ``body`` with ``schema``, call the service; on refusal show the form again."""
     try:
         data = schema.model_validate(body)
-        act(data)
+        with attempt(session):
+            act(data)
     except ValidationError as exc:
-        session.rollback()
         errors = validation_messages(exc.errors(), FIELD_LABELS)
     except DomainError as exc:
-        session.rollback()
         errors = [exc.zh]
     else:
         return redirect(f"/staff/enforcement/{entry_id}", flash)
@@ -425,13 +425,13 @@ def staff_decide(
         "authority": form_optional(form, "authority"),
     }
 
-    def act(data: s.DecisionIn) -> None:
+    def act(data: s.DecisionCreate) -> None:
         service.decide(session, entry_id, data, user=user, clock=clock, book=book)
 
     flash = "已决定列入" if decision == "list" else "已决定不予列入"
     return _submit(
         request, session, user, entry_id, clock, book, form,
-        name="decision", schema=s.DecisionIn, body=body, act=act, flash=flash,
+        name="decision", schema=s.DecisionCreate, body=body, act=act, flash=flash,
     )  # fmt: skip
 
 
@@ -449,12 +449,12 @@ def staff_objection(
     book = _book(settings)
     body = {"filed_on": form_text(form, "filed_on"), "grounds": form_text(form, "grounds")}
 
-    def act(data: s.ObjectionIn) -> None:
+    def act(data: s.ObjectionCreate) -> None:
         service.file_objection(session, entry_id, data, user=user, clock=clock)
 
     return _submit(
         request, session, user, entry_id, clock, book, form,
-        name="objection", schema=s.ObjectionIn, body=body, act=act, flash="已登记异议",
+        name="objection", schema=s.ObjectionCreate, body=body, act=act, flash="已登记异议",
     )  # fmt: skip
 
 
@@ -477,13 +477,13 @@ def staff_objection_decision(
         "decided_on": form_optional(form, "decided_on"),
     }
 
-    def act(data: s.ObjectionDecisionIn) -> None:
+    def act(data: s.ObjectionDecisionCreate) -> None:
         service.decide_objection(session, entry_id, data, user=user, clock=clock)
 
     flash = "异议成立，已撤销列入" if outcome == "upheld" else "异议不成立，维持列入"
     return _submit(
         request, session, user, entry_id, clock, book, form,
-        name="objection_decision", schema=s.ObjectionDecisionIn, body=body, act=act, flash=flash,
+        name="objection_decision", schema=s.ObjectionDecisionCreate, body=body, act=act, flash=flash,
     )  # fmt: skip
 
 
@@ -521,10 +521,10 @@ def staff_removal(
         "decided_on": form_optional(form, "decided_on"),
     }
 
-    def act(data: s.RemovalIn) -> None:
+    def act(data: s.RemovalCreate) -> None:
         service.remove(session, entry_id, data, user=user, clock=clock, book=book)
 
     return _submit(
         request, session, user, entry_id, clock, book, form,
-        name="removal", schema=s.RemovalIn, body=body, act=act, flash="已移出",
+        name="removal", schema=s.RemovalCreate, body=body, act=act, flash="已移出",
     )  # fmt: skip

@@ -20,6 +20,7 @@ from api.pages.render import (
     PageRoute,
     PageUser,
     StaffPage,
+    attempt,
     form_text,
     page_context,
     page_links,
@@ -61,7 +62,7 @@ def _codebook(settings: Any) -> ResultCodeBook:
 
 
 def result_from_form(form: FormData, item_codes: list[str]) -> dict[str, Any]:
-    """The result form's fields (``<item>.<field>``) as a ResultIn body; empty items left out."""
+    """The result form's fields (``<item>.<field>``) as a ResultCreate body; empty items left out."""
     lines = []
     for item in item_codes:
 
@@ -98,7 +99,7 @@ def result_from_form(form: FormData, item_codes: list[str]) -> dict[str, Any]:
     return {"lines": lines}
 
 
-def _values_from_version(version: s.ResultVersionOut | None) -> dict[str, dict[str, Any]]:
+def _values_from_version(version: s.ResultVersionStaff | None) -> dict[str, dict[str, Any]]:
     """Form values of each item, from the stored version."""
     values: dict[str, dict[str, Any]] = {}
     for line in version.lines if version else []:
@@ -198,7 +199,7 @@ def task_list(
     calendar = default_calendar(settings.data_dir)
     today = clock.today()
     mine = service.my_tasks(session, user, today=today, book=book, calendar=calendar)
-    queue: list[s.TaskOut] = []
+    queue: list[s.InspectionTaskStaff] = []
     if user.role in service.REVIEWER_ROLES:
         queue = service.review_queue(session, user, today=today, book=book)
     context = {"mine": mine, "queue": queue}
@@ -236,14 +237,14 @@ def task_result(
     body = result_from_form(form, items)
     submit = form_text(form, "action") == "submit"
     try:
-        data = s.ResultIn.model_validate(body)
-        service.save_draft(session, task_id, data, user=user, clock=clock, book=book)
-        if submit:
-            service.submit(session, task_id, user=user, clock=clock, book=book)
+        data = s.ResultCreate.model_validate(body)
+        with attempt(session):
+            service.save_draft(session, task_id, data, user=user, clock=clock, book=book)
+            if submit:
+                service.submit(session, task_id, user=user, clock=clock, book=book)
     except ValidationError as exc:
         errors = validation_messages(exc.errors(), LINE_LABELS)
     except DomainError as exc:
-        session.rollback()
         missing = exc.extra.get("missing") or []
         errors = [m["zh"] for m in missing] if missing else [exc.zh]
     else:
@@ -303,7 +304,7 @@ def task_review(
 ) -> Response:
     decision = "approve" if form_text(form, "decision") == "approve" else "return"
     reason = form_text(form, "reason").replace("\x00", "")[:2000]
-    data = s.ReviewIn(decision=decision, reason=reason or None)
+    data = s.ReviewCreate(decision=decision, reason=reason or None)
     service.review(session, task_id, data, user=user, clock=clock)
     flash = "已审核通过，可以公示" if decision == "approve" else "已退回检查组"
     return redirect("/staff/tasks", flash)

@@ -23,19 +23,21 @@ from api.pages.render import (
     PageRoute,
     PageUser,
     PlannerPage,
+    attempt,
     is_planner,
     page_context,
     redirect,
     render,
     validation_messages,
 )
-from api.routers import planning, registry
 from supervision.draw import sr1, standalone_verifier_source
 from supervision.errors import DomainError, NotFound
+from supervision.planning import queries as pq
 from supervision.planning import schemas as ps
 from supervision.planning import service
 from supervision.planning.models import Batch, BatchState, DrawEvent
 from supervision.registry import service as registry_service
+from supervision.registry.queries import department_names, item_names
 
 router = APIRouter(
     route_class=PageRoute, include_in_schema=False, dependencies=[Depends(page_context)]
@@ -43,20 +45,12 @@ router = APIRouter(
 CEREMONY_FIRST = 10
 MAX_ENTROPY_LINES = next(
     m.max_length
-    for m in ps.EntropySubmit.model_fields["entropy"].metadata
+    for m in ps.EntropyCreate.model_fields["entropy"].metadata
     if getattr(m, "max_length", None)
 )
 
 
 # ---- shared views -------------------------------------------------------------------------
-
-
-def department_names(session: Session) -> dict[str, str]:
-    return {d.code: d.name for d in registry.list_departments(session)}
-
-
-def item_names(session: Session) -> dict[str, str]:
-    return {i.code: i.name for i in registry_service.list_items(session)}
 
 
 def commitment_view(c: ps.CommitmentPublic, departments: dict[str, str]) -> dict[str, Any]:
@@ -164,14 +158,14 @@ def drawn_record(session: Session, batch: Batch) -> dict[str, Any]:
     }
 
 
-def task_views(session: Session, batch: Batch) -> list[planning.TaskOut]:
+def task_views(session: Session, batch: Batch) -> list[ps.DrawnTaskPublic]:
     """Tasks in selection order with current teams, as the public tasks endpoint gives them."""
-    return [planning.TaskOut(**row) for row in service.task_rows(session, batch)]
+    return pq.drawn_tasks(session, batch)
 
 
 def public_batch(session: Session, code: str) -> Batch:
     """The API's visibility rule for an anonymous reader."""
-    return planning.visible_batch(session, code, None)
+    return pq.visible_batch(session, code, None)
 
 
 # ---- pages --------------------------------------------------------------------------------
@@ -179,8 +173,8 @@ def public_batch(session: Session, code: str) -> Batch:
 
 @router.get("/")
 def home(request: Request, session: SessionDep, user: PageUser) -> Response:
-    plans = planning.list_plans(session, None)
-    batches = planning.list_batches(session, None)
+    plans = pq.list_plans(session, None)
+    batches = pq.list_batches(session, None)
     return render(
         request,
         "public/home.html",
@@ -212,8 +206,8 @@ def plan_page(request: Request, code: str, session: SessionDep, user: PageUser) 
         request,
         "public/plan.html",
         {
-            "plan": planning.plan_public(session, plan),
-            "batches": planning.list_batches(session, None, plan=code),
+            "plan": pq.plan_public(session, plan),
+            "batches": pq.list_batches(session, None, plan=code),
         },
         title=plan.name,
     )
@@ -222,7 +216,7 @@ def plan_page(request: Request, code: str, session: SessionDep, user: PageUser) 
 @router.get("/batches/{code}")
 def batch_page(request: Request, code: str, session: SessionDep, user: PageUser) -> Response:
     batch = public_batch(session, code)
-    pub = planning.batch_public(session, batch)
+    pub = pq.batch_public(session, batch)
     departments = department_names(session)
     context: dict[str, Any] = {
         "batch": pub,
@@ -245,7 +239,7 @@ def _ceremony(
     error: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    pub = planning.batch_public(session, batch)
+    pub = pq.batch_public(session, batch)
     tasks = task_views(session, batch) if pub.seed else []
     current = current_commitment(pub)
     return render(
@@ -289,7 +283,7 @@ def entropy_problem(lines: list[str], confirmed: bool) -> str | None:
         if not unicodedata.is_normalized("NFC", line):
             return f"第{n}行含有非规范形式（非 NFC）的 Unicode 字符，请重新键入该行"
     try:
-        ps.EntropySubmit(entropy=lines)
+        ps.EntropyCreate(entropy=lines)
     except ValidationError as exc:
         return "；".join(validation_messages(exc.errors(), {"entropy": "熵值"}))
     if not confirmed:
@@ -308,18 +302,23 @@ def ceremony_submit(
     form: FormDep,
     _csrf: None = CsrfChecked,
 ) -> Response:
-    batch = planning.visible_batch(session, code, user)
+    batch = pq.visible_batch(session, code, user)
     entropy = str(form.get("entropy") or "")
     confirm = form.get("confirm")
     lines = entropy_lines(entropy)
     problem = entropy_problem(lines, confirm == "yes")
     if problem is None:
         try:
-            service.enter_entropy(
-                session, code, lines, actor=user.username, clock=clock, storage=settings.storage_dir
-            )
+            with attempt(session):
+                service.enter_entropy(
+                    session,
+                    code,
+                    lines,
+                    actor=user.username,
+                    clock=clock,
+                    storage=settings.storage_dir,
+                )
         except DomainError as exc:
-            session.rollback()
             return _ceremony(
                 request, session, batch, user, entered=entropy, error=exc.zh, status_code=exc.status
             )
@@ -339,7 +338,7 @@ def verify_page(request: Request, session: SessionDep, user: PageUser) -> Respon
 
 def worked_example(session: Session) -> dict[str, Any] | None:
     """The protocol's steps recomputed on the most recent public draw, to show real numbers."""
-    drawn = [b for b in planning.list_batches(session, None) if b.seed]
+    drawn = [b for b in pq.list_batches(session, None) if b.seed]
     if not drawn:
         return None
     pub = max(drawn, key=lambda b: b.drawn_at)

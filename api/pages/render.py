@@ -21,11 +21,11 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
+from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from api.deps import TOKEN_COOKIE, OptionalUser, SessionDep, Unauthorized, ensure_role
+from api.deps import TOKEN_COOKIE, OptionalUser, Unauthorized, ensure_role, mark_refused
 from supervision.accounts.models import ROLE_LABELS, Role, User
 from supervision.clock import CHINA_TZ
 from supervision.errors import DomainError, Forbidden
@@ -182,10 +182,9 @@ CsrfChecked = Depends(verify_csrf)
 # ---- who is asking ------------------------------------------------------------------------
 
 
-async def page_context(request: Request, session: SessionDep, user: OptionalUser) -> User | None:
-    """Runs for every page: keeps the user (for the header) and the session (to roll back)."""
+async def page_context(request: Request, user: OptionalUser) -> User | None:
+    """Runs for every page: keeps the user for the header."""
     request.state.user = user
-    request.state.db = session
     return user
 
 
@@ -259,7 +258,12 @@ def render(
     status_code: int = 200,
     title: str = "",
 ) -> Response:
-    """Render a page inside the shell (header, nav, flash message, footer)."""
+    """Render a page inside the shell (header, nav, flash message, footer).
+
+    A page answered with a status ≥ 400 is a refusal: the request's transaction rolls back.
+    """
+    if status_code >= 400:
+        mark_refused(request)
     user = getattr(request.state, "user", None)
     flash = request.cookies.get(FLASH_COOKIE)
     ctx = {
@@ -314,19 +318,14 @@ def login_redirect(request: Request) -> RedirectResponse:
     return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
 
 
-async def rollback(request: Request) -> None:
-    """Undo whatever a refused operation flushed, so the request's commit writes nothing."""
-    db: Session | None = getattr(request.state, "db", None)
-    if db is not None:
-        await run_in_threadpool(db.rollback)
+def attempt(session: Session) -> SessionTransaction:
+    """A savepoint around a form's domain command.
 
-
-async def _commit(request: Request) -> None:
-    # The session dependency commits only after the response is sent; a page's redirect
-    # must not overtake its own write, so pages commit before answering.
-    db: Session | None = getattr(request.state, "db", None)
-    if db is not None:
-        await run_in_threadpool(db.commit)
+    A refusal undoes what the command flushed and leaves the request's transaction usable, so
+    the form can be shown again with the reason; the answer is then ≥ 400 and the request's
+    session dependency rolls everything back. Never commits: the dependency does.
+    """
+    return session.begin_nested()
 
 
 class PageRoute(APIRoute):
@@ -340,17 +339,14 @@ class PageRoute(APIRoute):
             declared = request.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > limit:
                 return error_page(request, 413, too_large_message(limit))
+            # The session dependency has already rolled back when the handler raised.
             try:
-                response = await handler(request)
-                await _commit(request)
-                return response
+                return await handler(request)
             except Unauthorized:
                 return login_redirect(request)
             except DomainError as exc:
-                await rollback(request)
                 return error_page(request, exc.status, exc.zh)
             except RequestValidationError as exc:
-                await rollback(request)
                 return error_page(request, 400, "；".join(validation_messages(exc.errors())))
 
         return page_handler

@@ -53,7 +53,7 @@ RulebookDep = Annotated[Rulebook, Depends(get_rulebook)]
 
 @router.get(
     "/lists/{list_kind}/entries",
-    response_model=s.PublicEntriesPage,
+    response_model=s.ListEntriesPublicPage,
     summary="公示的经营异常名录 / 严重违法失信名单（名称、代码、事由、日期、作出机关）",
 )
 def public_list(
@@ -63,17 +63,19 @@ def public_list(
     q: ShortText = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=100)] = 20,
-) -> s.PublicEntriesPage:
+) -> s.ListEntriesPublicPage:
     q = (q or "").strip() or None
     return service.public_entries(
         session, book, list_kind=list_kind, q=q, page=page, per_page=per_page
     )
 
 
-@router.get("/credit-measures", response_model=list[s.MeasureOut], summary="某日施行的信用惩戒措施")
+@router.get(
+    "/credit-measures", response_model=list[s.MeasurePublic], summary="某日施行的信用惩戒措施"
+)
 def credit_measures(
     book: RulebookDep, clock: ClockDep, on: Day | None = None
-) -> list[s.MeasureOut]:
+) -> list[s.MeasurePublic]:
     return r.measures(book, on or clock.today())
 
 
@@ -107,7 +109,7 @@ def document_measures(app: FastAPI, codes: list[str]) -> None:
 
 @router.get(
     RESTRICTIONS_PATH.removeprefix("/api/v1"),
-    response_model=s.RestrictionOut,
+    response_model=s.RestrictionAnswer,
     summary="某市场主体某日是否受某项信用惩戒措施限制（含理由、名录记录、法律依据、期限）",
 )
 async def entity_restrictions(
@@ -119,7 +121,7 @@ async def entity_restrictions(
     clock: ClockDep,
     measure: Annotated[str, Query(min_length=1, max_length=32, pattern=r"^[a-z0-9_]+$")],
     on: Day | None = None,
-) -> s.RestrictionOut:
+) -> s.RestrictionAnswer:
     # Two or three indexed reads: inline on SQLite, in the thread pool on a server database.
     return await run_db(request, r.restrictions, session, book, uscc, measure, on or clock.today())
 
@@ -127,7 +129,9 @@ async def entity_restrictions(
 # ---- staff: entries ------------------------------------------------------------------------
 
 
-@router.get("/enforcement/entries", response_model=list[s.EntryOut], summary="名录记录（工作人员）")
+@router.get(
+    "/enforcement/entries", response_model=list[s.ListEntryStaff], summary="名录记录（工作人员）"
+)
 def entries(
     session: SessionDep,
     user: StaffReader,
@@ -137,106 +141,108 @@ def entries(
     uscc: Annotated[str | None, Query(pattern=s.USCC_PATTERN)] = None,
     limit: Limit = 100,
     offset: Offset = 0,
-) -> list[s.EntryOut]:
+) -> list[s.ListEntryStaff]:
     return service.list_entries(
         session, book, list_kind=list_kind, state=state, uscc=uscc, limit=limit, offset=offset
     )
 
 
 @router.post(
-    "/enforcement/entries", response_model=s.EntryOut, status_code=201, summary="提出列入建议"
+    "/enforcement/entries", response_model=s.ListEntryStaff, status_code=201, summary="提出列入建议"
 )
 def propose(
-    data: s.ProposalIn, session: SessionDep, user: Proposer, clock: ClockDep, book: RulebookDep
-) -> s.EntryOut:
+    data: s.ProposalCreate, session: SessionDep, user: Proposer, clock: ClockDep, book: RulebookDep
+) -> s.ListEntryStaff:
     entry = service.propose(session, data, user=user, clock=clock, book=book)
     return service.entry_out(session, entry, book)
 
 
 @router.get(
-    "/enforcement/entries/{entry_id}", response_model=s.EntryOut, summary="名录记录及其全部过程"
+    "/enforcement/entries/{entry_id}",
+    response_model=s.ListEntryStaff,
+    summary="名录记录及其全部过程",
 )
 def entry(
     entry_id: EntryId, session: SessionDep, user: StaffReader, book: RulebookDep
-) -> s.EntryOut:
+) -> s.ListEntryStaff:
     return service.entry_out(session, service.get_entry(session, entry_id), book)
 
 
 @router.get(
     "/entities/{uscc}/list-history",
-    response_model=list[s.EntryOut],
+    response_model=list[s.ListEntryStaff],
     summary="市场主体的名录历史（全部记录与过程）",
 )
 def list_history(
     uscc: Uscc, session: SessionDep, user: StaffReader, book: RulebookDep
-) -> list[s.EntryOut]:
+) -> list[s.ListEntryStaff]:
     return service.history(session, uscc, book)
 
 
 @router.post(
     "/enforcement/entries/{entry_id}/decision",
-    response_model=s.EntryOut,
+    response_model=s.ListEntryStaff,
     summary="决定列入（文号、日期、理由、依据）或不予列入",
 )
 def decide(
     entry_id: EntryId,
-    data: s.DecisionIn,
+    data: s.DecisionCreate,
     session: SessionDep,
     user: Reviewer,
     clock: ClockDep,
     book: RulebookDep,
-) -> s.EntryOut:
+) -> s.ListEntryStaff:
     entry = service.decide(session, entry_id, data, user=user, clock=clock, book=book)
     return service.entry_out(session, entry, book)
 
 
 @router.post(
     "/enforcement/entries/{entry_id}/objections",
-    response_model=s.EntryOut,
+    response_model=s.ListEntryStaff,
     summary="登记市场主体的异议（列入决定之日起30日内）",
 )
 def file_objection(
     entry_id: EntryId,
-    data: s.ObjectionIn,
+    data: s.ObjectionCreate,
     session: SessionDep,
     user: Proposer,
     clock: ClockDep,
     book: RulebookDep,
-) -> s.EntryOut:
+) -> s.ListEntryStaff:
     entry = service.file_objection(session, entry_id, data, user=user, clock=clock)
     return service.entry_out(session, entry, book)
 
 
 @router.post(
     "/enforcement/entries/{entry_id}/objections/decision",
-    response_model=s.EntryOut,
+    response_model=s.ListEntryStaff,
     summary="异议处理结果（成立则撤销列入）",
 )
 def decide_objection(
     entry_id: EntryId,
-    data: s.ObjectionDecisionIn,
+    data: s.ObjectionDecisionCreate,
     session: SessionDep,
     user: Reviewer,
     clock: ClockDep,
     book: RulebookDep,
-) -> s.EntryOut:
+) -> s.ListEntryStaff:
     entry = service.decide_objection(session, entry_id, data, user=user, clock=clock)
     return service.entry_out(session, entry, book)
 
 
 @router.post(
     "/enforcement/entries/{entry_id}/removal",
-    response_model=s.EntryOut,
+    response_model=s.ListEntryStaff,
     summary="移出（须列明更正证据；逾期作出的标记为逾期）",
 )
 def remove(
     entry_id: EntryId,
-    data: s.RemovalIn,
+    data: s.RemovalCreate,
     session: SessionDep,
     user: Reviewer,
     clock: ClockDep,
     book: RulebookDep,
-) -> s.EntryOut:
+) -> s.ListEntryStaff:
     entry = service.remove(session, entry_id, data, user=user, clock=clock, book=book)
     return service.entry_out(session, entry, book)
 
@@ -246,7 +252,7 @@ def remove(
 
 @router.get(
     "/enforcement/candidates",
-    response_model=list[s.CandidateOut],
+    response_model=list[s.CandidateStaff],
     summary="僵死企业、吊销及强制注销候选（附证据，待人工决定）",
 )
 def candidates(
@@ -256,29 +262,29 @@ def candidates(
     state: Annotated[str | None, Query(pattern=r"^(open|decided)$")] = None,
     limit: Limit = 100,
     offset: Offset = 0,
-) -> list[s.CandidateOut]:
+) -> list[s.CandidateStaff]:
     return zombies.list_candidates(session, kind=kind, state=state, limit=limit, offset=offset)
 
 
 @router.post(
     "/enforcement/candidates/{candidate_id}/decision",
-    response_model=s.CandidateOut,
+    response_model=s.CandidateStaff,
     summary="对候选作出决定（唤醒、提出吊销、公告、不予处理）",
 )
 def decide_candidate(
     candidate_id: CandidateId,
-    data: s.CandidateDecisionIn,
+    data: s.CandidateDecisionCreate,
     session: SessionDep,
     user: Reviewer,
     clock: ClockDep,
-) -> s.CandidateOut:
+) -> s.CandidateStaff:
     row = zombies.decide_candidate(session, candidate_id, data, user=user, clock=clock)
     return zombies.candidate_out(session, row)
 
 
 @router.post(
     "/enforcement/jobs/annual-reports",
-    response_model=s.JobOut,
+    response_model=s.JobRunSummary,
     summary="6月30日后：对未报送上一年度年报的市场主体提出列入建议（批量）",
 )
 def job_annual_reports(
@@ -287,42 +293,48 @@ def job_annual_reports(
     clock: ClockDep,
     book: RulebookDep,
     year: Annotated[int, Query(ge=2015, le=2100)],
-) -> s.JobOut:
+) -> s.JobRunSummary:
     n = service.propose_annual_report_listings(session, clock, year, book=book, actor=user.username)
-    return s.JobOut(job="annual-reports", created=n, detail={"reporting_year": year - 1})
+    return s.JobRunSummary(job="annual-reports", created=n, detail={"reporting_year": year - 1})
 
 
 @router.post(
-    "/enforcement/jobs/results", response_model=s.JobOut, summary="根据已公示检查结果提出列入建议"
+    "/enforcement/jobs/results",
+    response_model=s.JobRunSummary,
+    summary="根据已公示检查结果提出列入建议",
 )
-def job_results(session: SessionDep, user: Planner, clock: ClockDep, book: RulebookDep) -> s.JobOut:
+def job_results(
+    session: SessionDep, user: Planner, clock: ClockDep, book: RulebookDep
+) -> s.JobRunSummary:
     n = service.propose_from_results(session, clock, book, actor=user.username)
-    return s.JobOut(job="results", created=n)
+    return s.JobRunSummary(job="results", created=n)
 
 
 @router.post(
     "/enforcement/jobs/escalation",
-    response_model=s.JobOut,
+    response_model=s.JobRunSummary,
     summary="按现行规则：届满提醒、列入严重违法名单建议或吊销候选；严重违法名单期满移出",
 )
 def job_escalation(
     session: SessionDep, user: Planner, clock: ClockDep, book: RulebookDep
-) -> s.JobOut:
+) -> s.JobRunSummary:
     out = service.escalate(session, clock, book, actor=user.username)
     out["expired"] = service.expire_serious(session, clock, actor=user.username)
-    return s.JobOut(job="escalation", created=sum(out.values()), detail=out)
+    return s.JobRunSummary(job="escalation", created=sum(out.values()), detail=out)
 
 
 @router.post(
     "/enforcement/jobs/zombies",
-    response_model=s.JobOut,
+    response_model=s.JobRunSummary,
     summary="查找僵死企业与强制注销候选（批量）",
 )
-def job_zombies(session: SessionDep, user: Planner, clock: ClockDep, book: RulebookDep) -> s.JobOut:
+def job_zombies(
+    session: SessionDep, user: Planner, clock: ClockDep, book: RulebookDep
+) -> s.JobRunSummary:
     detail = {
         **zombies.all_zombie_candidates(session, clock, book, actor=user.username),
         "compulsory_deregistration": zombies.deregistration_candidates(
             session, clock, book, actor=user.username
         ),
     }
-    return s.JobOut(job="zombies", created=sum(detail.values()), detail=detail)
+    return s.JobRunSummary(job="zombies", created=sum(detail.values()), detail=detail)

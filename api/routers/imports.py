@@ -7,7 +7,6 @@ from pydantic import BaseModel
 
 from api.deps import ClockDep, Planner, SessionDep, SettingsDep
 from api.errors import ERROR_RESPONSES, ErrorDetail
-from supervision.errors import Invalid
 from supervision.registry import importer
 
 
@@ -29,28 +28,13 @@ router = APIRouter(
 )
 
 
-def _checked_size(upload: UploadFile, limit: int) -> None:
-    upload.file.seek(0, 2)
-    size = upload.file.tell()
-    upload.file.seek(0)
-    if size > limit:
-        raise Invalid(
-            f"文件过大（{size // 1_048_576} MB），上限为 {limit // 1_048_576} MB",
-            f"file too large: {size} bytes, limit {limit}",
-        )
-
-
 def run_import(kind: str, upload: UploadFile, session, user, clock, settings) -> dict[str, Any]:
-    _checked_size(upload, settings.upload_max_bytes)
-    fn = {
-        "entities": importer.import_entities,
-        "inspectors": importer.import_inspectors,
-        "tax-filings": importer.import_tax_filings,
-    }[kind]
-    report = fn(
+    report = importer.import_upload(
         session,
+        kind,
         upload.file,
         filename=upload.filename or "upload",
+        max_bytes=settings.upload_max_bytes,
         actor=user.username,
         clock=clock,
         error_cap=settings.import_error_cap,

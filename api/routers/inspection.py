@@ -48,7 +48,9 @@ CalendarDep = Annotated[WorkdayCalendar, Depends(get_calendar)]
 
 
 @router.get(
-    "/me/tasks", response_model=list[s.TaskOut], summary="我的检查任务（截止日期、待补内容）"
+    "/me/tasks",
+    response_model=list[s.InspectionTaskStaff],
+    summary="我的检查任务（截止日期、待补内容）",
 )
 def my_tasks(
     session: SessionDep,
@@ -57,23 +59,23 @@ def my_tasks(
     book: CodebookDep,
     calendar: CalendarDep,
     state: TaskState | None = None,
-) -> list[s.TaskOut]:
+) -> list[s.InspectionTaskStaff]:
     return service.my_tasks(
         session, user, today=clock.today(), book=book, state=state, calendar=calendar
     )
 
 
-@router.get("/review/queue", response_model=list[s.TaskOut], summary="待审核的检查结果")
+@router.get("/review/queue", response_model=list[s.InspectionTaskStaff], summary="待审核的检查结果")
 def review_queue(
     session: SessionDep, user: Reviewer, clock: ClockDep, book: CodebookDep
-) -> list[s.TaskOut]:
+) -> list[s.InspectionTaskStaff]:
     return service.review_queue(session, user, today=clock.today(), book=book)
 
 
 # ---- one task ------------------------------------------------------------------------------
 
 
-@router.get("/tasks/{task_id}", response_model=s.TaskOut, summary="检查任务详情")
+@router.get("/tasks/{task_id}", response_model=s.InspectionTaskStaff, summary="检查任务详情")
 def get_task(
     task_id: TaskId,
     session: SessionDep,
@@ -81,7 +83,7 @@ def get_task(
     clock: ClockDep,
     book: CodebookDep,
     calendar: CalendarDep,
-) -> s.TaskOut:
+) -> s.InspectionTaskStaff:
     task = service.get_task(session, task_id)
     service.require_reader(session, task, user)
     return service.task_view(session, task, user, today=clock.today(), book=book, calendar=calendar)
@@ -89,12 +91,12 @@ def get_task(
 
 @router.get(
     "/tasks/{task_id}/result",
-    response_model=s.ResultVersionOut | None,
+    response_model=s.ResultVersionStaff | None,
     summary="当前检查结果（草稿或最新版本；尚未录入时为 null）",
 )
 def get_result(
     task_id: TaskId, session: SessionDep, user: CurrentUser, book: CodebookDep
-) -> s.ResultVersionOut | None:
+) -> s.ResultVersionStaff | None:
     task = service.get_task(session, task_id)
     service.require_reader(session, task, user)
     version = service.current_version(session, task)
@@ -103,29 +105,29 @@ def get_result(
 
 @router.put(
     "/tasks/{task_id}/result",
-    response_model=s.ResultVersionOut,
+    response_model=s.ResultVersionStaff,
     summary="保存检查结果草稿（检查组成员；可暂缺事项）",
 )
 def save_result(
     task_id: TaskId,
-    data: s.ResultIn,
+    data: s.ResultCreate,
     session: SessionDep,
     user: CurrentUser,
     clock: ClockDep,
     book: CodebookDep,
-) -> s.ResultVersionOut:
+) -> s.ResultVersionStaff:
     version = service.save_draft(session, task_id, data, user=user, clock=clock, book=book)
     return service.version_out(session, version, book)
 
 
 @router.get(
     "/tasks/{task_id}/versions",
-    response_model=list[s.ResultVersionOut],
+    response_model=list[s.ResultVersionStaff],
     summary="检查结果的全部版本（含退回、更正前的版本）",
 )
 def list_versions(
     task_id: TaskId, session: SessionDep, user: CurrentUser, book: CodebookDep
-) -> list[s.ResultVersionOut]:
+) -> list[s.ResultVersionStaff]:
     task = service.get_task(session, task_id)
     service.require_reader(session, task, user)
     return [service.version_out(session, v, book) for v in service.versions(session, task)]
@@ -133,12 +135,12 @@ def list_versions(
 
 @router.post(
     "/tasks/{task_id}/submit",
-    response_model=s.ResultVersionOut,
+    response_model=s.ResultVersionStaff,
     summary="提交检查结果待审核（每个事项均须完整）",
 )
 def submit(
     task_id: TaskId, session: SessionDep, user: CurrentUser, clock: ClockDep, book: CodebookDep
-) -> s.ResultVersionOut:
+) -> s.ResultVersionStaff:
     version = service.submit(session, task_id, user=user, clock=clock, book=book)
     return service.version_out(session, version, book)
 
@@ -146,8 +148,8 @@ def submit(
 # ---- evidence ------------------------------------------------------------------------------
 
 
-def _evidence_out(row: EvidenceFile) -> s.EvidenceOut:
-    return s.EvidenceOut(
+def _evidence_out(row: EvidenceFile) -> s.EvidenceStaff:
+    return s.EvidenceStaff(
         sha256=row.sha256,
         filename=row.filename,
         media_type=row.media_type,
@@ -159,7 +161,7 @@ def _evidence_out(row: EvidenceFile) -> s.EvidenceOut:
 
 @router.post(
     "/tasks/{task_id}/evidence",
-    response_model=s.EvidenceOut,
+    response_model=s.EvidenceStaff,
     status_code=201,
     summary="上传证据文件（JPEG/PNG/PDF，按内容识别，≤10 MB；返回 SHA-256）",
     responses={
@@ -174,7 +176,7 @@ def upload_evidence(
     user: CurrentUser,
     clock: ClockDep,
     settings: SettingsDep,
-) -> s.EvidenceOut:
+) -> s.EvidenceStaff:
     limit = service.EVIDENCE_MAX_BYTES
     data = file.file.read(limit + 1)  # one byte past the limit is enough to refuse
     row = service.upload_evidence(
@@ -191,9 +193,9 @@ def upload_evidence(
 
 
 @router.get(
-    "/tasks/{task_id}/evidence", response_model=list[s.EvidenceOut], summary="本任务的证据文件"
+    "/tasks/{task_id}/evidence", response_model=list[s.EvidenceStaff], summary="本任务的证据文件"
 )
-def list_evidence(task_id: TaskId, session: SessionDep, user: CurrentUser) -> list[s.EvidenceOut]:
+def list_evidence(task_id: TaskId, session: SessionDep, user: CurrentUser) -> list[s.EvidenceStaff]:
     task = service.get_task(session, task_id)
     service.require_reader(session, task, user)
     return [_evidence_out(row) for row in service.evidence_files(session, task)]
@@ -230,23 +232,23 @@ def download_evidence(
 
 @router.post(
     "/tasks/{task_id}/review",
-    response_model=s.ResultVersionOut,
+    response_model=s.ResultVersionStaff,
     summary="审核检查结果：通过，或退回并说明理由（审核人员不得为检查组成员）",
 )
 def review(
     task_id: TaskId,
-    data: s.ReviewIn,
+    data: s.ReviewCreate,
     session: SessionDep,
     user: CurrentUser,
     clock: ClockDep,
     book: CodebookDep,
-) -> s.ResultVersionOut:
+) -> s.ResultVersionStaff:
     version = service.review(session, task_id, data, user=user, clock=clock)
     return service.version_out(session, version, book)
 
 
 @router.post(
-    "/tasks/{task_id}/publish", response_model=s.ResultVersionOut, summary="公示一项检查结果"
+    "/tasks/{task_id}/publish", response_model=s.ResultVersionStaff, summary="公示一项检查结果"
 )
 def publish_task(
     task_id: TaskId,
@@ -255,14 +257,14 @@ def publish_task(
     clock: ClockDep,
     book: CodebookDep,
     calendar: CalendarDep,
-) -> s.ResultVersionOut:
+) -> s.ResultVersionStaff:
     version = service.publish_task(session, task_id, user=user, clock=clock, calendar=calendar)
     return service.version_out(session, version, book)
 
 
 @router.post(
     "/batches/{code}/publish-results",
-    response_model=s.PublishOut,
+    response_model=s.PublicationSummary,
     summary="公示本批次全部审核通过的检查结果",
 )
 def publish_batch(
@@ -271,24 +273,24 @@ def publish_batch(
     user: CurrentUser,
     clock: ClockDep,
     calendar: CalendarDep,
-) -> s.PublishOut:
+) -> s.PublicationSummary:
     return service.publish_batch(session, code, user=user, clock=clock, calendar=calendar)
 
 
 @router.post(
     "/tasks/{task_id}/corrections",
-    response_model=s.ResultVersionOut,
+    response_model=s.ResultVersionStaff,
     status_code=201,
     summary="更正已公示的检查结果（新版本，须说明理由；原版本保留）",
 )
 def correct(
     task_id: TaskId,
-    data: s.CorrectionIn,
+    data: s.CorrectionCreate,
     session: SessionDep,
     user: CurrentUser,
     clock: ClockDep,
     book: CodebookDep,
-) -> s.ResultVersionOut:
+) -> s.ResultVersionStaff:
     version = service.correct(session, task_id, data, user=user, clock=clock, book=book)
     return service.version_out(session, version, book)
 
@@ -298,7 +300,7 @@ def correct(
 
 @router.get(
     "/public/results",
-    response_model=s.PublicResultsPage,
+    response_model=s.ResultsPublicPage,
     summary="抽查检查结果公示（仅已公示的结果）",
 )
 def public_results(
@@ -312,13 +314,13 @@ def public_results(
     ] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=100)] = 20,
-) -> s.PublicResultsPage:
+) -> s.ResultsPublicPage:
     return service.public_results(
         session, batch=batch, q=q, page=page, per_page=per_page, book=book
     )
 
 
-@router.get("/batches/{code}/stats", response_model=s.StatsOut, summary="批次统计（工作人员）")
+@router.get("/batches/{code}/stats", response_model=s.StatsPublic, summary="批次统计（工作人员）")
 def batch_stats(
     code: Code,
     session: SessionDep,
@@ -326,12 +328,12 @@ def batch_stats(
     clock: ClockDep,
     book: CodebookDep,
     calendar: CalendarDep,
-) -> s.StatsOut:
+) -> s.StatsPublic:
     batch = get_batch(session, code)
     return stats.batch_stats(session, batch, today=clock.today(), book=book, calendar=calendar)
 
 
-@router.get("/plans/{code}/stats", response_model=s.StatsOut, summary="年度计划统计（工作人员）")
+@router.get("/plans/{code}/stats", response_model=s.StatsPublic, summary="年度计划统计（工作人员）")
 def plan_stats(
     code: Code,
     session: SessionDep,
@@ -339,6 +341,6 @@ def plan_stats(
     clock: ClockDep,
     book: CodebookDep,
     calendar: CalendarDep,
-) -> s.StatsOut:
+) -> s.StatsPublic:
     plan = get_plan(session, code)
     return stats.plan_stats(session, plan, today=clock.today(), book=book, calendar=calendar)

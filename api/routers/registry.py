@@ -10,8 +10,8 @@ from api.deps import ClockDep, Planner, SessionDep, ShortText, Staff, require_ro
 from api.errors import ERROR_RESPONSES
 from supervision.accounts.models import Role, User
 from supervision.errors import Forbidden
+from supervision.registry import queries, service
 from supervision.registry import schemas as s
-from supervision.registry import service
 from supervision.registry.models import (
     Department,
     EntityStatus,
@@ -178,7 +178,7 @@ def update_item(
 
 @router.get("/departments", response_model=list[Department], summary="部门（公开）")
 def list_departments(session: SessionDep) -> list[Department]:
-    return list(session.exec(select(Department).order_by(Department.code)))
+    return queries.list_departments(session)
 
 
 @router.post("/departments", response_model=Department, status_code=201, summary="新增部门")
@@ -193,7 +193,7 @@ def create_department(
 
 @router.get("/units", response_model=list[Unit], summary="单位（公开）")
 def list_units(session: SessionDep) -> list[Unit]:
-    return list(session.exec(select(Unit).order_by(Unit.code)))
+    return queries.list_units(session)
 
 
 @router.post("/units", response_model=Unit, status_code=201, summary="新增单位")

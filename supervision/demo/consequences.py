@@ -52,7 +52,7 @@ def build_demo_consequences(session: Session, *, clock: Clock, reviewer: User) -
         service.decide(
             session,
             entry_id,
-            s.DecisionIn(
+            s.DecisionCreate(
                 decision="list" if stands else "reject",
                 reason=(
                     f"未按规定期限公示{reporting_year}年度报告"

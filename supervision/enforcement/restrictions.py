@@ -81,7 +81,7 @@ def _reason(book: Rulebook, rulebook: str, kind: str, code: str) -> str:
 
 def restrictions(
     session: Session, book: Rulebook, uscc: str, measure: str, on: date
-) -> s.RestrictionOut:
+) -> s.RestrictionAnswer:
     known = book.all_measure_codes()
     if measure not in known:
         raise Invalid(
@@ -93,7 +93,7 @@ def restrictions(
         raise NotFound(f"未找到市场主体 {uscc}", f"no entity {uscc}")
     in_force = book.measures_on(on).get(measure)
     if in_force is None:
-        return s.RestrictionOut(
+        return s.RestrictionAnswer(
             uscc=uscc,
             measure=measure,
             measure_label=None,
@@ -126,7 +126,7 @@ def restrictions(
         )
         for e in rows
     ]
-    return s.RestrictionOut(
+    return s.RestrictionAnswer(
         uscc=uscc,
         measure=measure,
         measure_label=m.label,
@@ -137,9 +137,9 @@ def restrictions(
     )
 
 
-def measures(book: Rulebook, on: date) -> list[s.MeasureOut]:
+def measures(book: Rulebook, on: date) -> list[s.MeasurePublic]:
     return [
-        s.MeasureOut(
+        s.MeasurePublic(
             code=code,
             label=mf.measure.label,
             legal_basis=mf.measure.legal_basis,

@@ -320,7 +320,9 @@ def load_rulebook(data_dir: Path) -> Rulebook:
     code_versions = load_result_codes(data_dir).versions
     codes = {c for v in code_versions for c in v.all_codes()}
     problem = tuple(
-        dict.fromkeys(c.code for v in code_versions for c in v.walk() if c.code in v.problem_codes())
+        dict.fromkeys(
+            c.code for v in code_versions for c in v.walk() if c.code in v.problem_codes()
+        )
     )
     regimes: list[RegimeFile] = []
     locals_: list[LocalFile] = []

@@ -17,7 +17,7 @@ USCC_PATTERN = r"^[0-9A-HJ-NPQRTUWXY]{18}$"
 Text2000 = Field(min_length=1, max_length=2000)
 
 
-class ProposalIn(StrictInput):
+class ProposalCreate(StrictInput):
     """A proposal made by a person (results and the annual-report calendar propose by themselves)."""
 
     list_kind: ListKind
@@ -27,7 +27,7 @@ class ProposalIn(StrictInput):
     note: str = Field(default="", max_length=2000)
 
 
-class DecisionIn(StrictInput):
+class DecisionCreate(StrictInput):
     decision: Literal["list", "reject"]
     reason: str = Text2000
     decision_no: str | None = Field(default=None, min_length=1, max_length=64)
@@ -36,12 +36,12 @@ class DecisionIn(StrictInput):
     authority: str | None = Field(default=None, min_length=1, max_length=100)
 
 
-class ObjectionIn(StrictInput):
+class ObjectionCreate(StrictInput):
     filed_on: date
     grounds: str = Text2000
 
 
-class ObjectionDecisionIn(StrictInput):
+class ObjectionDecisionCreate(StrictInput):
     outcome: Literal["upheld", "dismissed"]
     reason: str = Text2000
     decided_on: date | None = None
@@ -53,7 +53,7 @@ class CorrectionEvidence(StrictInput):
     note: str = Field(default="", max_length=1000)
 
 
-class RemovalIn(StrictInput):
+class RemovalCreate(StrictInput):
     applied_on: date
     decision_no: str = Field(min_length=1, max_length=64)
     reason: str = Text2000
@@ -61,13 +61,13 @@ class RemovalIn(StrictInput):
     decided_on: date | None = None  # default: today
 
 
-class CandidateDecisionIn(StrictInput):
+class CandidateDecisionCreate(StrictInput):
     decision: Literal["wake_up", "revocation_proposal", "notice", "dismissed"]
     note: str = Text2000
     decided_on: date | None = None
 
 
-class EventOut(BaseModel):
+class ListEventStaff(BaseModel):
     seq: int
     kind: str
     on: date
@@ -76,7 +76,7 @@ class EventOut(BaseModel):
     detail: dict
 
 
-class EntryOut(BaseModel):
+class ListEntryStaff(BaseModel):
     id: int
     list_kind: ListKind
     uscc: str
@@ -104,10 +104,10 @@ class EntryOut(BaseModel):
     removal_reason: str | None
     removal_evidence: list[dict] | None
     removal_late: bool | None
-    events: list[EventOut] = []
+    events: list[ListEventStaff] = []
 
 
-class PublicEntry(BaseModel):
+class ListEntryPublic(BaseModel):
     """A published list entry: what the national credit system shows."""
 
     list_kind: ListKind
@@ -121,11 +121,11 @@ class PublicEntry(BaseModel):
     removal_reason: str | None
 
 
-class PublicEntriesPage(BaseModel):
+class ListEntriesPublicPage(BaseModel):
     total: int
     page: int
     per_page: int
-    items: list[PublicEntry]
+    items: list[ListEntryPublic]
 
 
 class RestrictionReason(BaseModel):
@@ -143,7 +143,7 @@ class RestrictionReason(BaseModel):
     until: date | None  # None: until removed
 
 
-class RestrictionOut(BaseModel):
+class RestrictionAnswer(BaseModel):
     uscc: str
     measure: str
     measure_label: str | None
@@ -153,7 +153,7 @@ class RestrictionOut(BaseModel):
     reasons: list[RestrictionReason]
 
 
-class MeasureOut(BaseModel):
+class MeasurePublic(BaseModel):
     code: str
     label: str
     legal_basis: str
@@ -163,7 +163,7 @@ class MeasureOut(BaseModel):
     rulebook: str
 
 
-class CandidateOut(BaseModel):
+class CandidateStaff(BaseModel):
     id: int
     kind: CandidateKind
     uscc: str
@@ -179,7 +179,7 @@ class CandidateOut(BaseModel):
     decision_note: str | None
 
 
-class JobOut(BaseModel):
+class JobRunSummary(BaseModel):
     job: str
     created: int
     detail: dict = {}

@@ -198,7 +198,7 @@ def _open_entry_exists(session: Session, kind: ListKind, uscc: str, reason_code:
 
 
 def propose(
-    session: Session, data: s.ProposalIn, *, user: User, clock: Clock, book: Rulebook
+    session: Session, data: s.ProposalCreate, *, user: User, clock: Clock, book: Rulebook
 ) -> ListEntry:
     """A person's proposal, under the regime in force on the date of the fact."""
     entity = get_entity(session, data.uscc)
@@ -452,7 +452,7 @@ def _day(given: date | None, clock: Clock, not_before: date | None, what: str) -
 def decide(
     session: Session,
     entry_id: int,
-    data: s.DecisionIn,
+    data: s.DecisionCreate,
     *,
     user: User,
     clock: Clock,
@@ -520,7 +520,7 @@ def _pending_objection(session: Session, entry: ListEntry) -> bool:
 
 
 def file_objection(
-    session: Session, entry_id: int, data: s.ObjectionIn, *, user: User, clock: Clock
+    session: Session, entry_id: int, data: s.ObjectionCreate, *, user: User, clock: Clock
 ) -> ListEntry:
     """The entity's objection (异议), within 30 days of the listing decision."""
     entry = get_entry(session, entry_id, for_update=True)
@@ -550,7 +550,7 @@ def file_objection(
 
 
 def decide_objection(
-    session: Session, entry_id: int, data: s.ObjectionDecisionIn, *, user: User, clock: Clock
+    session: Session, entry_id: int, data: s.ObjectionDecisionCreate, *, user: User, clock: Clock
 ) -> ListEntry:
     """Upheld: the listing is withdrawn (it never restricts); dismissed: it stays."""
     entry = get_entry(session, entry_id, for_update=True)
@@ -578,7 +578,7 @@ def decide_objection(
 def remove(
     session: Session,
     entry_id: int,
-    data: s.RemovalIn,
+    data: s.RemovalCreate,
     *,
     user: User,
     clock: Clock,
@@ -869,9 +869,9 @@ def stratum_risk_class(on: date, data_dir: Path | None = None) -> Any:
 # ---- views ---------------------------------------------------------------------------------
 
 
-def events_of(session: Session, entry: ListEntry) -> list[s.EventOut]:
+def events_of(session: Session, entry: ListEntry) -> list[s.ListEventStaff]:
     return [
-        s.EventOut(
+        s.ListEventStaff(
             seq=e.seq,
             kind=e.kind,
             on=e.event_on,
@@ -887,15 +887,15 @@ def events_of(session: Session, entry: ListEntry) -> list[s.EventOut]:
 
 def entry_out(
     session: Session, entry: ListEntry, book: Rulebook, *, with_events: bool = True
-) -> s.EntryOut:
+) -> s.ListEntryStaff:
     name = session.exec(select(Entity.name).where(Entity.uscc == entry.uscc)).first() or ""
     fields = {
         k: getattr(entry, k)
-        for k in s.EntryOut.model_fields
+        for k in s.ListEntryStaff.model_fields
         if k not in ("entity_name", "reason_label", "removal_evidence", "events")
     }
     evidence = json.loads(entry.removal_evidence)["evidence"] if entry.removal_evidence else None
-    return s.EntryOut(
+    return s.ListEntryStaff(
         **fields,
         entity_name=name,
         reason_label=reason_label(book, entry),
@@ -913,7 +913,7 @@ def list_entries(
     uscc: str | None = None,
     limit: int = 100,
     offset: int = 0,
-) -> list[s.EntryOut]:
+) -> list[s.ListEntryStaff]:
     stmt = select(ListEntry).order_by(col(ListEntry.id).desc()).offset(offset).limit(limit)
     if list_kind:
         stmt = stmt.where(ListEntry.list_kind == list_kind)
@@ -924,7 +924,7 @@ def list_entries(
     return [entry_out(session, e, book, with_events=False) for e in session.exec(stmt)]
 
 
-def history(session: Session, uscc: str, book: Rulebook) -> list[s.EntryOut]:
+def history(session: Session, uscc: str, book: Rulebook) -> list[s.ListEntryStaff]:
     """An entity's full list history: every entry, each with its events, oldest first."""
     get_entity(session, uscc)
     entries = session.exec(select(ListEntry).where(ListEntry.uscc == uscc).order_by(ListEntry.id))
@@ -939,7 +939,7 @@ def public_entries(
     q: str | None,
     page: int,
     per_page: int,
-) -> s.PublicEntriesPage:
+) -> s.ListEntriesPublicPage:
     """Decided listings as published: listed and removed ones (never proposals or withdrawn)."""
     conds = [
         ListEntry.list_kind == list_kind,
@@ -964,7 +964,7 @@ def public_entries(
         .limit(per_page)
     ).all()
     items = [
-        s.PublicEntry(
+        s.ListEntryPublic(
             list_kind=e.list_kind,
             entity_name=name,
             uscc=e.uscc,
@@ -977,7 +977,7 @@ def public_entries(
         )
         for e, name in rows
     ]
-    return s.PublicEntriesPage(total=total, page=page, per_page=per_page, items=items)
+    return s.ListEntriesPublicPage(total=total, page=page, per_page=per_page, items=items)
 
 
 def now_date(at: datetime) -> date:

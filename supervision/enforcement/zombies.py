@@ -496,7 +496,12 @@ def get_candidate(session: Session, candidate_id: int) -> EnforcementCandidate:
 
 
 def decide_candidate(
-    session: Session, candidate_id: int, data: s.CandidateDecisionIn, *, user: User, clock: Clock
+    session: Session,
+    candidate_id: int,
+    data: s.CandidateDecisionCreate,
+    *,
+    user: User,
+    clock: Clock,
 ) -> EnforcementCandidate:
     row = get_candidate(session, candidate_id)
     if row.state != "open":
@@ -531,16 +536,16 @@ def decide_candidate(
 
 def candidate_out(
     session: Session, row: EnforcementCandidate, name: str | None = None
-) -> s.CandidateOut:
+) -> s.CandidateStaff:
     """The candidate with its entity's name (looked up unless the caller joined it)."""
     if name is None:
         name = session.exec(select(Entity.name).where(Entity.uscc == row.uscc)).first() or ""
     fields = {
         k: getattr(row, k)
-        for k in s.CandidateOut.model_fields
+        for k in s.CandidateStaff.model_fields
         if k not in ("entity_name", "evidence")
     }
-    return s.CandidateOut(**fields, entity_name=name, evidence=json.loads(row.evidence))
+    return s.CandidateStaff(**fields, entity_name=name, evidence=json.loads(row.evidence))
 
 
 def count_candidates(session: Session, *, state: str | None) -> dict[str, int]:
@@ -559,7 +564,7 @@ def list_candidates(
     state: str | None,
     limit: int = 100,
     offset: int = 0,
-) -> list[s.CandidateOut]:
+) -> list[s.CandidateStaff]:
     stmt = (
         select(EnforcementCandidate, Entity.name)
         .join(Entity, Entity.uscc == EnforcementCandidate.uscc)

@@ -24,14 +24,14 @@ _Strict = StrictInput
 # ---- requests ------------------------------------------------------------------------------
 
 
-class LetterIn(_Strict):
+class LetterCreate(_Strict):
     """A registered letter (挂号信) sent to the registered address and not signed for."""
 
     sent_on: date
     tracking_no: str = Field(default="", max_length=64)
 
 
-class ProofIn(_Strict):
+class ProofCreate(_Strict):
     """Proof required by a result code (e.g. 6 无法联系): one of the rulebook's options."""
 
     kind: str = Field(
@@ -39,10 +39,10 @@ class ProofIn(_Strict):
     )  # site_visit / address_missing / registered_letters
     visit_date: date | None = None
     note: str = Field(default="", max_length=2000)
-    letters: list[LetterIn] = Field(default_factory=list, max_length=2)
+    letters: list[LetterCreate] = Field(default_factory=list, max_length=2)
 
 
-class ResultLineIn(_Strict):
+class ResultLineCreate(_Strict):
     item_code: str = Field(min_length=1, max_length=32)
     codes: list[ShortCode] = Field(default_factory=list, max_length=20)
     methods: list[ShortCode] = Field(default_factory=list, max_length=3)
@@ -50,30 +50,30 @@ class ResultLineIn(_Strict):
     handling: LongText = ""
     follow_up: LongText = ""
     check_date: date | None = None
-    proof: ProofIn | None = None
+    proof: ProofCreate | None = None
     evidence: list[Sha256] = Field(default_factory=list, max_length=50)
 
 
-class ResultIn(_Strict):
+class ResultCreate(_Strict):
     """The whole result of a task: one line per item (a draft may leave items out)."""
 
-    lines: list[ResultLineIn] = Field(default_factory=list, max_length=200)
+    lines: list[ResultLineCreate] = Field(default_factory=list, max_length=200)
 
 
-class ReviewIn(_Strict):
+class ReviewCreate(_Strict):
     decision: Literal["approve", "return"]
     reason: str | None = Field(default=None, max_length=2000)  # required to return
 
 
-class CorrectionIn(_Strict):
+class CorrectionCreate(_Strict):
     reason: str | None = Field(default=None, max_length=2000)  # required (更正理由)
-    result: ResultIn
+    result: ResultCreate
 
 
 # ---- responses -----------------------------------------------------------------------------
 
 
-class CodeOut(BaseModel):
+class ResultCodePublic(BaseModel):
     code: str
     label: str
 
@@ -86,10 +86,10 @@ class Problem(BaseModel):
     en: str
 
 
-class ResultLineOut(BaseModel):
+class ResultLineStaff(BaseModel):
     item_code: str
     item_name: str
-    codes: list[CodeOut]
+    codes: list[ResultCodePublic]
     methods: list[str]
     problems: str
     handling: str
@@ -99,7 +99,7 @@ class ResultLineOut(BaseModel):
     evidence: list[str]
 
 
-class ResultVersionOut(BaseModel):
+class ResultVersionStaff(BaseModel):
     seq: int
     status: str
     codebook_version: str
@@ -116,22 +116,22 @@ class ResultVersionOut(BaseModel):
     published_at: datetime | None
     deadline: date | None
     late: bool | None
-    lines: list[ResultLineOut]
+    lines: list[ResultLineStaff]
 
 
-class ItemOut(BaseModel):
+class TaskItemStaff(BaseModel):
     code: str
     name: str
     methods: list[str]
 
 
-class MemberOut(BaseModel):
+class TeamMemberStaff(BaseModel):
     badge_no: str
     name: str
     leader: bool
 
 
-class DeadlineOut(BaseModel):
+class DeadlineStaff(BaseModel):
     """Publication deadline: 20 working days after the end of the check."""
 
     due: date | None
@@ -141,7 +141,7 @@ class DeadlineOut(BaseModel):
     note: str | None = None  # why the deadline could not be counted (calendar year missing)
 
 
-class TaskOut(BaseModel):
+class InspectionTaskStaff(BaseModel):
     id: int
     batch_code: str
     batch_name: str
@@ -150,18 +150,18 @@ class TaskOut(BaseModel):
     entity_name: str
     address: str
     state: str
-    items: list[ItemOut]
-    team: list[MemberOut]
+    items: list[TaskItemStaff]
+    team: list[TeamMemberStaff]
     my_role: Literal["leader", "member"] | None
     window_start: date
     window_end: date
-    deadline: DeadlineOut
+    deadline: DeadlineStaff
     missing: list[Problem]
     returned_reason: str | None
-    current: ResultVersionOut | None
+    current: ResultVersionStaff | None
 
 
-class EvidenceOut(BaseModel):
+class EvidenceStaff(BaseModel):
     sha256: str
     filename: str
     media_type: str
@@ -176,19 +176,19 @@ class NotReady(BaseModel):
     state: str
 
 
-class PublishOut(BaseModel):
+class PublicationSummary(BaseModel):
     published: list[int]
     late: list[int]
     not_ready: list[NotReady]
 
 
-class PublicItemResult(BaseModel):
+class ItemResultPublic(BaseModel):
     item_code: str
     item_name: str
-    results: list[CodeOut]
+    results: list[ResultCodePublic]
 
 
-class PublicResult(BaseModel):
+class ResultPublic(BaseModel):
     """One published record in the national format (抽查检查结果公示)."""
 
     plan_code: str
@@ -201,17 +201,17 @@ class PublicResult(BaseModel):
     entity_name: str
     completed_on: date | None
     published_on: date
-    items: list[PublicItemResult]
+    items: list[ItemResultPublic]
     corrected: bool
     corrected_on: date | None
 
 
-class PublicResultsPage(BaseModel):
+class ResultsPublicPage(BaseModel):
     total: int
     page: int
     per_page: int
     counts: dict[str, int]  # published records per result code (same filters)
-    items: list[PublicResult]
+    items: list[ResultPublic]
 
 
 class Breakdown(BaseModel):
@@ -230,11 +230,11 @@ class CategoryCount(BaseModel):
     rate: float | None
 
 
-class StatsOut(BaseModel):
+class StatsPublic(BaseModel):
     scope: Literal["batch", "plan"]
     code: str
     name: str
-    deadline: DeadlineOut | None  # batch only
+    deadline: DeadlineStaff | None  # batch only
     drawn: int
     withdrawn: int
     unassigned: int

@@ -255,7 +255,7 @@ def _needs_proof(line_codes: list[str], book: ResultCodeVersion) -> ResultCode |
 
 
 def _check_line(
-    line: s.ResultLineIn,
+    line: s.ResultLineCreate,
     ctx: TaskContext,
     book: ResultCodeVersion,
     evidence: set[str],
@@ -332,7 +332,7 @@ def _check_date_in_range(day: date, first: date, today: date, where: str, where_
 
 
 def _check_proof(
-    line: s.ResultLineIn,
+    line: s.ResultLineCreate,
     codes: list[str],
     book: ResultCodeVersion,
     today: date,
@@ -451,7 +451,7 @@ def _evidence_hashes(session: Session, task: Task) -> set[str]:
 
 
 def _checked_lines(
-    session: Session, ctx: TaskContext, data: s.ResultIn, book: ResultCodeBook, today: date
+    session: Session, ctx: TaskContext, data: s.ResultCreate, book: ResultCodeBook, today: date
 ) -> list[dict[str, Any]]:
     codes_book = codes_in_force(book, ctx.batch)
     evidence = _evidence_hashes(session, ctx.task)
@@ -475,7 +475,7 @@ def _write_lines(session: Session, version: ResultVersion, rows: list[dict[str, 
 def save_draft(
     session: Session,
     task_id: int,
-    data: s.ResultIn,
+    data: s.ResultCreate,
     *,
     user: User,
     clock: Clock,
@@ -645,7 +645,7 @@ def submit(
 
 
 def review(
-    session: Session, task_id: int, data: s.ReviewIn, *, user: User, clock: Clock
+    session: Session, task_id: int, data: s.ReviewCreate, *, user: User, clock: Clock
 ) -> ResultVersion:
     task = get_task(session, task_id, for_update=True)
     require_independent_reviewer(session, task, user)
@@ -689,8 +689,8 @@ class Deadline:
     overdue: bool
     note: str | None = None
 
-    def out(self) -> s.DeadlineOut:
-        return s.DeadlineOut(**self.__dict__)
+    def out(self) -> s.DeadlineStaff:
+        return s.DeadlineStaff(**self.__dict__)
 
 
 def publication_due(batch: Batch, calendar: WorkdayCalendar | None = None) -> date:
@@ -813,7 +813,7 @@ def publish_batch(
     user: User,
     clock: Clock,
     calendar: WorkdayCalendar | None = None,
-) -> s.PublishOut:
+) -> s.PublicationSummary:
     """Publish every approved result of a batch at once; the rest are listed as not ready."""
     require_publisher(user)
     batch = session.exec(select(Batch).where(Batch.code == code)).first()
@@ -846,13 +846,13 @@ def publish_batch(
             {"tasks": published, "late": late},
             clock,
         )
-    return s.PublishOut(published=published, late=late, not_ready=not_ready)
+    return s.PublicationSummary(published=published, late=late, not_ready=not_ready)
 
 
 def correct(
     session: Session,
     task_id: int,
-    data: s.CorrectionIn,
+    data: s.CorrectionCreate,
     *,
     user: User,
     clock: Clock,
@@ -919,15 +919,15 @@ def first_publication(session: Session, task: Task) -> ResultVersion | None:
 
 def version_out(
     session: Session, version: ResultVersion, book: ResultCodeBook
-) -> s.ResultVersionOut:
+) -> s.ResultVersionStaff:
     codes_book = book.named(version.codebook_version).all_codes()
     items = dict(session.exec(select(InspectionItem.code, InspectionItem.name)).all())
     lines = [
-        s.ResultLineOut(
+        s.ResultLineStaff(
             item_code=line.item_code,
             item_name=items.get(line.item_code, line.item_code),
             codes=[
-                s.CodeOut(code=c, label=codes_book[c].label if c in codes_book else c)
+                s.ResultCodePublic(code=c, label=codes_book[c].label if c in codes_book else c)
                 for c in line.codes.split(",")
                 if c
             ],
@@ -941,11 +941,11 @@ def version_out(
         )
         for line in lines_of(session, version)
     ]
-    fields = {k: getattr(version, k) for k in s.ResultVersionOut.model_fields if k != "lines"}
-    return s.ResultVersionOut(**fields, lines=lines)
+    fields = {k: getattr(version, k) for k in s.ResultVersionStaff.model_fields if k != "lines"}
+    return s.ResultVersionStaff(**fields, lines=lines)
 
 
-def _team(session: Session, task: Task) -> list[tuple[int, s.MemberOut]]:
+def _team(session: Session, task: Task) -> list[tuple[int, s.TeamMemberStaff]]:
     rows = session.exec(
         select(TaskMember.inspector_id, TaskMember.badge_no, Inspector.name, TaskMember.position)
         .join(Inspector, Inspector.id == TaskMember.inspector_id)
@@ -953,7 +953,7 @@ def _team(session: Session, task: Task) -> list[tuple[int, s.MemberOut]]:
         .order_by(TaskMember.position)
     ).all()
     return [
-        (iid, s.MemberOut(badge_no=badge, name=name, leader=pos == 0))
+        (iid, s.TeamMemberStaff(badge_no=badge, name=name, leader=pos == 0))
         for iid, badge, name, pos in rows
     ]
 
@@ -966,7 +966,7 @@ def task_view(
     today: date,
     book: ResultCodeBook,
     calendar: WorkdayCalendar | None = None,
-) -> s.TaskOut:
+) -> s.InspectionTaskStaff:
     ctx = task_context(session, task)
     plan = session.get(Plan, ctx.batch.plan_id)
     entity = session.get(Entity, task.entity_id)
@@ -975,7 +975,7 @@ def task_view(
     version = current_version(session, task)
     done = task.state in (TaskState.published, *CLOSED_STATES)
     editable = task.state in EDITABLE_STATES
-    return s.TaskOut(
+    return s.InspectionTaskStaff(
         id=task.id,
         batch_code=ctx.batch.code,
         batch_name=ctx.batch.name,
@@ -985,7 +985,9 @@ def task_view(
         address=entity.business_address or entity.registered_address,
         state=task.state,
         items=[
-            s.ItemOut(code=i.code, name=i.name, methods=[m for m in i.methods.split(",") if m])
+            s.TaskItemStaff(
+                code=i.code, name=i.name, methods=[m for m in i.methods.split(",") if m]
+            )
             for i in ctx.items
         ],
         team=[m for _, m in team],
@@ -1011,7 +1013,7 @@ def my_tasks(
     book: ResultCodeBook,
     state: str | None = None,
     calendar: WorkdayCalendar | None = None,
-) -> list[s.TaskOut]:
+) -> list[s.InspectionTaskStaff]:
     """The tasks whose current team includes the user's inspector, soonest deadline first."""
     if user.inspector_id is None:
         return []
@@ -1032,7 +1034,7 @@ def my_tasks(
 
 def review_queue(
     session: Session, user: User, *, today: date, book: ResultCodeBook
-) -> list[s.TaskOut]:
+) -> list[s.InspectionTaskStaff]:
     """Submitted results the user may review (tasks they were never on), oldest first."""
     stmt = (
         select(Task)
@@ -1087,7 +1089,7 @@ def public_results(
     page: int,
     per_page: int,
     book: ResultCodeBook,
-) -> s.PublicResultsPage:
+) -> s.ResultsPublicPage:
     """Published results only — the list, the total and the counts all use the same filter."""
     q = (q or "").replace("\x00", "").strip() or None
     batch = (batch or "").replace("\x00", "") or None
@@ -1116,7 +1118,7 @@ def public_results(
         labels = book.named(version.codebook_version).all_codes()
         first = first_publication(session, task)
         out.append(
-            s.PublicResult(
+            s.ResultPublic(
                 plan_code=plan.code,
                 plan_name=plan.name,
                 batch_code=b.code,
@@ -1128,11 +1130,11 @@ def public_results(
                 completed_on=version.completed_on,
                 published_on=_china_date(first),
                 items=[
-                    s.PublicItemResult(
+                    s.ItemResultPublic(
                         item_code=line.item_code,
                         item_name=items.get(line.item_code, line.item_code),
                         results=[
-                            s.CodeOut(code=c, label=labels[c].label if c in labels else c)
+                            s.ResultCodePublic(code=c, label=labels[c].label if c in labels else c)
                             for c in line.codes.split(",")
                             if c
                         ],
@@ -1143,6 +1145,6 @@ def public_results(
                 corrected_on=_china_date(version) if version.corrects_seq is not None else None,
             )
         )
-    return s.PublicResultsPage(
+    return s.ResultsPublicPage(
         total=total, page=page, per_page=per_page, counts=dict(sorted(counts.items())), items=out
     )

@@ -49,7 +49,7 @@ def batch_stats(
     today: date,
     book: ResultCodeBook,
     calendar: WorkdayCalendar | None = None,
-) -> s.StatsOut:
+) -> s.StatsPublic:
     return _stats(session, [batch], "batch", batch.code, batch.name, today, book, calendar)
 
 
@@ -60,7 +60,7 @@ def plan_stats(
     today: date,
     book: ResultCodeBook,
     calendar: WorkdayCalendar | None = None,
-) -> s.StatsOut:
+) -> s.StatsPublic:
     batches = list(session.exec(select(Batch).where(Batch.plan_id == plan.id).order_by(Batch.code)))
     return _stats(session, batches, "plan", plan.code, plan.name, today, book, calendar)
 
@@ -74,7 +74,7 @@ def _stats(
     today: date,
     book: ResultCodeBook,
     calendar: WorkdayCalendar | None,
-) -> s.StatsOut:
+) -> s.StatsPublic:
     by_id = {b.id: b for b in batches}
     tasks = session.exec(
         select(
@@ -180,7 +180,7 @@ def _stats(
         ]
 
     judged = counts["on_time"] + counts["late"]
-    return s.StatsOut(
+    return s.StatsPublic(
         scope=scope,
         code=code,
         name=name,

@@ -3,6 +3,7 @@
 import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -127,21 +128,21 @@ class BatchCreate(_Strict):
         return self
 
 
-class EntropySubmit(_Strict):
+class EntropyCreate(_Strict):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
     entropy: list[str] = Field(min_length=1, max_length=20)
 
 
-class RecuseRequest(_Strict):
+class RecusalCreate(_Strict):
     inspector: str = Field(min_length=1, max_length=32)
     reason: str = Field(min_length=2, max_length=500)
 
 
-class WithdrawEntityRequest(_Strict):
+class EntityWithdrawalCreate(_Strict):
     reason: str = Field(min_length=2, max_length=500)
 
 
-class WithdrawCommitmentRequest(_Strict):
+class CommitmentWithdrawalCreate(_Strict):
     reason: str = Field(min_length=4, max_length=1000)
 
 
@@ -181,3 +182,44 @@ class BatchPublic(BaseModel):
     entropy: list[str] | None = None
     seed: str | None = None
     drawn_at: datetime | None = None
+
+
+class FeasibilityPublic(BaseModel):
+    ok: bool
+    strata: dict[str, dict[str, int]]
+    slots: list[dict[str, Any]]
+    problems: list[dict[str, str]]
+    warnings: list[dict[str, str]]
+
+
+class FreezePublic(BaseModel):
+    commitment: str
+    params: dict[str, Any]
+    feasibility: FeasibilityPublic
+
+
+class DrawPublic(BaseModel):
+    seed: str
+    selected: int
+    unassigned: list[str]
+    pairing_tickets: int
+
+
+class DrawEventPublic(BaseModel):
+    seq: int
+    event: dict[str, Any]
+    outcome: dict[str, Any]
+    chain: str
+
+
+class DrawnTaskPublic(BaseModel):
+    """A drawn entity and its team as the draw published them (public)."""
+
+    position: int
+    uscc: str
+    entity_name: str
+    stratum: str
+    ticket: str
+    state: str
+    understaffed: bool
+    team: list[dict[str, str]]

@@ -193,7 +193,9 @@ def test_item_list_is_public(client: TestClient, login, units) -> None:
 
 def test_nul_is_refused_everywhere(client: TestClient, login, units, session) -> None:
     planner = login("planner")
-    assert client.get("/api/v1/entities", params={"q": "a\x00b"}, headers=planner).status_code == 422
+    assert (
+        client.get("/api/v1/entities", params={"q": "a\x00b"}, headers=planner).status_code == 422
+    )
     assert client.get("/api/v1/items/SCJ%00X").status_code == 404
     r = client.post("/api/v1/entities", json=entity_body(name="天山\x00商贸"), headers=planner)
     assert r.status_code == 422 and "NUL" in r.text

@@ -129,3 +129,14 @@ def test_layers_point_one_way() -> None:
         if LAYER[b.split(".")[0]] > LAYER[a.split(".")[0]]
     ]
     assert not wrong, wrong
+
+
+def test_pages_never_import_routers() -> None:
+    wrong = [
+        f"{a} → {b}"
+        for a, deps in import_graph().items()
+        if a.startswith("api.pages")
+        for b in deps
+        if b.startswith("api.routers")
+    ]
+    assert not wrong, wrong

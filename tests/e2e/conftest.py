@@ -108,6 +108,7 @@ def chromium():
     """A headless Chromium from Debian (never a Playwright download)."""
     need_file(CHROMIUM, "chromium")
     from playwright import sync_api
+
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:

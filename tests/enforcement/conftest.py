@@ -99,7 +99,7 @@ def proposed(
     reason: str = "unreachable",
 ) -> ListEntry:
     clock = at(fact_on)
-    data = s.ProposalIn(
+    data = s.ProposalCreate(
         list_kind=ListKind(kind), uscc=uscc, reason_code=reason, fact_on=date.fromisoformat(fact_on)
     )
     return service.propose(session, data, user=PLANNER, clock=clock, book=book)
@@ -117,5 +117,5 @@ def listed(
     no: str = "昌市监异列〔2016〕1号",
 ) -> ListEntry:
     entry = proposed(session, book, uscc, fact_on, kind=kind, reason=reason)
-    data = s.DecisionIn(decision="list", reason="经核查属实", decision_no=no)
+    data = s.DecisionCreate(decision="list", reason="经核查属实", decision_no=no)
     return service.decide(session, entry.id, data, user=REVIEWER, clock=at(decided_on), book=book)

@@ -41,7 +41,7 @@ def test_listed_entities_count_as_class_d(client, planner, session, book) -> Non
     for uscc in (other.uscc, low.uscc):
         entry = service.propose(
             session,
-            s.ProposalIn(
+            s.ProposalCreate(
                 list_kind="abnormal",
                 uscc=uscc,
                 reason_code="unreachable",
@@ -56,7 +56,7 @@ def test_listed_entities_count_as_class_d(client, planner, session, book) -> Non
             service.decide(
                 session,
                 entry.id,
-                s.DecisionIn(
+                s.DecisionCreate(
                     decision="list", reason="无法联系", decision_no="昌市监异列〔2026〕1号"
                 ),
                 user=REVIEWER,

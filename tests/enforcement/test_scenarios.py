@@ -71,7 +71,7 @@ def test_2016_listing_escalates_under_2014_rules_after_its_60_day_reminder(
     decided = service.decide(
         session,
         serious.id,
-        s.DecisionIn(
+        s.DecisionCreate(
             decision="list", reason="届满3年仍未履行", decision_no="昌市监严列〔2019〕1号"
         ),
         user=REVIEWER,
@@ -127,7 +127,7 @@ def test_same_facts_in_2025_give_a_revocation_candidate_not_a_move(
     done = zombies.decide_candidate(
         session,
         cand.id,
-        s.CandidateDecisionIn(decision="revocation_proposal", note="提请吊销营业执照"),
+        s.CandidateDecisionCreate(decision="revocation_proposal", note="提请吊销营业执照"),
         user=REVIEWER,
         clock=clock,
     )
@@ -154,7 +154,7 @@ def test_annual_report_listing_and_removal_within_five_working_days(
     service.decide(
         session,
         entry.id,
-        s.DecisionIn(
+        s.DecisionCreate(
             decision="list", reason="未报送2025年度报告", decision_no="昌市监异列〔2026〕88号"
         ),
         user=REVIEWER,
@@ -167,7 +167,7 @@ def test_annual_report_listing_and_removal_within_five_working_days(
 
     session.add(AnnualReport(uscc=missing, year=2025, filed_on=date(2026, 8, 1)))
     session.flush()
-    removal = s.RemovalIn(
+    removal = s.RemovalCreate(
         applied_on=date(2026, 8, 3),
         decision_no="昌市监异移〔2026〕5号",
         reason="已补报年度报告",
@@ -194,13 +194,13 @@ def test_late_decisions_are_flagged_and_the_calendar_skips_holidays(
     late = service.decide(
         session,
         entry.id,
-        s.DecisionIn(decision="list", reason="无法联系", decision_no="昌市监异列〔2026〕99号"),
+        s.DecisionCreate(decision="list", reason="无法联系", decision_no="昌市监异列〔2026〕99号"),
         user=REVIEWER,
         clock=at("2026-10-13"),
         book=book,
     )
     assert late.decision_late is True
-    removal = s.RemovalIn(
+    removal = s.RemovalCreate(
         applied_on=date(2026, 10, 14),
         decision_no="昌市监异移〔2026〕9号",
         reason="已办理住所变更登记",
@@ -236,7 +236,7 @@ def test_serious_list_early_removal_after_one_year_and_automatic_removal(
         session, book, b, "2025-01-06", "2025-01-10", kind="serious", reason="serious_violation"
     )
     assert one.expires_on == date(2028, 1, 10)
-    early = s.RemovalIn(
+    early = s.RemovalCreate(
         applied_on=date(2025, 12, 1),
         decision_no="昌市监严移〔2025〕1号",
         reason="已履行行政处罚并作出信用承诺",
@@ -267,14 +267,14 @@ def test_upheld_objection_withdraws_the_listing(session, book, make_entity) -> N
     service.file_objection(
         session,
         entry.id,
-        s.ObjectionIn(filed_on=date(2026, 3, 20), grounds="企业一直在登记住所经营"),
+        s.ObjectionCreate(filed_on=date(2026, 3, 20), grounds="企业一直在登记住所经营"),
         user=REVIEWER,
         clock=at("2026-03-20"),
     )
     service.decide_objection(
         session,
         entry.id,
-        s.ObjectionDecisionIn(outcome="upheld", reason="复核确认可以联系"),
+        s.ObjectionDecisionCreate(outcome="upheld", reason="复核确认可以联系"),
         user=REVIEWER,
         clock=at("2026-03-25"),
     )

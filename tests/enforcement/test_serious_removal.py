@@ -43,8 +43,8 @@ def serious(session, book, uscc: str) -> ListEntry:
     )
 
 
-def application(applied_on: str, decided_on: str | None = None) -> s.RemovalIn:
-    return s.RemovalIn(
+def application(applied_on: str, decided_on: str | None = None) -> s.RemovalCreate:
+    return s.RemovalCreate(
         applied_on=date.fromisoformat(applied_on),
         decided_on=date.fromisoformat(decided_on) if decided_on else None,
         decision_no="昌市监严移〔2026〕1号",

@@ -188,7 +188,7 @@ def test_trading_candidates_are_decided_like_other_zombies(session, book, entity
         zombies.decide_candidate(
             session,
             first.id,
-            s.CandidateDecisionIn(decision="notice", note="公告"),
+            s.CandidateDecisionCreate(decision="notice", note="公告"),
             user=REVIEWER,
             clock=clock,
         )
@@ -196,7 +196,7 @@ def test_trading_candidates_are_decided_like_other_zombies(session, book, entity
     done = zombies.decide_candidate(
         session,
         first.id,
-        s.CandidateDecisionIn(decision="revocation_proposal", note="实地核查：无经营迹象"),
+        s.CandidateDecisionCreate(decision="revocation_proposal", note="实地核查：无经营迹象"),
         user=REVIEWER,
         clock=clock,
     )
@@ -204,7 +204,7 @@ def test_trading_candidates_are_decided_like_other_zombies(session, book, entity
     done = zombies.decide_candidate(
         session,
         second.id,
-        s.CandidateDecisionIn(decision="wake_up", note="已恢复经营"),
+        s.CandidateDecisionCreate(decision="wake_up", note="已恢复经营"),
         user=REVIEWER,
         clock=clock,
     )

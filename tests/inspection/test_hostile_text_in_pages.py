@@ -50,7 +50,14 @@ def as_role(app, login) -> Iterator[Callable[..., TestClient]]:
 
 
 def test_hostile_texts_are_escaped_on_every_page_family(
-    client, planner, login, member, session: Session, clock, as_role, book  # noqa: F811
+    client,
+    planner,
+    login,
+    member,
+    session: Session,
+    clock,
+    as_role,
+    book,  # noqa: F811
 ) -> None:
     hostile = {"name": f"批次{PAYLOAD}"}
     r = client.post(

@@ -359,18 +359,18 @@ def test_reimport_updates_changed_rows_only(session: Session) -> None:
 def test_many_chunks_and_upserts_count_and_write_every_row(session: Session, monkeypatch) -> None:
     """Small chunks and upsert batches, so that the PostgreSQL writer stages rows while an
     upsert runs, buffers, waits and upserts the rest at the end (SQLite: chunks only)."""
-    from supervision.registry import importer
+    from supervision.registry.importer import stream, writers
 
-    monkeypatch.setattr(importer, "CHUNK_ROWS", 4)
-    monkeypatch.setattr(importer._PostgresWriter, "UPSERT_ROWS", 7)
-    monkeypatch.setattr(importer._PostgresWriter, "BUFFER_ROWS", 12)
-    upsert = importer._PostgresWriter._upsert_stage
+    monkeypatch.setattr(stream, "CHUNK_ROWS", 4)
+    monkeypatch.setattr(writers._PostgresWriter, "UPSERT_ROWS", 7)
+    monkeypatch.setattr(writers._PostgresWriter, "BUFFER_ROWS", 12)
+    upsert = writers._PostgresWriter._upsert_stage
 
     def slow_upsert(self):  # noqa: ANN001, ANN202 — the main thread validates and buffers meanwhile
         time.sleep(0.05)
         return upsert(self)
 
-    monkeypatch.setattr(importer._PostgresWriter, "_upsert_stage", slow_upsert)
+    monkeypatch.setattr(writers._PostgresWriter, "_upsert_stage", slow_upsert)
     clock = FixedClock(NOW)
     report = run(
         session,

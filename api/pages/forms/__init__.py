@@ -1,0 +1,1 @@
+"""Form mapping per domain: form fields ↔ request schemas, messages in Chinese."""

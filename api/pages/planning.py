@@ -1,0 +1,500 @@
+"""Staff pages of planning: the dashboard, plans, the batch form, one batch (feasibility,
+freeze, withdrawal, recusals and withdrawn entities)."""
+
+import json
+from collections import Counter
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+from sqlmodel import Session
+
+from api.deps import ClockDep, SessionDep, SettingsDep
+from api.pages.forms.planning import (
+    PLAN_LABELS,
+    RISK_CLASSES,
+    batch_form_values,
+    empty_batch_values,
+    pad_slots,
+    parse_batch,
+)
+from api.pages.public import commitment_view, drawn_record
+from api.pages.render import (
+    CsrfChecked,
+    FormDep,
+    PageRoute,
+    PlannerPage,
+    ReaderPage,
+    StaffPage,
+    attempt,
+    form_text,
+    page_context,
+    redirect,
+    render,
+    validation_messages,
+)
+from supervision.errors import DomainError
+from supervision.planning import pool as pool_q
+from supervision.planning import queries as pq
+from supervision.planning import schemas as ps
+from supervision.planning import service
+from supervision.planning.models import BatchState
+from supervision.registry import queries as rq
+from supervision.registry import service as registry_service
+from supervision.registry.queries import department_names, item_names
+
+router = APIRouter(
+    route_class=PageRoute, include_in_schema=False, dependencies=[Depends(page_context)]
+)
+
+
+@router.get("/staff")
+def dashboard(request: Request, session: SessionDep, user: StaffPage) -> Response:
+    _, entities = registry_service.list_entities(session, registry_service.EntityFilter(), 1, 1)
+    _, inspectors = registry_service.list_inspectors(session, page=1, page_size=1)
+    _, active = registry_service.list_inspectors(session, active=True, page=1, page_size=1)
+    batches = pq.list_batches(session, user)
+    context = {
+        "entities": entities,
+        "inspectors": inspectors,
+        "active_inspectors": active,
+        "by_state": Counter(b.state for b in batches),
+        "plans": pq.list_plans(session, user),
+        "batches": batches,
+        "states": list(BatchState),
+    }
+    return render(request, "staff/dashboard.html", context, title="工作台")
+
+
+# ---- plans ---------------------------------------------------------------------------------
+
+
+@router.get("/staff/plans/new")
+def plan_new(
+    request: Request, user: PlannerPage, settings: SettingsDep, clock: ClockDep
+) -> Response:
+    values = {
+        "code": "",
+        "year": str(clock.today().year),
+        "name": "",
+        "authority": settings.authority_name,
+        "filed_with": "",
+    }
+    return render(
+        request, "staff/plan_form.html", {"values": values, "errors": []}, title="新建年度计划"
+    )
+
+
+@router.post("/staff/plans/new")
+def plan_create(
+    request: Request,
+    session: SessionDep,
+    user: PlannerPage,
+    clock: ClockDep,
+    form: FormDep,
+    _csrf: None = CsrfChecked,
+) -> Response:
+    values = {k: form_text(form, k) for k in ("code", "year", "name", "authority", "filed_with")}
+    try:
+        data = ps.PlanCreate(**{k: v for k, v in values.items() if v or k != "filed_with"})
+        with attempt(session):
+            service.create_plan(session, data, actor=user.username, clock=clock)
+    except ValidationError as exc:
+        errors = validation_messages(exc.errors(), PLAN_LABELS)
+    except DomainError as exc:
+        errors = [exc.zh]
+    else:
+        return redirect(
+            f"/staff/plans/{data.code}", f"已新建年度计划“{data.name}”（草稿，尚未公示）"
+        )
+    context = {"values": values, "errors": errors}
+    return render(request, "staff/plan_form.html", context, status_code=400, title="新建年度计划")
+
+
+def _plan_page(
+    request: Request,
+    session: Session,
+    user: Any,
+    code: str,
+    *,
+    error: str | None = None,
+    status_code: int = 200,
+    description: str = "",
+) -> Response:
+    plan = pq.plan_public(session, service.get_plan(session, code))
+    context = {
+        "plan": plan,
+        "batches": pq.list_batches(session, user, plan=code),
+        "error": error,
+        "description": description,
+    }
+    return render(request, "staff/plan.html", context, status_code=status_code, title=plan.name)
+
+
+@router.get("/staff/plans/{code}")
+def plan_detail(request: Request, code: str, session: SessionDep, user: ReaderPage) -> Response:
+    return _plan_page(request, session, user, code)
+
+
+@router.post("/staff/plans/{code}/publish")
+def plan_publish(
+    request: Request,
+    code: str,
+    session: SessionDep,
+    user: PlannerPage,
+    clock: ClockDep,
+    _csrf: None = CsrfChecked,
+) -> Response:
+    try:
+        with attempt(session):
+            service.publish_plan(session, code, actor=user.username, clock=clock)
+    except DomainError as exc:
+        return _plan_page(request, session, user, code, error=exc.zh, status_code=exc.status)
+    return redirect(f"/staff/plans/{code}", "年度计划已公示")
+
+
+@router.post("/staff/plans/{code}/changes")
+def plan_change(
+    request: Request,
+    code: str,
+    session: SessionDep,
+    user: PlannerPage,
+    clock: ClockDep,
+    form: FormDep,
+    _csrf: None = CsrfChecked,
+) -> Response:
+    description = form_text(form, "description")
+    try:
+        data = ps.PlanChangeCreate(description=description)
+        with attempt(session):
+            service.add_plan_change(session, code, data, actor=user.username, clock=clock)
+    except ValidationError as exc:
+        message = "；".join(validation_messages(exc.errors(), PLAN_LABELS))
+        return _plan_page(
+            request, session, user, code, error=message, status_code=400, description=description
+        )
+    except DomainError as exc:
+        return _plan_page(
+            request,
+            session,
+            user,
+            code,
+            error=exc.zh,
+            status_code=exc.status,
+            description=description,
+        )
+    return redirect(f"/staff/plans/{code}", "计划调整已公示")
+
+
+def _batch_form(
+    request: Request,
+    session: Session,
+    user: Any,
+    values: dict[str, Any],
+    *,
+    editing: str | None = None,
+    errors: list[str] | None = None,
+    field_errors: dict[str, list[str]] | None = None,
+    status_code: int = 200,
+) -> Response:
+    items = registry_service.list_items(session, active_only=True)
+    context = {
+        "values": values,
+        "editing": editing,
+        "errors": errors or [],
+        "field_errors": field_errors or {},
+        "plans": pq.list_plans(session, user),
+        "items": items,
+        "departments": rq.list_departments(session),
+        "qualifications": sorted({i.qualification for i in items if i.qualification}),
+        "risk_classes": RISK_CLASSES,
+    }
+    title = f"修改批次 {editing}" if editing else "新建抽查批次"
+    return render(request, "staff/batch_form.html", context, status_code=status_code, title=title)
+
+
+@router.get("/staff/batches/new")
+def batch_new(request: Request, session: SessionDep, user: PlannerPage) -> Response:
+    plan = request.query_params.get("plan", "")
+    return _batch_form(request, session, user, empty_batch_values(plan))
+
+
+@router.post("/staff/batches/new")
+def batch_create(
+    request: Request,
+    session: SessionDep,
+    user: PlannerPage,
+    clock: ClockDep,
+    form: FormDep,
+    _csrf: None = CsrfChecked,
+) -> Response:
+    values = batch_form_values(form)
+    data, errors, by_field = parse_batch(values)
+    if not values["plan_code"]:
+        errors.insert(0, "请选择所属年度计划")
+        by_field["plan_code"] = ["请选择所属年度计划"]
+    if data is not None and not errors:
+        try:
+            with attempt(session):
+                service.create_batch(
+                    session, values["plan_code"], data, actor=user.username, clock=clock
+                )
+        except DomainError as exc:
+            errors = [exc.zh]
+        else:
+            return redirect(
+                f"/staff/batches/{data.code}",
+                f"已新建批次“{data.name}”（草稿）。请查看可行性检查。",
+            )
+    return _batch_form(
+        request, session, user, values, errors=errors, field_errors=by_field, status_code=400
+    )
+
+
+def values_from_batch(session: Session, code: str) -> dict[str, Any]:
+    """A draft batch's stored settings, as the form shows them."""
+    batch = service.get_batch(session, code)
+    pub = pq.batch_public(session, batch)
+    spec = json.loads(batch.quota_spec_json)
+    exclusion = ps.BatchExclusion.model_validate_json(batch.exclusion_json)
+    values = empty_batch_values(pub.plan_code)
+    values.update(
+        code=batch.code,
+        name=batch.name,
+        item_codes=pub.item_codes,
+        initiating_department=batch.initiating_department,
+        quotas={
+            k: (
+                {"mode": "count", "value": str(spec[k]["count"])}
+                if "count" in spec.get(k, {})
+                else {"mode": "percent", "value": spec.get(k, {}).get("percent", "")}
+            )
+            for k in RISK_CLASSES
+        },
+        slots=pad_slots(
+            [
+                {
+                    "group": s["group"],
+                    "count": str(s["count"]),
+                    "qualification": s["qualification"] or "",
+                }
+                for s in service.team_slots(batch)
+            ]
+        ),
+        cross_unit=batch.cross_unit,
+        max_load="" if batch.max_load is None else str(batch.max_load),
+        window_start=batch.window_start.isoformat(),
+        window_end=batch.window_end.isoformat(),
+        entropy_plan=batch.entropy_plan,
+        same_item_months=str(exclusion.same_item_months or ""),
+        low_risk_once_per_year=exclusion.low_risk_once_per_year,
+    )
+    return values
+
+
+@router.get("/staff/batches/{code}/edit")
+def batch_edit(request: Request, code: str, session: SessionDep, user: PlannerPage) -> Response:
+    return _batch_form(request, session, user, values_from_batch(session, code), editing=code)
+
+
+@router.post("/staff/batches/{code}/edit")
+def batch_revise(
+    request: Request,
+    code: str,
+    session: SessionDep,
+    user: PlannerPage,
+    clock: ClockDep,
+    form: FormDep,
+    _csrf: None = CsrfChecked,
+) -> Response:
+    values = batch_form_values(form)
+    values["code"] = code
+    values["plan_code"] = pq.batch_public(session, service.get_batch(session, code)).plan_code
+    data, errors, by_field = parse_batch(values)
+    if data is not None:
+        try:
+            with attempt(session):
+                service.revise_batch(session, code, data, actor=user.username, clock=clock)
+        except DomainError as exc:
+            errors = [exc.zh]
+        else:
+            return redirect(f"/staff/batches/{code}", "草稿已修改，请重新查看可行性检查")
+    return _batch_form(
+        request,
+        session,
+        user,
+        values,
+        editing=code,
+        errors=errors,
+        field_errors=by_field,
+        status_code=400,
+    )
+
+
+# ---- one batch: feasibility, freeze, withdraw, events --------------------------------------
+
+
+def _staff_batch(
+    request: Request,
+    session: Session,
+    user: Any,
+    code: str,
+    *,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    batch = service.get_batch(session, code)
+    pub = pq.batch_public(session, batch)
+    departments = department_names(session)
+    if batch.state == BatchState.draft:
+        feasibility = service.check_feasibility(session, batch).to_dict()
+        feasibility_at = None
+    else:
+        current = service.active_commitment(session, batch)
+        feasibility = json.loads(current.feasibility_json) if current else None
+        feasibility_at = current.published_at if current else None
+    labels = pool_q.stratum_labels(batch)
+    context = {
+        "batch": pub,
+        "items": item_names(session),
+        "departments": departments,
+        "quota_spec": json.loads(batch.quota_spec_json),
+        "team": service.team_slots(batch),
+        "risk_classes": RISK_CLASSES,
+        "stratum_risk": {label: risk for risk, label in labels.items()},
+        "feasibility": feasibility,
+        "feasibility_at": feasibility_at,
+        "commitments": [commitment_view(c, departments) for c in reversed(pub.commitments)],
+        "record": drawn_record(session, batch) if pub.seed else None,
+        "can_change": pub.state in (BatchState.drawn, BatchState.in_progress),
+        "error": error,
+    }
+    return render(
+        request,
+        "staff/batch.html",
+        context,
+        status_code=status_code,
+        title=f"{pub.name}（{pub.code}）",
+    )
+
+
+@router.get("/staff/batches/{code}")
+def batch_detail(request: Request, code: str, session: SessionDep, user: ReaderPage) -> Response:
+    return _staff_batch(request, session, user, code)
+
+
+def _act(
+    request: Request,
+    session: Session,
+    user: Any,
+    code: str,
+    action: Any,
+    done: str,
+) -> Response:
+    """Run a service call; on refusal show the batch page with the reason."""
+    try:
+        with attempt(session):
+            action()
+    except ValidationError as exc:
+        message = "；".join(
+            validation_messages(exc.errors(), {"reason": "理由", "inspector": "回避人员"})
+        )
+        return _staff_batch(request, session, user, code, error=message, status_code=400)
+    except DomainError as exc:
+        return _staff_batch(request, session, user, code, error=exc.zh, status_code=exc.status)
+    return redirect(f"/staff/batches/{code}", done)
+
+
+@router.post("/staff/batches/{code}/freeze")
+def batch_freeze(
+    request: Request,
+    code: str,
+    session: SessionDep,
+    user: PlannerPage,
+    clock: ClockDep,
+    settings: SettingsDep,
+    _csrf: None = CsrfChecked,
+) -> Response:
+    def freeze() -> None:
+        service.freeze_batch(
+            session, code, actor=user.username, clock=clock, storage=settings.storage_dir
+        )
+
+    return _act(
+        request, session, user, code, freeze, "已冻结：抽取参数与承诺值已公示，可以举行抽取仪式"
+    )
+
+
+@router.post("/staff/batches/{code}/withdraw-commitment")
+def batch_withdraw_commitment(
+    request: Request,
+    code: str,
+    session: SessionDep,
+    user: PlannerPage,
+    clock: ClockDep,
+    form: FormDep,
+    _csrf: None = CsrfChecked,
+) -> Response:
+    def withdraw() -> None:
+        data = ps.CommitmentWithdrawalCreate(reason=form_text(form, "reason"))
+        service.withdraw_commitment(session, code, data.reason, actor=user.username, clock=clock)
+
+    return _act(request, session, user, code, withdraw, "承诺已公开撤回，批次回到草稿状态")
+
+
+@router.post("/staff/batches/{code}/tasks/{uscc}/recuse")
+def task_recuse(
+    request: Request,
+    code: str,
+    uscc: str,
+    session: SessionDep,
+    user: PlannerPage,
+    clock: ClockDep,
+    settings: SettingsDep,
+    form: FormDep,
+    _csrf: None = CsrfChecked,
+) -> Response:
+    def recuse() -> None:
+        data = ps.RecusalCreate(
+            inspector=form_text(form, "inspector"), reason=form_text(form, "reason")
+        )
+        service.recuse(
+            session,
+            code,
+            uscc,
+            data.inspector,
+            data.reason,
+            actor=user.username,
+            clock=clock,
+            storage=settings.storage_dir,
+        )
+
+    return _act(request, session, user, code, recuse, f"已记录回避（{uscc}），替补人员见下表")
+
+
+@router.post("/staff/batches/{code}/tasks/{uscc}/withdraw")
+def task_withdraw(
+    request: Request,
+    code: str,
+    uscc: str,
+    session: SessionDep,
+    user: PlannerPage,
+    clock: ClockDep,
+    settings: SettingsDep,
+    form: FormDep,
+    _csrf: None = CsrfChecked,
+) -> Response:
+    def withdraw() -> None:
+        data = ps.EntityWithdrawalCreate(reason=form_text(form, "reason"))
+        service.withdraw_entity(
+            session,
+            code,
+            uscc,
+            data.reason,
+            actor=user.username,
+            clock=clock,
+            storage=settings.storage_dir,
+        )
+
+    return _act(request, session, user, code, withdraw, f"已撤出检查对象（{uscc}），由备选递补")

@@ -1,0 +1,199 @@
+"""Staff pages of the registries: entities, inspectors, and the bulk import form."""
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from sqlmodel import Session
+from starlette.datastructures import UploadFile
+
+from api.deps import ClockDep, SessionDep, SettingsDep
+from api.pages.render import (
+    CsrfChecked,
+    FormDep,
+    PageRoute,
+    PlannerPage,
+    StaffPage,
+    attempt,
+    form_text,
+    page_context,
+    page_links,
+    render,
+)
+from supervision.errors import DomainError
+from supervision.registry import importer
+from supervision.registry import queries as rq
+from supervision.registry import service as registry_service
+from supervision.registry.models import (
+    ENTITY_STATUS_LABELS,
+    ENTITY_TYPE_LABELS,
+    EntityStatus,
+    EntityType,
+    RiskClass,
+)
+
+router = APIRouter(
+    route_class=PageRoute, include_in_schema=False, dependencies=[Depends(page_context)]
+)
+
+
+PAGE_SIZE = 50
+
+
+def _page_no(raw: str | None) -> int:
+    return int(raw) if raw and raw.isdigit() and 0 < int(raw) <= 1_000_000 else 1
+
+
+def _paged(fetch: Callable[[int], tuple[list[Any], int]], page: int) -> tuple[list, int, int]:
+    """Rows of the asked page, or of the last page when the asked one is past the end."""
+    rows, total = fetch(page)
+    last = max(1, math.ceil(total / PAGE_SIZE))
+    if page > last:
+        page = last
+        rows, total = fetch(page)
+    return rows, total, page
+
+
+# ---- dashboard and registries --------------------------------------------------------------
+
+
+def _choices(session: Session) -> dict[str, Any]:
+    return {
+        "units": rq.list_units(session),
+        "departments": rq.list_departments(session),
+        "entity_types": ENTITY_TYPE_LABELS,
+        "statuses": ENTITY_STATUS_LABELS,
+        "risk_classes": [r.value for r in RiskClass],
+    }
+
+
+@router.get("/staff/entities")
+def entities(request: Request, session: SessionDep, user: StaffPage) -> Response:
+    q = request.query_params
+    params = {k: q.get(k, "").strip() for k in ("q", "unit", "type", "status", "risk", "page")}
+    flt = registry_service.EntityFilter(
+        q=params["q"] or None,
+        supervising_unit=params["unit"] or None,
+        entity_type=params["type"] if params["type"] in set(EntityType) else None,
+        status=params["status"] if params["status"] in set(EntityStatus) else None,
+        risk_class=params["risk"] if params["risk"] in set(RiskClass) else None,
+    )
+    rows, total, page = _paged(
+        lambda n: registry_service.list_entities(session, flt, n, PAGE_SIZE),
+        _page_no(params["page"]),
+    )
+    context = {"rows": rows, "params": params, "pages": page_links(total, page, PAGE_SIZE, params)}
+    return render(
+        request, "staff/entities.html", {**context, **_choices(session)}, title="市场主体名录"
+    )
+
+
+@router.get("/staff/entities/{uscc}")
+def entity(request: Request, uscc: str, session: SessionDep, user: StaffPage) -> Response:
+    view = registry_service.entity_staff_view(session, registry_service.get_entity(session, uscc))
+    units = {u.code: u.name for u in rq.list_units(session)}
+    return render(
+        request,
+        "staff/entity.html",
+        {"e": view, **_choices(session), "unit_names": units},
+        title=view.name,
+    )
+
+
+@router.get("/staff/inspectors")
+def inspectors(request: Request, session: SessionDep, user: StaffPage) -> Response:
+    q = request.query_params
+    keys = ("q", "department", "unit", "qualification", "active", "page")
+    params = {k: q.get(k, "").strip() for k in keys}
+    rows, total, page = _paged(
+        lambda n: registry_service.list_inspectors(
+            session,
+            q=params["q"] or None,
+            department_code=params["department"] or None,
+            unit_code=params["unit"] or None,
+            qualification=params["qualification"] or None,
+            active={"yes": True, "no": False}.get(params["active"]),
+            page=n,
+            page_size=PAGE_SIZE,
+        ),
+        _page_no(params["page"]),
+    )
+    context = {
+        "rows": [registry_service.inspector_staff_view(i) for i in rows],
+        "params": params,
+        "pages": page_links(total, page, PAGE_SIZE, params),
+        **_choices(session),
+    }
+    return render(request, "staff/inspectors.html", context, title="执法检查人员名录")
+
+
+# ---- bulk import ---------------------------------------------------------------------------
+
+IMPORT_KINDS = {"entities": "市场主体", "inspectors": "执法检查人员"}
+
+
+def _import_page(
+    request: Request,
+    *,
+    kind: str = "entities",
+    report: dict[str, Any] | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    context = {
+        "kind": kind,
+        "kinds": IMPORT_KINDS,
+        "report": report,
+        "error": error,
+        "limit_mb": request.app.state.settings.upload_max_bytes / 1024 / 1024,
+    }
+    return render(
+        request, "staff/import.html", context, status_code=status_code, title="批量导入名录"
+    )
+
+
+@router.get("/staff/import")
+def import_form(request: Request, user: PlannerPage) -> Response:
+    return _import_page(request)
+
+
+@router.post("/staff/import")
+def import_upload(
+    request: Request,
+    session: SessionDep,
+    user: PlannerPage,
+    clock: ClockDep,
+    settings: SettingsDep,
+    form: FormDep,
+    _csrf: None = CsrfChecked,
+) -> Response:
+    kind = form_text(form, "kind")
+    if kind not in IMPORT_KINDS:
+        return _import_page(request, error="请选择导入的名录类型", status_code=400)
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return _import_page(
+            request, kind=kind, error="请选择要上传的 CSV 或 XLSX 文件", status_code=400
+        )
+    try:
+        # The JSON API's own path: size check, then the all-or-nothing importer.
+        with attempt(session):
+            report = importer.import_upload(
+                session,
+                kind,
+                upload.file,
+                filename=upload.filename or "upload",
+                max_bytes=settings.upload_max_bytes,
+                actor=user.username,
+                clock=clock,
+                error_cap=settings.import_error_cap,
+            ).to_dict()
+    except importer.ImportFailed as exc:
+        return _import_page(
+            request, kind=kind, report=exc.report.to_dict(), error=exc.zh, status_code=400
+        )
+    except DomainError as exc:
+        return _import_page(request, kind=kind, error=exc.zh, status_code=exc.status)
+    return _import_page(request, kind=kind, report=report)

@@ -1,0 +1,232 @@
+"""Reads of plans and batches, and what each audience may see of them.
+
+One answer to "may this person see this batch?" (`visible_batch`), used by the JSON API, the
+pages and the PDFs. Lists are serialised in a constant number of queries whatever their
+length: the plans, draws, items and commitments of all listed batches are fetched together.
+"""
+
+import io
+import json
+import zipfile
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+
+from sqlmodel import Session, col, select
+
+from supervision.accounts.models import Role, User
+from supervision.draw import standalone_verifier_source
+from supervision.errors import NotFound
+from supervision.planning import schemas as s
+from supervision.planning.models import (
+    Batch,
+    BatchItem,
+    BatchState,
+    Commitment,
+    Draw,
+    DrawEvent,
+    Plan,
+    PlanChange,
+    PlanState,
+    Task,
+)
+from supervision.planning.service import export_bundle, get_batch, get_plan, task_rows
+
+# Once its commitment is published a batch is public, and stays so.
+PUBLIC_BATCH_STATES = (
+    BatchState.frozen,
+    BatchState.drawn,
+    BatchState.in_progress,
+    BatchState.closed,
+)
+# Who works with batches before they are public: the planners who make them, the reviewers
+# who check them, and the administrators.
+UNPUBLISHED_READERS = (Role.admin, Role.planner, Role.reviewer)
+
+
+def sees_unpublished(user: User | None) -> bool:
+    return user is not None and user.role in UNPUBLISHED_READERS
+
+
+def visible_batch(session: Session, code: str, user: User | None) -> Batch:
+    """The public sees a batch once its commitment is published — and never a draft."""
+    batch = get_batch(session, code)
+    if batch.state == BatchState.draft and not sees_unpublished(user):
+        has_commitment = session.exec(
+            select(Commitment.id).where(Commitment.batch_id == batch.id)
+        ).first()
+        if has_commitment is None:
+            raise NotFound(f"未找到抽查批次“{code}”", f"no batch {code!r}")
+    return batch
+
+
+# ---- plans ---------------------------------------------------------------------------------
+
+
+def plans_public(session: Session, plans: Sequence[Plan]) -> list[s.PlanPublic]:
+    changes: dict[int, list[dict[str, str]]] = defaultdict(list)
+    ids = [p.id for p in plans]
+    if ids:
+        for c in session.exec(
+            select(PlanChange).where(col(PlanChange.plan_id).in_(ids)).order_by(PlanChange.id)
+        ):
+            changes[c.plan_id].append({"at": c.at.isoformat(), "description": c.description})
+    return [
+        s.PlanPublic(
+            code=p.code,
+            year=p.year,
+            name=p.name,
+            authority=p.authority,
+            state=p.state,
+            filed_with=p.filed_with,
+            published_at=p.published_at,
+            changes=changes.get(p.id, []),
+        )
+        for p in plans
+    ]
+
+
+def plan_public(session: Session, plan: Plan) -> s.PlanPublic:
+    return plans_public(session, [plan])[0]
+
+
+def list_plans(session: Session, user: User | None) -> list[s.PlanPublic]:
+    stmt = select(Plan).order_by(col(Plan.year).desc(), Plan.code)
+    if not sees_unpublished(user):
+        stmt = stmt.where(Plan.state == PlanState.published)
+    return plans_public(session, list(session.exec(stmt)))
+
+
+def plan_by_code(session: Session, code: str) -> s.PlanPublic:
+    return plan_public(session, get_plan(session, code))
+
+
+# ---- batches -------------------------------------------------------------------------------
+
+
+def batches_public(session: Session, batches: Sequence[Batch]) -> list[s.BatchPublic]:
+    """Serialise batches in four queries, however many there are."""
+    ids = [b.id for b in batches]
+    if not ids:
+        return []
+    plan_ids = {b.plan_id for b in batches}
+    plan_codes = dict(
+        session.exec(select(Plan.id, Plan.code).where(col(Plan.id).in_(plan_ids))).all()
+    )
+    draws = {d.batch_id: d for d in session.exec(select(Draw).where(col(Draw.batch_id).in_(ids)))}
+    items: dict[int, list[str]] = defaultdict(list)
+    for batch_id, code in session.exec(
+        select(BatchItem.batch_id, BatchItem.item_code)
+        .where(col(BatchItem.batch_id).in_(ids))
+        .order_by(BatchItem.batch_id, BatchItem.position)
+    ):
+        items[batch_id].append(code)
+    commitments: dict[int, list[s.CommitmentPublic]] = defaultdict(list)
+    for c in session.exec(
+        select(Commitment)
+        .where(col(Commitment.batch_id).in_(ids))
+        .order_by(Commitment.batch_id, Commitment.seq)
+    ):
+        commitments[c.batch_id].append(
+            s.CommitmentPublic(
+                seq=c.seq,
+                commitment=c.commitment,
+                params=json.loads(c.params_json),
+                published_at=c.published_at,
+                withdrawn_at=c.withdrawn_at,
+                withdrawn_reason=c.withdrawn_reason,
+            )
+        )
+    out = []
+    for b in batches:
+        draw = draws.get(b.id)
+        out.append(
+            s.BatchPublic(
+                code=b.code,
+                name=b.name,
+                plan_code=plan_codes[b.plan_id],
+                directed=b.directed,
+                initiating_department=b.initiating_department,
+                participating_departments=[d for d in b.participating_departments.split(",") if d],
+                item_codes=items.get(b.id, []),
+                window_start=b.window_start,
+                window_end=b.window_end,
+                entropy_plan=b.entropy_plan,
+                state=b.state,
+                commitments=commitments.get(b.id, []),
+                entropy=json.loads(draw.entropy_json) if draw else None,
+                seed=draw.seed if draw else None,
+                drawn_at=draw.drawn_at if draw else None,
+            )
+        )
+    return out
+
+
+def batch_public(session: Session, batch: Batch) -> s.BatchPublic:
+    return batches_public(session, [batch])[0]
+
+
+def list_batches(
+    session: Session, user: User | None, plan: str | None = None
+) -> list[s.BatchPublic]:
+    stmt = select(Batch).order_by(col(Batch.window_start).desc(), Batch.code)
+    if plan:
+        stmt = stmt.join(Plan, col(Plan.id) == Batch.plan_id).where(Plan.code == plan)
+    if not sees_unpublished(user):
+        stmt = stmt.where(col(Batch.state).in_(PUBLIC_BATCH_STATES))
+    return batches_public(session, list(session.exec(stmt)))
+
+
+def drawn_tasks(session: Session, batch: Batch) -> list[s.DrawnTaskPublic]:
+    return [s.DrawnTaskPublic(**row) for row in task_rows(session, batch)]
+
+
+def unassigned_usccs(session: Session, draw: Draw) -> list[str]:
+    return list(
+        session.exec(
+            select(Task.uscc)
+            .where(Task.batch_id == draw.batch_id, Task.state == "unassigned")
+            .order_by(Task.position)
+        )
+    )
+
+
+def draw_public(session: Session, draw: Draw) -> s.DrawPublic:
+    return s.DrawPublic(
+        seed=draw.seed,
+        selected=draw.selected_count,
+        unassigned=unassigned_usccs(session, draw),
+        pairing_tickets=draw.pairing_tickets,
+    )
+
+
+def event_public(row: DrawEvent) -> s.DrawEventPublic:
+    return s.DrawEventPublic(
+        seq=row.seq,
+        event=json.loads(row.event_json),
+        outcome=json.loads(row.outcome_json),
+        chain=row.chain,
+    )
+
+
+# ---- the published bundle ------------------------------------------------------------------
+
+
+def bundle_json_text(session: Session, code: str, *, storage: Path) -> str:
+    files = export_bundle(session, code, storage=storage)
+    return json.dumps(files.bundle, ensure_ascii=False, indent=1, sort_keys=True)
+
+
+def bundle_zip(session: Session, code: str, *, storage: Path) -> bytes:
+    """bundle.json, pool.tsv and roster.tsv under CODE/, and the standalone verify.py."""
+    files = export_bundle(session, code, storage=storage)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(
+            f"{code}/bundle.json",
+            json.dumps(files.bundle, ensure_ascii=False, indent=1, sort_keys=True) + "\n",
+        )
+        z.writestr(f"{code}/pool.tsv", files.pool)
+        z.writestr(f"{code}/roster.tsv", files.roster)
+        z.writestr("verify.py", standalone_verifier_source())
+    return buf.getvalue()

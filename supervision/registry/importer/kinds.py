@@ -1,0 +1,313 @@
+"""The kinds of import (entities, inspectors) and how a header maps onto their columns."""
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Table, and_, or_
+from sqlmodel import select
+
+from supervision.registry.columns import (
+    ENTITY_COLUMNS,
+    ENTITY_REQUIRED,
+    ENTITY_STATUS_VALUES,
+    ENTITY_TYPE_VALUES,
+    INSPECTOR_COLUMNS,
+    INSPECTOR_REQUIRED,
+)
+from supervision.registry.importer.fields import (
+    _badge_key,
+    _boolean,
+    _coded,
+    _Field,
+    _industry_code,
+    _max_len,
+    _parse_date,
+    _past_date,
+    _qualifications,
+    _reference,
+    _Refs,
+    _region_code,
+    _risk_class,
+    _uscc_key,
+    _years,
+)
+from supervision.registry.importer.report import _FileProblem
+from supervision.registry.models import (
+    REVOKED_ON_STATUSES,
+    Entity,
+    EntityStatus,
+    Inspector,
+    entity_date_problem,
+)
+
+# ---- the two kinds of import --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Context:
+    today: str  # ISO date in China
+    this_year: int
+    refs: _Refs
+
+
+@dataclass(frozen=True)
+class _Kind:
+    name: str
+    table: Table
+    key: str  # the field rows are matched on
+    key_columns: tuple[str, ...]  # columns the key parser fills, in order
+    parse_key: Callable[[str], tuple[str, list[Any], tuple[str, str] | None]]
+    columns: dict[str, tuple[str, ...]]
+    required: tuple[str, ...]
+    fields: Callable[[_Context], dict[str, _Field]]
+    check_row: Callable[[_Context, dict[str, Any]], tuple[str, str, str] | None] | None = None
+    # check_row (and flag_row) run only when the file has one of these columns (() = always).
+    check_columns: tuple[str, ...] = ()
+    # A warning about a valid row: (field, zh, en); the field must be a column of the file.
+    flag_row: Callable[[_Context, dict[str, Any]], tuple[str, str, str] | None] | None = None
+    # After the rows are written (still inside the savepoint): (key, field, zh, en) for every
+    # stored record the file made inconsistent with values it did not carry.
+    check_written: Callable[[Connection, "_Plan"], Iterator[tuple[str, str, str, str]]] | None = (
+        None
+    )
+    child: tuple[str, tuple[str, str]] | None = None  # table, (key column, value column)
+    # The pass over the rows, when the kind does not fit the upsert-by-key writers.
+    stream: Callable[..., None] | None = None
+
+
+def _entity_fields(ctx: _Context) -> dict[str, _Field]:
+    unit = (
+        _Field(_reference(ctx.refs.units, ctx.refs.unit_names, "管辖单位", "supervising unit"))
+        if ctx.refs.units
+        else _Field()
+    )
+    return {
+        "name": _Field(),
+        "entity_type": _Field(_coded(ENTITY_TYPE_VALUES, "主体类型", "entity type")),
+        "legal_rep": _Field(),
+        "legal_rep_id_no": _Field(),
+        "phone": _Field(),
+        "registered_address": _Field(),
+        "business_address": _Field(),
+        "region_code": _Field(_region_code),
+        "industry_code": _Field(_industry_code(ctx.refs)),
+        "registration_authority": _Field(),
+        "supervising_unit": unit,
+        "established_on": _Field(_past_date(ctx.today)),
+        "status": _Field(_coded(ENTITY_STATUS_VALUES, "登记状态", "status"), default="active"),
+        "opened_on": _Field(_past_date(ctx.today)),
+        "ceased_trading_on": _Field(_past_date(ctx.today)),
+        "revoked_on": _Field(_past_date(ctx.today)),
+        "risk_class": _Field(_risk_class, default="B"),
+        "annual_report_years": _Field(_years(ctx.this_year), child=True),
+    }
+
+
+def _inspector_fields(ctx: _Context) -> dict[str, _Field]:
+    refs = ctx.refs
+    return {
+        "name": _Field(),
+        "department_code": _Field(
+            _reference(refs.departments, refs.department_names, "部门", "department")
+        ),
+        "unit_code": _Field(_reference(refs.units, refs.unit_names, "单位", "unit")),
+        "qualifications": _Field(_qualifications, default=""),
+        "active": _Field(_boolean, default=True),
+        "is_expert": _Field(_boolean, default=False),
+        "cert_valid_until": _Field(_parse_date),
+        "phone": _Field(),
+    }
+
+
+def _unit_in_department(ctx: _Context, row: dict[str, Any]) -> tuple[str, str, str] | None:
+    unit, department = row.get("unit_code"), row.get("department_code")
+    owner = ctx.refs.units.get(unit) if unit else None
+    if owner and department and owner != department:
+        return (
+            "unit_code",
+            f"单位{unit}属于部门{owner}，不属于{department}",
+            f"unit {unit} belongs to department {owner}, not {department}",
+        )
+    return None
+
+
+_DATE_FIELDS = ("opened_on", "ceased_trading_on", "revoked_on")
+
+
+def _entity_dates(ctx: _Context, row: dict[str, Any]) -> tuple[str, str, str] | None:
+    """The row's dates against each other, its establishment and its status."""
+    if row.get("revoked_on") is not None and "status" not in row:
+        return (
+            "revoked_on",
+            "填写吊销日期时，文件须同时包含“登记状态”列",
+            "a file giving revoked_on must also have the status column",
+        )
+    # Dates are ISO text here, which compares like the dates (and this runs once per row).
+    get = row.get
+    return entity_date_problem(
+        established_on=get("established_on"),
+        status=get("status"),
+        opened_on=get("opened_on"),
+        ceased_trading_on=get("ceased_trading_on"),
+        revoked_on=get("revoked_on"),
+    )
+
+
+def _revoked_without_date(ctx: _Context, row: dict[str, Any]) -> tuple[str, str, str] | None:
+    if row.get("status") == EntityStatus.revoked and "revoked_on" in row and not row["revoked_on"]:
+        return (
+            "revoked_on",
+            "登记状态为吊销但未填写吊销日期：该主体不会列为强制注销候选",
+            "revoked without revoked_on: never a compulsory-deregistration candidate",
+        )
+    return None
+
+
+def _entity_dates_written(conn: Connection, plan: "_Plan") -> Iterator[tuple[str, str, str, str]]:
+    """Stored entities whose dates or status now contradict each other.
+
+    Only needed when the file lacks one of the columns involved: a file updating status alone
+    must not leave a revocation date on an entity in business, nor one moving the
+    establishment date past a stored opening date.
+    """
+    if all(name in plan.columns for name in ("status", *_DATE_FIELDS)):
+        return
+    e = Entity.__table__.c
+    rows = conn.execute(
+        select(e.uscc, e.established_on, e.status, *(e[name] for name in _DATE_FIELDS)).where(
+            or_(
+                e.opened_on < e.established_on,
+                e.ceased_trading_on < e.established_on,
+                e.ceased_trading_on < e.opened_on,
+                e.revoked_on < e.established_on,
+                and_(
+                    e.revoked_on.is_not(None),
+                    e.status.not_in([s.value for s in REVOKED_ON_STATUSES]),
+                ),
+            )
+        )
+    )
+    for uscc, established_on, status, opened_on, ceased_trading_on, revoked_on in rows:
+        days = {
+            "established_on": established_on,
+            "opened_on": opened_on,
+            "ceased_trading_on": ceased_trading_on,
+            "revoked_on": revoked_on,
+        }
+        # Located at a column of the file: the date's own, else the establishment (dates) or
+        # the status (a revocation date on an entity that is not revoked).
+        problem = entity_date_problem(**days, status=None)
+        fallback = "established_on"
+        if problem is None:
+            problem = entity_date_problem(**days, status=status)
+            fallback = "status"
+        if problem is not None:
+            name, zh, en = problem
+            name = name if name in plan.columns else fallback
+            yield (
+                uscc,
+                name,
+                f"与库中已有信息合并后：{zh}",
+                f"combined with the stored record: {en}",
+            )
+
+
+_ENTITIES = _Kind(
+    name="entities",
+    table=Entity.__table__,
+    key="uscc",
+    key_columns=("uscc", "uscc_check_ok"),
+    parse_key=_uscc_key,
+    columns=ENTITY_COLUMNS,
+    required=ENTITY_REQUIRED,
+    fields=_entity_fields,
+    check_row=_entity_dates,
+    check_columns=_DATE_FIELDS,
+    flag_row=_revoked_without_date,
+    check_written=_entity_dates_written,
+    child=("annual_report", ("uscc", "year")),
+)
+_INSPECTORS = _Kind(
+    name="inspectors",
+    table=Inspector.__table__,
+    key="badge_no",
+    key_columns=("badge_no",),
+    parse_key=_badge_key,
+    columns=INSPECTOR_COLUMNS,
+    required=INSPECTOR_REQUIRED,
+    fields=_inspector_fields,
+    check_row=_unit_in_department,
+)
+
+
+# ---- header -------------------------------------------------------------------------------
+
+_TEXT, _PARSED, _CHILD = 0, 1, 2
+_REQUIRED = object()
+_MISS = object()
+
+
+@dataclass
+class _Plan:
+    """The header, resolved: where each field's cells are and how to read them."""
+
+    width: int
+    key_index: int
+    key_header: str
+    # (cell index, header as written, field name, mode, text limit or (cache, parse), default)
+    steps: list[tuple[int, str, str, int, Any, Any]]
+    columns: list[str]  # row values after the key columns, in order
+    absent_defaults: dict[str, Any]  # columns not in the file that still need a value
+    ignored: list[str]
+
+
+def _plan(kind: _Kind, ctx: _Context, header: list[str], line: int) -> _Plan:
+    lookup = {alias.lower(): name for name, aliases in kind.columns.items() for alias in aliases}
+    found: dict[str, tuple[int, str]] = {}
+    ignored: list[str] = []
+    for index, cell in enumerate(header):
+        title = cell.strip()
+        name = lookup.get(title.lower())
+        if name is None:
+            if title:
+                ignored.append(title)
+        elif name in found:
+            first = found[name][1]
+            raise _FileProblem(
+                line,
+                f"列“{first}”和“{title}”都表示{kind.columns[name][0]}，只能保留一列",
+                f"columns {first!r} and {title!r} both mean {name}: keep one",
+            )
+        else:
+            found[name] = (index, title)
+    missing = [name for name in kind.required if name not in found]
+    if missing:
+        raise _FileProblem(
+            line,
+            "缺少必填列：" + "、".join(kind.columns[n][0] for n in missing),
+            "missing required columns: "
+            + ", ".join(f"{n} ({kind.columns[n][0]})" for n in missing),
+        )
+    fields = kind.fields(ctx)
+    steps = []
+    columns = []
+    for name, spec in fields.items():
+        if name not in found:
+            continue
+        index, title = found[name]
+        default = _REQUIRED if name in kind.required else spec.default
+        if spec.parse is None:
+            steps.append((index, title, name, _TEXT, _max_len(kind.table, name), default))
+        else:
+            mode = _CHILD if spec.child else _PARSED
+            steps.append((index, title, name, mode, ({}, spec.parse), default))
+        if not spec.child:
+            columns.append(name)
+    absent = {
+        name: spec.default
+        for name, spec in fields.items()
+        if name not in found and spec.default is not None
+    }
+    key_index, key_header = found[kind.key]
+    return _Plan(len(header), key_index, key_header, steps, columns, absent, ignored)

@@ -1,0 +1,309 @@
+"""The streaming pass: validate every row, write while all rows so far are good."""
+
+from collections.abc import Callable, Iterator
+from contextlib import closing
+from datetime import datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from sqlmodel import Session
+
+from supervision.audit.service import record_change
+from supervision.clock import Clock, SystemClock
+from supervision.registry.importer.fields import _Refs
+from supervision.registry.importer.kinds import (
+    _CHILD,
+    _MISS,
+    _REQUIRED,
+    _TEXT,
+    _Context,
+    _Kind,
+    _Plan,
+    _plan,
+)
+from supervision.registry.importer.reading import (
+    CACHE_CAP,
+    _binary,
+    _read_csv,
+    _read_xlsx,
+    _sniff,
+)
+from supervision.registry.importer.report import (
+    ImportFailed,
+    ImportReport,
+    _Bad,
+    _FileProblem,
+    _Issues,
+    _Unreadable,
+)
+from supervision.registry.importer.writers import _PostgresWriter, _SqliteWriter, _writer
+
+# ---- the pass -----------------------------------------------------------------------------
+
+# Rows per write: big enough to amortise a statement, small enough to keep memory flat.
+CHUNK_ROWS = 10_000
+
+
+def _import(
+    session: Session,
+    source: BinaryIO | Path,
+    kind: _Kind,
+    filename: str,
+    actor: str,
+    clock: Clock | None,
+    progress: Callable[[int], None] | None,
+    error_cap: int,
+) -> ImportReport:
+    clock = clock or SystemClock()
+    report = ImportReport(kind=kind.name, filename=filename)
+    issues = _Issues(report, error_cap)
+    session.flush()  # reference rows the caller just added must be visible to the checks
+    with _binary(source) as stream:
+        sniffed = _sniff(stream)
+        report.sha256 = sniffed.sha256
+        report.format = sniffed.format
+        report.encoding = sniffed.encoding
+        if sniffed.problem is not None:
+            issues.error(sniffed.problem.line, None, "", sniffed.problem.zh, sniffed.problem.en)
+            raise ImportFailed(report)
+        today = clock.today()
+        ctx = _Context(today.isoformat(), today.year, _Refs.load(session))
+        if sniffed.format == "xlsx":
+            reader = _read_xlsx(stream)
+        else:
+            reader = _read_csv(stream, sniffed.encoding)
+        # closing(): the reader lets go of the stream before `_binary` closes it.
+        with closing(reader) as rows, session.begin_nested():
+            try:
+                (kind.stream or _stream)(session, kind, ctx, rows, issues, clock.now(), progress)
+            except _FileProblem as problem:
+                issues.error(problem.line, None, "", problem.zh, problem.en)
+            if not report.ok:
+                raise ImportFailed(report)  # leaving the block rolls the savepoint back
+            record_change(
+                session,
+                actor,
+                f"registry.import_{kind.name}",
+                "import",
+                report.sha256,
+                {
+                    "filename": filename,
+                    "format": report.format,
+                    "rows": report.rows_read,
+                    "inserted": report.inserted,
+                    "updated": report.updated,
+                    "unchanged": report.unchanged,
+                    "flagged": report.flagged_total,
+                    "annual_reports_added": report.annual_reports_added,
+                },
+                clock=clock,
+            )
+    # Rows were written beneath the ORM: objects it holds may be stale.
+    session.expire_all()
+    return report
+
+
+def _stream(
+    session: Session,
+    kind: _Kind,
+    ctx: _Context,
+    rows: Iterator[tuple[int, list[str] | _Unreadable]],
+    issues: _Issues,
+    now: datetime,
+    progress: Callable[[int], None] | None,
+) -> None:
+    """Resolve the header, then hand the rows to the validator and a writer."""
+    for line, header in rows:
+        if header.__class__ is _Unreadable:
+            raise _FileProblem(line, header.zh, header.en)
+        if any(cell.strip() for cell in header):
+            break
+    else:
+        raise _FileProblem(None, "文件为空（没有表头行）", "the file is empty (no header row)")
+    plan = _plan(kind, ctx, header, line)
+    issues.report.ignored_columns = plan.ignored
+    conn = session.connection()
+    with closing(_writer(conn, kind, plan, now)) as writer:
+        seen = _validate_and_write(kind, ctx, plan, header, rows, issues, writer, progress)
+    # Only an update can meet stored values the file did not carry: inserted rows hold the
+    # file's values alone, already checked row by row (a million-row first load skips the scan).
+    if seen is not None and kind.check_written is not None and issues.report.updated:
+        titles = {step[2]: step[1] for step in plan.steps}
+        found = [
+            (seen[key], titles.get(name), zh, en)
+            for key, name, zh, en in kind.check_written(conn, plan)
+            if key in seen
+        ]
+        for line, title, zh, en in sorted(found, key=lambda f: f[0]):
+            issues.error(line, title, "", zh, en)
+
+
+def _validate_and_write(
+    kind: _Kind,
+    ctx: _Context,
+    plan: _Plan,
+    header: list[str],
+    rows: Iterator[tuple[int, list[str] | _Unreadable]],
+    issues: _Issues,
+    writer: _SqliteWriter | _PostgresWriter,
+    progress: Callable[[int], None] | None,
+) -> dict[str, int] | None:
+    """Validate every row; write chunks while all rows so far are good; fill in the counts.
+
+    Returns the line of every key when everything was written, None otherwise.
+    """
+    report = issues.report
+
+    # The loop below runs once per row of files with millions of rows: everything it touches
+    # is a local, and cells are checked with str methods and cached verdicts.
+    text_mode, child_mode, required, miss, bad_value = _TEXT, _CHILD, _REQUIRED, _MISS, _Bad
+    width, steps, tail = plan.width, plan.steps, writer.tail
+    key_index, key_header, parse_key = plan.key_index, plan.key_header, kind.parse_key
+    check_row, flag_row = kind.check_row, kind.flag_row
+    if kind.check_columns and not set(kind.check_columns) & set(plan.columns):
+        check_row = flag_row = None
+    names = [*kind.key_columns, *plan.columns]
+    error, flag = issues.error, issues.flag
+    padding = [""] * width
+    seen: dict[str, int] = {}  # key → line, for duplicates
+    chunk: list[list[Any]] = []
+    children: list[tuple[str, int]] = []
+    writing = True
+    read = 0
+    next_progress = CHUNK_ROWS
+
+    try:
+        for line, cells in rows:
+            if cells.__class__ is _Unreadable:
+                read += 1
+                column = header[cells.column] if cells.column is not None else None
+                error(line, column, cells.value, cells.zh, cells.en)
+                writing = False
+                continue
+            if not any(cells):
+                continue
+            read += 1
+            if read >= next_progress:
+                next_progress += CHUNK_ROWS
+                if progress is not None:
+                    progress(read)
+            bad = False
+            n = len(cells)
+            if n < width:
+                cells += padding[n:]
+            elif n > width and any(cells[width:]):
+                error(
+                    line,
+                    None,
+                    next(c for c in cells[width:] if c),
+                    f"本行有{n}列，多于表头的{width}列（值中含未加引号的逗号？）",
+                    f"the row has {n} cells, the header {width} (unquoted comma in a value?)",
+                )
+                bad = True
+
+            values: list[Any] = []
+            key = raw = cells[key_index].strip()
+            if not raw:
+                error(line, key_header, raw, "必填项为空", "required value is empty")
+                bad = True
+            else:
+                try:
+                    key, values, flagged = parse_key(raw)
+                except _Bad as exc:
+                    error(line, key_header, raw, exc.zh, exc.en)
+                    bad = True
+                else:
+                    first = seen.get(key)
+                    if first is not None:
+                        error(
+                            line,
+                            key_header,
+                            raw,
+                            f"与第{first}行重复",
+                            f"duplicate of line {first}",
+                        )
+                        bad = True
+                    else:
+                        seen[key] = line
+                        if flagged is not None:
+                            flag(line, key_header, raw, *flagged)
+            years = None
+            for index, title, _name, mode, arg, default in steps:
+                raw = cells[index].strip()
+                if not raw:
+                    if default is required:
+                        error(line, title, raw, "必填项为空", "required value is empty")
+                        bad = True
+                    elif mode != child_mode:
+                        values.append(default)
+                elif mode == text_mode:
+                    if "\x00" in raw:
+                        error(line, title, raw, "含有空字符（NUL）", "contains a NUL character")
+                        bad = True
+                    elif len(raw) > arg:
+                        error(
+                            line,
+                            title,
+                            raw,
+                            f"长度{len(raw)}超过上限{arg}",
+                            f"{len(raw)} characters, at most {arg}",
+                        )
+                        bad = True
+                    else:
+                        values.append(raw)
+                else:
+                    cache, parse = arg
+                    value = cache.get(raw, miss)
+                    if value is miss:
+                        try:
+                            value = parse(raw)
+                        except _Bad as exc:
+                            value = exc
+                        if len(cache) < CACHE_CAP:
+                            cache[raw] = value
+                    if value.__class__ is bad_value:
+                        error(line, title, raw, value.zh, value.en)
+                        bad = True
+                    elif mode == child_mode:
+                        years = value
+                    else:
+                        values.append(value)
+            if check_row is not None and not bad:
+                row = dict(zip(names, values, strict=True))
+                problem = check_row(ctx, row)
+                if problem is not None:
+                    name, zh, en = problem
+                    index, title, *_ = next(step for step in steps if step[2] == name)
+                    error(line, title, cells[index].strip(), zh, en)
+                    bad = True
+                elif flag_row is not None and (warning := flag_row(ctx, row)) is not None:
+                    name, zh, en = warning
+                    index, title, *_ = next(step for step in steps if step[2] == name)
+                    flag(line, title, cells[index].strip(), zh, en)
+
+            if bad:
+                if writing:
+                    writing = False
+                    chunk.clear()
+                    children.clear()
+            elif writing:
+                values += tail
+                chunk.append(values)
+                if years:
+                    children.extend((key, year) for year in years)
+                if len(chunk) >= CHUNK_ROWS:
+                    writer.write(chunk, children)
+                    chunk, children = [], []
+    finally:
+        report.rows_read = read  # also when reading stopped early
+
+    if progress is not None:
+        progress(read)
+    if not writing:
+        return None
+    if chunk:
+        writer.write(chunk, children)
+    report.inserted, changed, report.annual_reports_added = writer.finish()
+    report.updated = changed - report.inserted
+    report.unchanged = read - changed
+    return seen
