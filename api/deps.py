@@ -9,7 +9,7 @@ in the thread pool otherwise (a write may wait for SQLite's write lock; a server
 network round trip away — neither may stall the event loop).
 """
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, ParamSpec, TypeVar
 
 from fastapi import Depends, Query, Request
@@ -19,8 +19,11 @@ from starlette.concurrency import run_in_threadpool
 
 from supervision.accounts.models import Role, User
 from supervision.accounts.service import user_for_token
+from supervision.calendar import WorkdayCalendar, default_calendar
 from supervision.clock import Clock
+from supervision.enforcement.rulebook import Rulebook, rulebook
 from supervision.errors import DomainError, Forbidden
+from supervision.registry.reference import ResultCodeBook, result_codebook
 from supervision.settings import Settings
 
 TOKEN_COOKIE = "sv_token"
@@ -98,6 +101,23 @@ async def get_clock(request: Request) -> Clock:
     return request.app.state.clock
 
 
+async def get_rulebook(settings: Annotated[Settings, Depends(get_settings_dep)]) -> Rulebook:
+    """The rulebook in force (read through its one accessor, re-read when a file changes)."""
+    return rulebook(settings.data_dir)
+
+
+def get_codebook(settings: Annotated[Settings, Depends(get_settings_dep)]) -> ResultCodeBook:
+    return result_codebook(settings.data_dir)
+
+
+def get_calendar(settings: Annotated[Settings, Depends(get_settings_dep)]) -> WorkdayCalendar:
+    return default_calendar(settings.data_dir)
+
+
+RulebookDep = Annotated[Rulebook, Depends(get_rulebook)]
+CodebookDep = Annotated[ResultCodeBook, Depends(get_codebook)]
+CalendarDep = Annotated[WorkdayCalendar, Depends(get_calendar)]
+
 # scope="function": commit before the response is sent, so a failed commit is an error reply.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
@@ -141,18 +161,3 @@ def ensure_role(user: User, roles: tuple[Role, ...]) -> User:
             f"当前角色无权执行此操作（需要：{names}）", f"role {user.role} may not do this"
         )
     return user
-
-
-def require_roles(*roles: Role) -> Callable[[User], Awaitable[User]]:
-    """A dependency admitting the given roles (admin is always admitted)."""
-
-    async def check(user: CurrentUser) -> User:
-        return ensure_role(user, roles)
-
-    return check
-
-
-STAFF_ROLES = (Role.planner, Role.reviewer, Role.inspector)
-Staff = Annotated[User, Depends(require_roles(*STAFF_ROLES))]
-Planner = Annotated[User, Depends(require_roles(Role.planner))]
-Admin = Annotated[User, Depends(require_roles())]

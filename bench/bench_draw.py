@@ -125,8 +125,8 @@ def measure(db: Path, percent: str) -> dict:
     from supervision.db import make_engine, transaction
     from supervision.draw import sr1
     from supervision.draw.verify import verify_bundle
+    from supervision.planning import bundle, drawing, freeze, service
     from supervision.planning import schemas as s
-    from supervision.planning import service
 
     engine = make_engine(f"sqlite:///{db}")
     clock = FixedClock(datetime(2026, 11, 26, 2, tzinfo=UTC))
@@ -155,11 +155,11 @@ def measure(db: Path, percent: str) -> dict:
         service.create_batch(session, "P", body, actor="bench", clock=clock)
     with transaction(engine) as session:
         t = time.perf_counter()
-        c, _ = service.freeze_batch(session, "B1", actor="bench", clock=clock, storage=storage)
+        c, _ = freeze.freeze_batch(session, "B1", actor="bench", clock=clock, storage=storage)
         out["freeze_s"] = time.perf_counter() - t
         out["pool_size"] = c.pool_size
     entropy = ["3 6 1 4 4 2 5 6 1 1 3 2 6 5 4 4 2 1 3 6"]
-    pool_b, roster_b, conf_b = service._frozen_inputs(storage, c)
+    pool_b, roster_b, conf_b = drawing.frozen_inputs(storage, c)
     seed = sr1.seed(c.commitment, entropy)
     usccs = sr1.parse_pool(pool_b).usccs
     t = time.perf_counter()
@@ -167,20 +167,20 @@ def measure(db: Path, percent: str) -> dict:
         hashlib.sha256((seed + ":E:" + u).encode()).hexdigest()
     out["baseline_hashlib_s"] = time.perf_counter() - t
     t = time.perf_counter()
-    state = service._sr1_draw(storage, c, entropy)
+    state = drawing.sr1_draw(storage, c, entropy)
     out["protocol_s"] = time.perf_counter() - t
     out["pairing_tickets"] = state.stats.inspector_tickets
     out["selected"] = len(state.selected())
     with transaction(engine) as session:
         t = time.perf_counter()
-        d = service.enter_entropy(
+        d = drawing.enter_entropy(
             session, "B1", entropy, actor="bench", clock=clock, storage=storage
         )
         out["draw_total_s"] = time.perf_counter() - t
         out["unassigned"] = d.unassigned_count
     with transaction(engine) as session:
         t = time.perf_counter()
-        files = service.export_bundle(session, "B1", storage=storage)
+        files = bundle.export_bundle(session, "B1", storage=storage)
         text = json.dumps(files.bundle, ensure_ascii=False)
         out["bundle_s"] = time.perf_counter() - t
         out["bundle_mb"] = len(text.encode()) / 1e6

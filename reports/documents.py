@@ -7,7 +7,7 @@ from sqlmodel import Session
 
 from reports.render import render_pdf
 from supervision.errors import NotFound
-from supervision.planning import service
+from supervision.planning import bundle, drawing, freeze, queries, service
 from supervision.planning.models import Plan
 from supervision.registry.models import InspectionItem
 
@@ -19,7 +19,7 @@ def _items(session: Session, batch) -> list[InspectionItem]:
 def commitment_pdf(session: Session, code: str) -> bytes:
     """抽查承诺公告: the frozen inputs' digests and the commitment, before any randomness."""
     batch = service.get_batch(session, code)
-    commitment = service.active_commitment(session, batch)
+    commitment = freeze.active_commitment(session, batch)
     if commitment is None:
         raise NotFound("该批次没有有效的承诺", "the batch has no standing commitment")
     plan = session.get(Plan, batch.plan_id)
@@ -37,11 +37,11 @@ def commitment_pdf(session: Session, code: str) -> bytes:
 def draw_result_pdf(session: Session, code: str, *, storage: Path) -> bytes:
     """抽取结果公告: entropy, seed, the drawn entities with their teams, and events."""
     batch = service.get_batch(session, code)
-    files = service.export_bundle(session, code, storage=storage)
+    files = bundle.export_bundle(session, code, storage=storage)
     plan = session.get(Plan, batch.plan_id)
     rows = [
         {"uscc": r["uscc"], "name": r["entity_name"], "team": r["team"]}
-        for r in service.task_rows(session, batch)
+        for r in queries.task_rows(session, batch)
         if r["state"] != "withdrawn"
     ]
     return render_pdf(
@@ -50,5 +50,5 @@ def draw_result_pdf(session: Session, code: str, *, storage: Path) -> bytes:
         bundle=files.bundle,
         rows=rows,
         authority=plan.authority,
-        drawn_at=service.get_draw(session, batch).drawn_at,
+        drawn_at=drawing.get_draw(session, batch).drawn_at,
     )

@@ -355,9 +355,11 @@ def batch_create(plan: str, spec: Path) -> None:
 @batch_app.command("feasibility")
 def batch_feasibility(code: str) -> None:
     """Show pool, quotas per stratum and whether full teams can be formed."""
-    from supervision.planning import service
+    from supervision.planning import feasibility, service
 
-    report = _domain(lambda s: service.check_feasibility(s, service.get_batch(s, code)).to_dict())
+    report = _domain(
+        lambda s: feasibility.check_feasibility(s, service.get_batch(s, code)).to_dict()
+    )
     typer.echo(json.dumps(report, ensure_ascii=False, indent=1))
     if not report["ok"]:
         raise typer.Exit(1)
@@ -366,11 +368,11 @@ def batch_feasibility(code: str) -> None:
 @batch_app.command("freeze")
 def batch_freeze(code: str) -> None:
     """Freeze the pool, roster and conflicts and publish the commitment."""
-    from supervision.planning import service
+    from supervision.planning import freeze
 
     storage = get_settings().storage_dir
     c = _domain(
-        lambda s: service.freeze_batch(s, code, actor="cli", clock=_clock(), storage=storage)[0]
+        lambda s: freeze.freeze_batch(s, code, actor="cli", clock=_clock(), storage=storage)[0]
     )
     typer.echo(f"承诺 / commitment: {c.commitment}\n参数 / params: {c.params_json}")
 
@@ -381,11 +383,11 @@ def batch_draw(
     entropy: Annotated[list[str], typer.Option("--entropy", "-e", help="repeat for each source")],
 ) -> None:
     """Enter the public entropy (once) and make the draw."""
-    from supervision.planning import service
+    from supervision.planning import drawing
 
     storage = get_settings().storage_dir
     d = _domain(
-        lambda s: service.enter_entropy(
+        lambda s: drawing.enter_entropy(
             s, code, entropy, actor="cli", clock=_clock(), storage=storage
         )
     )
@@ -398,11 +400,11 @@ def batch_draw(
 @batch_app.command("recuse")
 def batch_recuse(code: str, uscc: str, inspector: str, reason: str) -> None:
     """Record an inspector's recusal from a task; the protocol names the replacement."""
-    from supervision.planning import service
+    from supervision.planning import events
 
     storage = get_settings().storage_dir
     row = _domain(
-        lambda s: service.recuse(
+        lambda s: events.recuse(
             s, code, uscc, inspector, reason, actor="cli", clock=_clock(), storage=storage
         )
     )
@@ -412,11 +414,11 @@ def batch_recuse(code: str, uscc: str, inspector: str, reason: str) -> None:
 @batch_app.command("withdraw-entity")
 def batch_withdraw_entity(code: str, uscc: str, reason: str) -> None:
     """Withdraw a drawn entity; the first unused reserve entity of its stratum replaces it."""
-    from supervision.planning import service
+    from supervision.planning import events
 
     storage = get_settings().storage_dir
     row = _domain(
-        lambda s: service.withdraw_entity(
+        lambda s: events.withdraw_entity(
             s, code, uscc, reason, actor="cli", clock=_clock(), storage=storage
         )
     )
@@ -432,11 +434,11 @@ def batch_export(
     ] = False,
 ) -> None:
     """Write the batch's sr1 bundle folder (bundle.json, pool.tsv, roster.tsv[, conflicts.tsv])."""
-    from supervision.planning import service
+    from supervision.planning import bundle
 
     storage = get_settings().storage_dir
-    files = _domain(lambda s: service.export_bundle(s, code, storage=storage))
-    service.write_bundle_dir(files, out, with_private=with_private)
+    files = _domain(lambda s: bundle.export_bundle(s, code, storage=storage))
+    bundle.write_bundle_dir(files, out, with_private=with_private)
     typer.echo(f"已导出到 / written to {out}")
 
 
@@ -451,7 +453,7 @@ def batch_replay(
 
     from supervision.clock import SystemClock
     from supervision.migrate import upgrade
-    from supervision.planning import service
+    from supervision.planning import bundle
     from supervision.planning.replay import replay
 
     with tempfile.TemporaryDirectory() as scratch:
@@ -465,7 +467,7 @@ def batch_replay(
         except DomainError as e:
             _fail(e)
         engine.dispose()
-    service.write_bundle_dir(files, out, with_private=True)
+    bundle.write_bundle_dir(files, out, with_private=True)
     typer.echo(f"已回放并导出到 / replayed, bundle written to {out}")
 
 

@@ -7,13 +7,12 @@ from api.deps import TOKEN_COOKIE, ClockDep, SessionDep, SettingsDep
 from api.pages.render import (
     FormDep,
     PageRoute,
-    PageUser,
     check_csrf,
     form_text,
-    page_context,
     redirect,
     render,
 )
+from api.roles import PageUser, page_context
 from supervision.accounts import service as accounts
 
 router = APIRouter(

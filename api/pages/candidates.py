@@ -16,28 +16,27 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from api.deps import ClockDep, SessionDep
-from api.pages.enforcement import FIELD_LABELS, ReviewerPage, form_values
+from api.pages.enforcement import FIELD_LABELS, form_values
 from api.pages.render import (
     CsrfChecked,
     FormDep,
     PageRoute,
-    ReaderPage,
     attempt,
-    cn_date,
     form_optional,
     form_text,
-    page_context,
     page_links,
     redirect,
     render,
     validation_messages,
 )
+from api.roles import ReaderPage, ReviewerPage, page_context
 from supervision.accounts.models import Role, User
 from supervision.clock import Clock
 from supervision.enforcement import schemas as s
 from supervision.enforcement import zombies
 from supervision.enforcement.models import CandidateKind, EnforcementCandidate
 from supervision.errors import DomainError, NotFound
+from supervision.formatting import cn_date
 
 router = APIRouter(
     route_class=PageRoute, include_in_schema=False, dependencies=[Depends(page_context)]

@@ -19,22 +19,19 @@ from api.pages.render import (
     CsrfChecked,
     FormDep,
     PageRoute,
-    PageUser,
-    ReaderPage,
     attempt,
     form_optional,
     form_text,
-    page_context,
     page_links,
-    page_roles,
     redirect,
     render,
     validation_messages,
 )
+from api.roles import PageUser, ReaderPage, ReviewerPage, page_context
 from supervision.accounts.models import Role, User
 from supervision.clock import Clock
+from supervision.enforcement import decisions, queries, service
 from supervision.enforcement import schemas as s
-from supervision.enforcement import service
 from supervision.enforcement.models import (
     ENTRY_STATE_LABELS,
     LIST_KIND_LABELS,
@@ -47,7 +44,6 @@ from supervision.errors import Conflict, DomainError, NotFound
 router = APIRouter(
     route_class=PageRoute, include_in_schema=False, dependencies=[Depends(page_context)]
 )
-ReviewerPage = Annotated[User, Depends(page_roles(Role.reviewer))]
 EntryId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 PUBLIC_PAGE_SIZE = 20
 RECENT = 20
@@ -104,10 +100,6 @@ DETAIL_LABELS = {
     "notice": "提醒内容",
     "serious_entry": "严重违法失信名单记录",
 }
-
-
-def _book(settings: Any) -> Rulebook:
-    return rulebook(settings.data_dir)
 
 
 def form_values(form: FormData) -> dict[str, Any]:
@@ -198,9 +190,9 @@ def _public_list(
         raise NotFound("没有这个名录", f"no list {kind!r}")
     number = int(page) if page.isdigit() and 0 < int(page) <= 100_000 else 1
     query = q.replace("\x00", "").strip()[:100]
-    result = service.public_entries(
+    result = queries.public_entries(
         session,
-        _book(settings),
+        rulebook(settings.data_dir),
         list_kind=ListKind(kind),
         q=query or None,
         page=number,
@@ -227,11 +219,11 @@ def _overview(
     status_code: int = 200,
 ) -> Response:
     today = clock.today()
-    pending = service.list_entries(session, book, state=EntryState.proposed, limit=500)
+    pending = queries.list_entries(session, book, state=EntryState.proposed, limit=500)
     pending.sort(key=lambda e: (e.decide_by is None, e.decide_by or today, e.id))
     decided: list[s.ListEntryStaff] = []
     for state in (EntryState.listed, EntryState.rejected, EntryState.removed, EntryState.withdrawn):
-        decided += service.list_entries(session, book, state=state, limit=RECENT)
+        decided += queries.list_entries(session, book, state=state, limit=RECENT)
     decided.sort(key=lambda e: (e.decided_on or today, e.id), reverse=True)
     try:
         regime = book.regime_on(today)
@@ -259,7 +251,7 @@ def _overview(
 def staff_overview(
     request: Request, session: SessionDep, user: ReaderPage, clock: ClockDep, settings: SettingsDep
 ) -> Response:
-    return _overview(request, session, user, clock, _book(settings))
+    return _overview(request, session, user, clock, rulebook(settings.data_dir))
 
 
 @router.post("/staff/enforcement")
@@ -272,7 +264,7 @@ def staff_propose(
     form: FormDep,
     _csrf: None = CsrfChecked,
 ) -> Response:
-    book = _book(settings)
+    book = rulebook(settings.data_dir)
     body = {
         "list_kind": form_text(form, "list_kind"),
         "uscc": form_text(form, "uscc").upper(),
@@ -318,7 +310,7 @@ def _entry_page(
     errors: list[str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    entry = service.entry_out(session, service.get_entry(session, entry_id), book)
+    entry = queries.entry_out(session, service.get_entry(session, entry_id), book)
     events = [
         {"event": e, "label": EVENT_LABELS.get(e.kind, e.kind), "detail": _detail(e.detail)}
         for e in entry.events
@@ -360,7 +352,7 @@ def staff_entry(
     clock: ClockDep,
     settings: SettingsDep,
 ) -> Response:
-    return _entry_page(request, session, user, entry_id, clock, _book(settings))
+    return _entry_page(request, session, user, entry_id, clock, rulebook(settings.data_dir))
 
 
 def _submit(
@@ -414,7 +406,7 @@ def staff_decide(
     form: FormDep,
     _csrf: None = CsrfChecked,
 ) -> Response:
-    book = _book(settings)
+    book = rulebook(settings.data_dir)
     decision = form_text(form, "decision")
     body = {
         "decision": decision,
@@ -426,7 +418,7 @@ def staff_decide(
     }
 
     def act(data: s.DecisionCreate) -> None:
-        service.decide(session, entry_id, data, user=user, clock=clock, book=book)
+        decisions.decide(session, entry_id, data, user=user, clock=clock, book=book)
 
     flash = "已决定列入" if decision == "list" else "已决定不予列入"
     return _submit(
@@ -446,11 +438,11 @@ def staff_objection(
     form: FormDep,
     _csrf: None = CsrfChecked,
 ) -> Response:
-    book = _book(settings)
+    book = rulebook(settings.data_dir)
     body = {"filed_on": form_text(form, "filed_on"), "grounds": form_text(form, "grounds")}
 
     def act(data: s.ObjectionCreate) -> None:
-        service.file_objection(session, entry_id, data, user=user, clock=clock)
+        decisions.file_objection(session, entry_id, data, user=user, clock=clock)
 
     return _submit(
         request, session, user, entry_id, clock, book, form,
@@ -469,7 +461,7 @@ def staff_objection_decision(
     form: FormDep,
     _csrf: None = CsrfChecked,
 ) -> Response:
-    book = _book(settings)
+    book = rulebook(settings.data_dir)
     outcome = form_text(form, "outcome")
     body = {
         "outcome": outcome,
@@ -478,7 +470,7 @@ def staff_objection_decision(
     }
 
     def act(data: s.ObjectionDecisionCreate) -> None:
-        service.decide_objection(session, entry_id, data, user=user, clock=clock)
+        decisions.decide_objection(session, entry_id, data, user=user, clock=clock)
 
     flash = "异议成立，已撤销列入" if outcome == "upheld" else "异议不成立，维持列入"
     return _submit(
@@ -498,7 +490,7 @@ def staff_removal(
     form: FormDep,
     _csrf: None = CsrfChecked,
 ) -> Response:
-    book = _book(settings)
+    book = rulebook(settings.data_dir)
 
     def column(name: str) -> list[str]:
         return [v.strip() if isinstance(v, str) else "" for v in form.getlist(name)]
@@ -522,7 +514,7 @@ def staff_removal(
     }
 
     def act(data: s.RemovalCreate) -> None:
-        service.remove(session, entry_id, data, user=user, clock=clock, book=book)
+        decisions.remove(session, entry_id, data, user=user, clock=clock, book=book)
 
     return _submit(
         request, session, user, entry_id, clock, book, form,

@@ -18,21 +18,19 @@ from api.pages.render import (
     CsrfChecked,
     FormDep,
     PageRoute,
-    PageUser,
-    StaffPage,
     attempt,
     form_text,
-    page_context,
     page_links,
     redirect,
     render,
     validation_messages,
 )
+from api.roles import PageUser, StaffPage, page_context
 from supervision.accounts.models import User
 from supervision.calendar import default_calendar
 from supervision.errors import DomainError
+from supervision.inspection import queries, rules, service, versions
 from supervision.inspection import schemas as s
-from supervision.inspection import service
 from supervision.inspection.models import RESULT_STATUS_LABELS
 from supervision.registry.reference import ResultCodeBook, result_codebook
 
@@ -52,10 +50,6 @@ LINE_LABELS = {
     "note": "核查情况",
     "sent_on": "挂号信寄出日期",
 }
-
-
-def _codebook(settings: Any) -> ResultCodeBook:
-    return result_codebook(settings.data_dir)
 
 
 # ---- form ↔ result -------------------------------------------------------------------------
@@ -161,14 +155,14 @@ def _task_page(
     errors: list[str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    task = service.get_task(session, task_id)
-    service.require_reader(session, task, user)
-    view = service.task_view(session, task, user, today=today, book=book)
-    ctx = service.task_context(session, task)
-    codes = service.codes_in_force(book, ctx.batch)
-    member = service.is_team_member(session, task, user)
+    task = rules.get_task(session, task_id)
+    rules.require_reader(session, task, user)
+    view = queries.task_view(session, task, user, today=today, book=book)
+    ctx = rules.task_context(session, task)
+    codes = rules.codes_in_force(book, ctx.batch)
+    member = rules.is_team_member(session, task, user)
     try:
-        service.require_independent_reviewer(session, task, user)
+        rules.require_independent_reviewer(session, task, user)
         independent = True
     except DomainError:
         independent = False
@@ -178,13 +172,13 @@ def _task_page(
         "evidence_options": {c.code: c.evidence for c in codes.walk() if c.evidence},
         "evidence": service.evidence_files(session, task),
         "versions": [
-            service.version_out(session, v, book) for v in service.versions(session, task)
+            queries.version_out(session, v, book) for v in versions.versions(session, task)
         ],
         "values": values if values is not None else _values_from_version(view.current),
         "errors": errors or [],
-        "can_edit": member and view.state in service.EDITABLE_STATES,
+        "can_edit": member and view.state in rules.EDITABLE_STATES,
         "can_review": independent and view.state == "recorded",
-        "can_publish": user.role in service.PUBLISHER_ROLES and view.state == "reviewed",
+        "can_publish": user.role in rules.PUBLISHER_ROLES and view.state == "reviewed",
         "status_labels": RESULT_STATUS_LABELS,
     }
     title = f"检查任务 · {view.entity_name}"
@@ -195,13 +189,13 @@ def _task_page(
 def task_list(
     request: Request, session: SessionDep, user: StaffPage, clock: ClockDep, settings: SettingsDep
 ) -> Response:
-    book = _codebook(settings)
+    book = result_codebook(settings.data_dir)
     calendar = default_calendar(settings.data_dir)
     today = clock.today()
-    mine = service.my_tasks(session, user, today=today, book=book, calendar=calendar)
+    mine = queries.my_tasks(session, user, today=today, book=book, calendar=calendar)
     queue: list[s.InspectionTaskStaff] = []
-    if user.role in service.REVIEWER_ROLES:
-        queue = service.review_queue(session, user, today=today, book=book)
+    if user.role in rules.REVIEWER_ROLES:
+        queue = queries.review_queue(session, user, today=today, book=book)
     context = {"mine": mine, "queue": queue}
     return render(request, "inspection/tasks.html", context, title="检查任务")
 
@@ -216,7 +210,12 @@ def task_page(
     settings: SettingsDep,
 ) -> Response:
     return _task_page(
-        request, session, user, task_id, today=clock.today(), book=_codebook(settings)
+        request,
+        session,
+        user,
+        task_id,
+        today=clock.today(),
+        book=result_codebook(settings.data_dir),
     )
 
 
@@ -231,9 +230,9 @@ def task_result(
     form: FormDep,
     _csrf: None = CsrfChecked,
 ) -> Response:
-    book = _codebook(settings)
-    task = service.get_task(session, task_id)
-    items = service.task_context(session, task).item_codes
+    book = result_codebook(settings.data_dir)
+    task = rules.get_task(session, task_id)
+    items = rules.task_context(session, task).item_codes
     body = result_from_form(form, items)
     submit = form_text(form, "action") == "submit"
     try:
@@ -342,15 +341,17 @@ def public_results(
     page: str = "1",
 ) -> Response:
     number = int(page) if page.isdigit() and 0 < int(page) <= 100_000 else 1
-    result = service.public_results(
+    result = queries.public_results(
         session,
         batch=batch[:32] or None,
         q=q[:100] or None,
         page=number,
         per_page=PUBLIC_PAGE_SIZE,
-        book=_codebook(settings),
+        book=result_codebook(settings.data_dir),
     )
     pages = page_links(result.total, number, PUBLIC_PAGE_SIZE, {"q": q, "batch": batch})
-    labels = {c.code: c.label for v in _codebook(settings).versions for c in v.walk()}
+    labels = {
+        c.code: c.label for v in result_codebook(settings.data_dir).versions for c in v.walk()
+    }
     context = {"result": result, "q": q, "batch": batch, "pages": pages, "labels": labels}
     return render(request, "inspection/public_results.html", context, title="抽查检查结果公示")

@@ -24,21 +24,18 @@ from api.pages.render import (
     CsrfChecked,
     FormDep,
     PageRoute,
-    PlannerPage,
-    ReaderPage,
-    StaffPage,
     attempt,
     form_text,
-    page_context,
     redirect,
     render,
     validation_messages,
 )
+from api.roles import PlannerPage, ReaderPage, StaffPage, page_context
 from supervision.errors import DomainError
+from supervision.planning import events, feasibility, freeze, service
 from supervision.planning import pool as pool_q
 from supervision.planning import queries as pq
 from supervision.planning import schemas as ps
-from supervision.planning import service
 from supervision.planning.models import BatchState
 from supervision.registry import queries as rq
 from supervision.registry import service as registry_service
@@ -348,11 +345,11 @@ def _staff_batch(
     pub = pq.batch_public(session, batch)
     departments = department_names(session)
     if batch.state == BatchState.draft:
-        feasibility = service.check_feasibility(session, batch).to_dict()
+        feasibility_report = feasibility.check_feasibility(session, batch).to_dict()
         feasibility_at = None
     else:
-        current = service.active_commitment(session, batch)
-        feasibility = json.loads(current.feasibility_json) if current else None
+        current = freeze.active_commitment(session, batch)
+        feasibility_report = json.loads(current.feasibility_json) if current else None
         feasibility_at = current.published_at if current else None
     labels = pool_q.stratum_labels(batch)
     context = {
@@ -363,7 +360,7 @@ def _staff_batch(
         "team": service.team_slots(batch),
         "risk_classes": RISK_CLASSES,
         "stratum_risk": {label: risk for risk, label in labels.items()},
-        "feasibility": feasibility,
+        "feasibility": feasibility_report,
         "feasibility_at": feasibility_at,
         "commitments": [commitment_view(c, departments) for c in reversed(pub.commitments)],
         "record": drawn_record(session, batch) if pub.seed else None,
@@ -416,13 +413,13 @@ def batch_freeze(
     settings: SettingsDep,
     _csrf: None = CsrfChecked,
 ) -> Response:
-    def freeze() -> None:
-        service.freeze_batch(
+    def act() -> None:
+        freeze.freeze_batch(
             session, code, actor=user.username, clock=clock, storage=settings.storage_dir
         )
 
     return _act(
-        request, session, user, code, freeze, "已冻结：抽取参数与承诺值已公示，可以举行抽取仪式"
+        request, session, user, code, act, "已冻结：抽取参数与承诺值已公示，可以举行抽取仪式"
     )
 
 
@@ -436,11 +433,11 @@ def batch_withdraw_commitment(
     form: FormDep,
     _csrf: None = CsrfChecked,
 ) -> Response:
-    def withdraw() -> None:
+    def act() -> None:
         data = ps.CommitmentWithdrawalCreate(reason=form_text(form, "reason"))
-        service.withdraw_commitment(session, code, data.reason, actor=user.username, clock=clock)
+        freeze.withdraw_commitment(session, code, data.reason, actor=user.username, clock=clock)
 
-    return _act(request, session, user, code, withdraw, "承诺已公开撤回，批次回到草稿状态")
+    return _act(request, session, user, code, act, "承诺已公开撤回，批次回到草稿状态")
 
 
 @router.post("/staff/batches/{code}/tasks/{uscc}/recuse")
@@ -455,11 +452,11 @@ def task_recuse(
     form: FormDep,
     _csrf: None = CsrfChecked,
 ) -> Response:
-    def recuse() -> None:
+    def act() -> None:
         data = ps.RecusalCreate(
             inspector=form_text(form, "inspector"), reason=form_text(form, "reason")
         )
-        service.recuse(
+        events.recuse(
             session,
             code,
             uscc,
@@ -470,7 +467,7 @@ def task_recuse(
             storage=settings.storage_dir,
         )
 
-    return _act(request, session, user, code, recuse, f"已记录回避（{uscc}），替补人员见下表")
+    return _act(request, session, user, code, act, f"已记录回避（{uscc}），替补人员见下表")
 
 
 @router.post("/staff/batches/{code}/tasks/{uscc}/withdraw")
@@ -485,9 +482,9 @@ def task_withdraw(
     form: FormDep,
     _csrf: None = CsrfChecked,
 ) -> Response:
-    def withdraw() -> None:
+    def act() -> None:
         data = ps.EntityWithdrawalCreate(reason=form_text(form, "reason"))
-        service.withdraw_entity(
+        events.withdraw_entity(
             session,
             code,
             uscc,
@@ -497,4 +494,4 @@ def task_withdraw(
             storage=settings.storage_dir,
         )
 
-    return _act(request, session, user, code, withdraw, f"已撤出检查对象（{uscc}），由备选递补")
+    return _act(request, session, user, code, act, f"已撤出检查对象（{uscc}），由备选递补")

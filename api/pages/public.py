@@ -21,20 +21,17 @@ from api.pages.render import (
     CsrfChecked,
     FormDep,
     PageRoute,
-    PageUser,
-    PlannerPage,
     attempt,
-    is_planner,
-    page_context,
     redirect,
     render,
     validation_messages,
 )
+from api.roles import PageUser, PlannerPage, is_planner, page_context
 from supervision.draw import sr1, standalone_verifier_source
 from supervision.errors import DomainError, NotFound
+from supervision.planning import drawing, events, queries, service
 from supervision.planning import queries as pq
 from supervision.planning import schemas as ps
-from supervision.planning import service
 from supervision.planning.models import Batch, BatchState, DrawEvent
 from supervision.registry import service as registry_service
 from supervision.registry.queries import department_names, item_names
@@ -89,7 +86,7 @@ def current_commitment(pub: ps.BatchPublic) -> ps.CommitmentPublic | None:
 
 
 def draw_events(session: Session, batch: Batch) -> list[DrawEvent]:
-    return service.draw_events(session, service.get_draw(session, batch))
+    return events.draw_events(session, drawing.get_draw(session, batch))
 
 
 def _inspector_name(session: Session, names: dict[str, str], badge: str | None) -> str:
@@ -146,7 +143,7 @@ def drawn_record(session: Session, batch: Batch) -> dict[str, Any]:
     entity_names = {t.uscc: t.entity_name for t in tasks}
     workload = [
         {**w, "name": _inspector_name(session, names, w["badge_no"])}
-        for w in service.workload(session, batch)
+        for w in queries.workload(session, batch)
     ]
     return {
         "tasks": tasks,
@@ -310,7 +307,7 @@ def ceremony_submit(
     if problem is None:
         try:
             with attempt(session):
-                service.enter_entropy(
+                drawing.enter_entropy(
                     session,
                     code,
                     lines,

@@ -14,14 +14,12 @@ from api.pages.render import (
     CsrfChecked,
     FormDep,
     PageRoute,
-    PlannerPage,
-    StaffPage,
     attempt,
     form_text,
-    page_context,
     page_links,
     render,
 )
+from api.roles import PlannerPage, StaffPage, page_context
 from supervision.errors import DomainError
 from supervision.registry import importer
 from supervision.registry import queries as rq

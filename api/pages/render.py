@@ -8,8 +8,7 @@ a Chinese HTML page or a redirect to the login form instead of JSON.
 import hashlib
 import hmac
 import math
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
-from datetime import UTC, date, datetime
+from collections.abc import Callable, Coroutine, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, unquote, urlencode
@@ -25,67 +24,17 @@ from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
-from api.deps import TOKEN_COOKIE, OptionalUser, Unauthorized, ensure_role, mark_refused
-from supervision.accounts.models import ROLE_LABELS, Role, User
-from supervision.clock import CHINA_TZ
+from api.deps import TOKEN_COOKIE, Unauthorized, mark_refused
+from api.roles import is_planner, is_reader
+from supervision.accounts.models import ROLE_LABELS, User
 from supervision.errors import DomainError, Forbidden
-from supervision.planning.models import BATCH_STATE_LABELS
+from supervision.formatting import cn_date, cn_datetime, hash_groups
+from supervision.planning.models import BATCH_STATE_LABELS, PLAN_STATE_LABELS, TASK_STATE_LABELS
+from supervision.registry.reference import ITEM_CATEGORY_LABELS, METHOD_LABELS
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 FLASH_COOKIE = "sv_flash"
-
-PLAN_STATE_LABELS = {"draft": "草稿", "published": "已公示"}
-TASK_STATE_LABELS = {
-    "assigned": "已组队",
-    "unassigned": "未能组队",
-    "in_progress": "检查中",
-    "recorded": "已录入结果",
-    "reviewed": "已审核",
-    "returned": "已退回",
-    "published": "已公示",
-    "withdrawn": "已撤出",
-}
-METHOD_LABELS = {"desk": "书面检查", "onsite": "实地核查", "online": "网络监测"}
-CATEGORY_LABELS = {"general": "一般检查事项", "key": "重点检查事项"}
-
-
-# ---- formatting ---------------------------------------------------------------------------
-
-
-def _parsed(value: str | date | datetime) -> date | datetime:
-    return datetime.fromisoformat(value) if isinstance(value, str) else value
-
-
-def cn_date(value: str | date | datetime | None) -> str:
-    """2026年12月1日 (a datetime is shown as its date in China)."""
-    if value is None:
-        return "—"
-    value = _parsed(value)
-    if isinstance(value, datetime):
-        value = _china(value).date()
-    return f"{value.year}年{value.month}月{value.day}日"
-
-
-def cn_datetime(value: str | datetime | None) -> str:
-    """2026年11月26日 10:00 (China time)."""
-    if value is None:
-        return "—"
-    parsed = _parsed(value)
-    if not isinstance(parsed, datetime):
-        return cn_date(parsed)
-    local = _china(parsed)
-    return f"{cn_date(local.date())} {local:%H:%M}"
-
-
-def _china(value: datetime) -> datetime:
-    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
-    return aware.astimezone(CHINA_TZ)
-
-
-def hash_groups(value: str | None, size: int = 8) -> list[str]:
-    """A hex digest in groups of ``size`` characters, for reading aloud at a ceremony."""
-    return [value[i : i + size] for i in range(0, len(value), size)] if value else []
 
 
 def _env() -> jinja2.Environment:
@@ -105,7 +54,7 @@ def _env() -> jinja2.Environment:
         task_state=lambda s: TASK_STATE_LABELS.get(str(s), str(s)),
         role_label=lambda r: ROLE_LABELS.get(str(r), str(r)),
         method_label=lambda m: METHOD_LABELS.get(m, m),
-        category_label=lambda c: CATEGORY_LABELS.get(c, c),
+        category_label=lambda c: ITEM_CATEGORY_LABELS.get(c, c),
     )
     return env
 
@@ -177,42 +126,6 @@ async def verify_csrf(request: Request, form: FormDep) -> None:
 
 
 CsrfChecked = Depends(verify_csrf)
-
-
-# ---- who is asking ------------------------------------------------------------------------
-
-
-async def page_context(request: Request, user: OptionalUser) -> User | None:
-    """Runs for every page: keeps the user for the header."""
-    request.state.user = user
-    return user
-
-
-PageUser = Annotated[User | None, Depends(page_context)]
-
-
-def page_roles(*roles: Role) -> Callable[[User | None], Awaitable[User]]:
-    """The API's role rule (admin always admitted); anonymous visitors go to the login page."""
-
-    async def dependency(user: PageUser) -> User:
-        if user is None:
-            raise Unauthorized("请先登录", "authentication required")
-        return ensure_role(user, roles)
-
-    return dependency
-
-
-StaffPage = Annotated[User, Depends(page_roles(Role.planner, Role.reviewer, Role.inspector))]
-ReaderPage = Annotated[User, Depends(page_roles(Role.planner, Role.reviewer))]
-PlannerPage = Annotated[User, Depends(page_roles(Role.planner))]
-
-
-def is_planner(user: User | None) -> bool:
-    return user is not None and user.role in (Role.planner, Role.admin)
-
-
-def is_reader(user: User | None) -> bool:
-    return user is not None and user.role in (Role.planner, Role.reviewer, Role.admin)
 
 
 # ---- rendering ----------------------------------------------------------------------------

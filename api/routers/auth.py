@@ -6,8 +6,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
-from api.deps import Admin, ClockDep, CurrentUser, SessionDep, SettingsDep, Unauthorized, oauth2
+from api.deps import ClockDep, CurrentUser, SessionDep, SettingsDep, Unauthorized, oauth2
 from api.errors import ERROR_RESPONSES
+from api.roles import Admin
 from supervision.accounts import service
 from supervision.accounts.models import UserPublic
 from supervision.accounts.service import UserCreate

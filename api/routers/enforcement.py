@@ -8,23 +8,21 @@ service and shape the answer.
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
+from fastapi import APIRouter, FastAPI, Path, Query, Request
 
 from api.deps import (
     ClockDep,
+    RulebookDep,
     SessionDep,
-    SettingsDep,
     ShortText,
-    require_roles,
     run_db,
 )
 from api.errors import ERROR_RESPONSES
-from supervision.accounts.models import Role, User
+from api.roles import Liaison, Planner, Reviewer, StaffReader
+from supervision.enforcement import decisions, escalation, queries, service, zombies
 from supervision.enforcement import restrictions as r
 from supervision.enforcement import schemas as s
-from supervision.enforcement import service, zombies
 from supervision.enforcement.models import CandidateKind, EntryState, ListKind
-from supervision.enforcement.rulebook import Rulebook, rulebook
 
 router = APIRouter(prefix="/api/v1", tags=["enforcement"], responses=ERROR_RESPONSES)
 
@@ -32,20 +30,9 @@ Uscc = Annotated[str, Path(pattern=s.USCC_PATTERN, description="统一社会信�
 EntryId = Annotated[int, Path(ge=1, le=2_147_483_647, description="名录记录编号")]
 CandidateId = Annotated[int, Path(ge=1, le=2_147_483_647, description="候选记录编号")]
 Day = Annotated[date, Query(description="日期（默认今天）")]
-StaffReader = Annotated[User, Depends(require_roles(Role.planner, Role.reviewer))]
-Proposer = Annotated[User, Depends(require_roles(Role.planner, Role.reviewer))]
-Reviewer = Annotated[User, Depends(require_roles(Role.reviewer))]
-Planner = Annotated[User, Depends(require_roles(Role.planner))]
-LOOKUP_ROLES = (Role.admin, Role.liaison, Role.planner, Role.reviewer)
+Proposer = StaffReader
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0, le=10_000_000)]
-
-
-async def get_rulebook(settings: SettingsDep) -> Rulebook:
-    return rulebook(settings.data_dir)
-
-
-RulebookDep = Annotated[Rulebook, Depends(get_rulebook)]
 
 
 # ---- public --------------------------------------------------------------------------------
@@ -65,7 +52,7 @@ def public_list(
     per_page: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> s.ListEntriesPublicPage:
     q = (q or "").strip() or None
-    return service.public_entries(
+    return queries.public_entries(
         session, book, list_kind=list_kind, q=q, page=page, per_page=per_page
     )
 
@@ -83,7 +70,6 @@ def credit_measures(
 # A lookup only reads: on SQLite its transaction begins deferred (see api.deps.get_session),
 # so concurrent lookups never queue for the write lock.
 
-Liaison = Annotated[User, Depends(require_roles(*LOOKUP_ROLES))]
 RESTRICTIONS_PATH = "/api/v1/entities/{uscc}/restrictions"
 
 
@@ -142,7 +128,7 @@ def entries(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> list[s.ListEntryStaff]:
-    return service.list_entries(
+    return queries.list_entries(
         session, book, list_kind=list_kind, state=state, uscc=uscc, limit=limit, offset=offset
     )
 
@@ -154,7 +140,7 @@ def propose(
     data: s.ProposalCreate, session: SessionDep, user: Proposer, clock: ClockDep, book: RulebookDep
 ) -> s.ListEntryStaff:
     entry = service.propose(session, data, user=user, clock=clock, book=book)
-    return service.entry_out(session, entry, book)
+    return queries.entry_out(session, entry, book)
 
 
 @router.get(
@@ -165,7 +151,7 @@ def propose(
 def entry(
     entry_id: EntryId, session: SessionDep, user: StaffReader, book: RulebookDep
 ) -> s.ListEntryStaff:
-    return service.entry_out(session, service.get_entry(session, entry_id), book)
+    return queries.entry_out(session, service.get_entry(session, entry_id), book)
 
 
 @router.get(
@@ -176,7 +162,7 @@ def entry(
 def list_history(
     uscc: Uscc, session: SessionDep, user: StaffReader, book: RulebookDep
 ) -> list[s.ListEntryStaff]:
-    return service.history(session, uscc, book)
+    return queries.history(session, uscc, book)
 
 
 @router.post(
@@ -192,8 +178,8 @@ def decide(
     clock: ClockDep,
     book: RulebookDep,
 ) -> s.ListEntryStaff:
-    entry = service.decide(session, entry_id, data, user=user, clock=clock, book=book)
-    return service.entry_out(session, entry, book)
+    entry = decisions.decide(session, entry_id, data, user=user, clock=clock, book=book)
+    return queries.entry_out(session, entry, book)
 
 
 @router.post(
@@ -209,8 +195,8 @@ def file_objection(
     clock: ClockDep,
     book: RulebookDep,
 ) -> s.ListEntryStaff:
-    entry = service.file_objection(session, entry_id, data, user=user, clock=clock)
-    return service.entry_out(session, entry, book)
+    entry = decisions.file_objection(session, entry_id, data, user=user, clock=clock)
+    return queries.entry_out(session, entry, book)
 
 
 @router.post(
@@ -226,8 +212,8 @@ def decide_objection(
     clock: ClockDep,
     book: RulebookDep,
 ) -> s.ListEntryStaff:
-    entry = service.decide_objection(session, entry_id, data, user=user, clock=clock)
-    return service.entry_out(session, entry, book)
+    entry = decisions.decide_objection(session, entry_id, data, user=user, clock=clock)
+    return queries.entry_out(session, entry, book)
 
 
 @router.post(
@@ -243,8 +229,8 @@ def remove(
     clock: ClockDep,
     book: RulebookDep,
 ) -> s.ListEntryStaff:
-    entry = service.remove(session, entry_id, data, user=user, clock=clock, book=book)
-    return service.entry_out(session, entry, book)
+    entry = decisions.remove(session, entry_id, data, user=user, clock=clock, book=book)
+    return queries.entry_out(session, entry, book)
 
 
 # ---- staff: candidates and jobs ------------------------------------------------------------
@@ -318,8 +304,8 @@ def job_results(
 def job_escalation(
     session: SessionDep, user: Planner, clock: ClockDep, book: RulebookDep
 ) -> s.JobRunSummary:
-    out = service.escalate(session, clock, book, actor=user.username)
-    out["expired"] = service.expire_serious(session, clock, actor=user.username)
+    out = escalation.escalate(session, clock, book, actor=user.username)
+    out["expired"] = decisions.expire_serious(session, clock, actor=user.username)
     return s.JobRunSummary(job="escalation", created=sum(out.values()), detail=out)
 
 

@@ -5,8 +5,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, UploadFile
 from pydantic import BaseModel
 
-from api.deps import ClockDep, Planner, SessionDep, SettingsDep
+from api.deps import ClockDep, SessionDep, SettingsDep
 from api.errors import ERROR_RESPONSES, ErrorDetail
+from api.roles import Planner
 from supervision.registry import importer
 
 

@@ -7,41 +7,32 @@ same rules. The public reads published results only.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Path, Query, UploadFile
+from fastapi import APIRouter, File, Path, Query, UploadFile
 from fastapi.responses import Response
 
-from api.deps import NO_NUL, ClockDep, CurrentUser, SessionDep, SettingsDep, require_roles
+from api.deps import (
+    NO_NUL,
+    CalendarDep,
+    ClockDep,
+    CodebookDep,
+    CurrentUser,
+    SessionDep,
+    SettingsDep,
+)
 from api.errors import ERROR_RESPONSES, ErrorResponse
-from supervision.accounts.models import Role, User
-from supervision.calendar import WorkdayCalendar, default_calendar
+from api.roles import InspectorUser, Reviewer, StaffReader
 from supervision.errors import NotFound
+from supervision.inspection import queries, rules, service, stats, versions
 from supervision.inspection import schemas as s
-from supervision.inspection import service, stats
 from supervision.inspection.models import EvidenceFile
 from supervision.planning.models import TaskState
 from supervision.planning.service import get_batch, get_plan
-from supervision.registry.reference import ResultCodeBook, result_codebook
 from supervision.storage.service import get_bytes
 
 router = APIRouter(prefix="/api/v1", tags=["inspection"], responses=ERROR_RESPONSES)
 
 TaskId = Annotated[int, Path(ge=1, le=2_147_483_647, description="检查任务编号")]
 Code = Annotated[str, Path(max_length=32, pattern=r"^[A-Za-z0-9_.\-]+$")]
-StaffReader = Annotated[User, Depends(require_roles(Role.planner, Role.reviewer))]
-Reviewer = Annotated[User, Depends(require_roles(Role.reviewer))]
-Inspector = Annotated[User, Depends(require_roles(Role.inspector))]
-
-
-def get_codebook(settings: SettingsDep) -> ResultCodeBook:
-    return result_codebook(settings.data_dir)
-
-
-def get_calendar(settings: SettingsDep) -> WorkdayCalendar:
-    return default_calendar(settings.data_dir)
-
-
-CodebookDep = Annotated[ResultCodeBook, Depends(get_codebook)]
-CalendarDep = Annotated[WorkdayCalendar, Depends(get_calendar)]
 
 
 # ---- the inspector's and the reviewer's lists ---------------------------------------------
@@ -54,13 +45,13 @@ CalendarDep = Annotated[WorkdayCalendar, Depends(get_calendar)]
 )
 def my_tasks(
     session: SessionDep,
-    user: Inspector,
+    user: InspectorUser,
     clock: ClockDep,
     book: CodebookDep,
     calendar: CalendarDep,
     state: TaskState | None = None,
 ) -> list[s.InspectionTaskStaff]:
-    return service.my_tasks(
+    return queries.my_tasks(
         session, user, today=clock.today(), book=book, state=state, calendar=calendar
     )
 
@@ -69,7 +60,7 @@ def my_tasks(
 def review_queue(
     session: SessionDep, user: Reviewer, clock: ClockDep, book: CodebookDep
 ) -> list[s.InspectionTaskStaff]:
-    return service.review_queue(session, user, today=clock.today(), book=book)
+    return queries.review_queue(session, user, today=clock.today(), book=book)
 
 
 # ---- one task ------------------------------------------------------------------------------
@@ -84,9 +75,9 @@ def get_task(
     book: CodebookDep,
     calendar: CalendarDep,
 ) -> s.InspectionTaskStaff:
-    task = service.get_task(session, task_id)
-    service.require_reader(session, task, user)
-    return service.task_view(session, task, user, today=clock.today(), book=book, calendar=calendar)
+    task = rules.get_task(session, task_id)
+    rules.require_reader(session, task, user)
+    return queries.task_view(session, task, user, today=clock.today(), book=book, calendar=calendar)
 
 
 @router.get(
@@ -97,10 +88,10 @@ def get_task(
 def get_result(
     task_id: TaskId, session: SessionDep, user: CurrentUser, book: CodebookDep
 ) -> s.ResultVersionStaff | None:
-    task = service.get_task(session, task_id)
-    service.require_reader(session, task, user)
-    version = service.current_version(session, task)
-    return service.version_out(session, version, book) if version else None
+    task = rules.get_task(session, task_id)
+    rules.require_reader(session, task, user)
+    version = versions.current_version(session, task)
+    return queries.version_out(session, version, book) if version else None
 
 
 @router.put(
@@ -117,7 +108,7 @@ def save_result(
     book: CodebookDep,
 ) -> s.ResultVersionStaff:
     version = service.save_draft(session, task_id, data, user=user, clock=clock, book=book)
-    return service.version_out(session, version, book)
+    return queries.version_out(session, version, book)
 
 
 @router.get(
@@ -128,9 +119,9 @@ def save_result(
 def list_versions(
     task_id: TaskId, session: SessionDep, user: CurrentUser, book: CodebookDep
 ) -> list[s.ResultVersionStaff]:
-    task = service.get_task(session, task_id)
-    service.require_reader(session, task, user)
-    return [service.version_out(session, v, book) for v in service.versions(session, task)]
+    task = rules.get_task(session, task_id)
+    rules.require_reader(session, task, user)
+    return [queries.version_out(session, v, book) for v in versions.versions(session, task)]
 
 
 @router.post(
@@ -142,7 +133,7 @@ def submit(
     task_id: TaskId, session: SessionDep, user: CurrentUser, clock: ClockDep, book: CodebookDep
 ) -> s.ResultVersionStaff:
     version = service.submit(session, task_id, user=user, clock=clock, book=book)
-    return service.version_out(session, version, book)
+    return queries.version_out(session, version, book)
 
 
 # ---- evidence ------------------------------------------------------------------------------
@@ -196,8 +187,8 @@ def upload_evidence(
     "/tasks/{task_id}/evidence", response_model=list[s.EvidenceStaff], summary="本任务的证据文件"
 )
 def list_evidence(task_id: TaskId, session: SessionDep, user: CurrentUser) -> list[s.EvidenceStaff]:
-    task = service.get_task(session, task_id)
-    service.require_reader(session, task, user)
+    task = rules.get_task(session, task_id)
+    rules.require_reader(session, task, user)
     return [_evidence_out(row) for row in service.evidence_files(session, task)]
 
 
@@ -215,8 +206,8 @@ def download_evidence(
     user: CurrentUser,
     settings: SettingsDep,
 ) -> Response:
-    task = service.get_task(session, task_id)
-    service.require_reader(session, task, user)
+    task = rules.get_task(session, task_id)
+    rules.require_reader(session, task, user)
     row = next((r for r in service.evidence_files(session, task) if r.sha256 == sha256), None)
     if row is None:
         raise NotFound("本任务没有该证据文件", "no such evidence file for this task")
@@ -244,7 +235,7 @@ def review(
     book: CodebookDep,
 ) -> s.ResultVersionStaff:
     version = service.review(session, task_id, data, user=user, clock=clock)
-    return service.version_out(session, version, book)
+    return queries.version_out(session, version, book)
 
 
 @router.post(
@@ -259,7 +250,7 @@ def publish_task(
     calendar: CalendarDep,
 ) -> s.ResultVersionStaff:
     version = service.publish_task(session, task_id, user=user, clock=clock, calendar=calendar)
-    return service.version_out(session, version, book)
+    return queries.version_out(session, version, book)
 
 
 @router.post(
@@ -292,7 +283,7 @@ def correct(
     book: CodebookDep,
 ) -> s.ResultVersionStaff:
     version = service.correct(session, task_id, data, user=user, clock=clock, book=book)
-    return service.version_out(session, version, book)
+    return queries.version_out(session, version, book)
 
 
 # ---- public record and statistics ---------------------------------------------------------
@@ -315,7 +306,7 @@ def public_results(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> s.ResultsPublicPage:
-    return service.public_results(
+    return queries.public_results(
         session, batch=batch, q=q, page=page, per_page=per_page, book=book
     )
 

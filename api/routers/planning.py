@@ -5,32 +5,29 @@ the public may see is `supervision.planning.queries`.
 """
 
 import json
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import Response
 
 from api.deps import (
     ClockDep,
     CodeText,
     OptionalUser,
-    Planner,
     SessionDep,
     SettingsDep,
-    require_roles,
 )
 from api.errors import ERROR_RESPONSES
+from api.roles import Planner, StaffReader
 from reports.documents import commitment_pdf as commitment_pdf_bytes
 from reports.documents import draw_result_pdf
-from supervision.accounts.models import Role, User
 from supervision.jobs.runner import recent_runs
 from supervision.jobs.schemas import JobRunPublic
+from supervision.planning import drawing, events, feasibility, freeze, queries, service
 from supervision.planning import queries as q
 from supervision.planning import schemas as s
-from supervision.planning import service
 
 router = APIRouter(prefix="/api/v1", tags=["planning"], responses=ERROR_RESPONSES)
-StaffReader = Annotated[User, Depends(require_roles(Role.planner, Role.reviewer))]
 
 
 # ---- plans ---------------------------------------------------------------------------------
@@ -106,17 +103,17 @@ def get_batch(code: str, session: SessionDep, user: OptionalUser) -> s.BatchPubl
 @router.get(
     "/batches/{code}/feasibility", response_model=s.FeasibilityPublic, summary="冻结前可行性检查"
 )
-def feasibility(code: str, session: SessionDep, user: StaffReader) -> s.FeasibilityPublic:
+def batch_feasibility(code: str, session: SessionDep, user: StaffReader) -> s.FeasibilityPublic:
     return s.FeasibilityPublic(
-        **service.check_feasibility(session, service.get_batch(session, code)).to_dict()
+        **feasibility.check_feasibility(session, service.get_batch(session, code)).to_dict()
     )
 
 
 @router.post("/batches/{code}/freeze", response_model=s.FreezePublic, summary="冻结并公示承诺")
-def freeze(
+def freeze_batch(
     code: str, session: SessionDep, user: Planner, clock: ClockDep, settings: SettingsDep
 ) -> s.FreezePublic:
-    c, feas = service.freeze_batch(
+    c, feas = freeze.freeze_batch(
         session, code, actor=user.username, clock=clock, storage=settings.storage_dir
     )
     return s.FreezePublic(
@@ -138,7 +135,7 @@ def withdraw_commitment(
     user: Planner,
     clock: ClockDep,
 ) -> s.BatchPublic:
-    service.withdraw_commitment(session, code, data.reason, actor=user.username, clock=clock)
+    freeze.withdraw_commitment(session, code, data.reason, actor=user.username, clock=clock)
     return q.batch_public(session, service.get_batch(session, code))
 
 
@@ -153,7 +150,7 @@ def enter_entropy(
     clock: ClockDep,
     settings: SettingsDep,
 ) -> s.DrawPublic:
-    draw = service.enter_entropy(
+    draw = drawing.enter_entropy(
         session, code, data.entropy, actor=user.username, clock=clock, storage=settings.storage_dir
     )
     return q.draw_public(session, draw)
@@ -171,7 +168,7 @@ def recuse(
     clock: ClockDep,
     settings: SettingsDep,
 ) -> s.DrawEventPublic:
-    row = service.recuse(
+    row = events.recuse(
         session,
         code,
         uscc,
@@ -198,7 +195,7 @@ def withdraw_entity(
     clock: ClockDep,
     settings: SettingsDep,
 ) -> s.DrawEventPublic:
-    row = service.withdraw_entity(
+    row = events.withdraw_entity(
         session,
         code,
         uscc,
@@ -221,7 +218,7 @@ def list_tasks(code: str, session: SessionDep, user: OptionalUser) -> list[s.Dra
 
 @router.get("/batches/{code}/workload", summary="本批次执法人员工作量")
 def workload(code: str, session: SessionDep, user: OptionalUser) -> list[dict[str, Any]]:
-    return service.workload(session, q.visible_batch(session, code, user))
+    return queries.workload(session, q.visible_batch(session, code, user))
 
 
 @router.get(

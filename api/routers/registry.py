@@ -2,12 +2,13 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from sqlmodel import select
 
-from api.deps import ClockDep, Planner, SessionDep, ShortText, Staff, require_roles
+from api.deps import ClockDep, SessionDep, ShortText
 from api.errors import ERROR_RESPONSES
+from api.roles import Admin, ConflictWriter, Planner, Staff, StaffReader
 from supervision.accounts.models import Role, User
 from supervision.errors import Forbidden
 from supervision.registry import queries, service
@@ -185,7 +186,7 @@ def list_departments(session: SessionDep) -> list[Department]:
 def create_department(
     data: s.DepartmentCreate,
     session: SessionDep,
-    user: Annotated[User, Depends(require_roles())],
+    user: Admin,
     clock: ClockDep,
 ) -> Department:
     return service.create_department(session, data, actor=user.username, clock=clock)
@@ -200,7 +201,7 @@ def list_units(session: SessionDep) -> list[Unit]:
 def create_unit(
     data: s.UnitCreate,
     session: SessionDep,
-    user: Annotated[User, Depends(require_roles())],
+    user: Admin,
     clock: ClockDep,
 ) -> Unit:
     return service.create_unit(session, data, actor=user.username, clock=clock)
@@ -218,8 +219,6 @@ def list_industries(session: SessionDep) -> list[Industry]:
 
 # ---- declared conflicts (private) --------------------------------------------------------
 
-ConflictWriter = Annotated[User, Depends(require_roles(Role.planner, Role.inspector))]
-
 
 def _own_badge_only(session: SessionDep, user: User, badge: str) -> None:
     """An inspector may declare or end only their own conflicts."""
@@ -232,7 +231,7 @@ def _own_badge_only(session: SessionDep, user: User, badge: str) -> None:
 @router.get("/conflicts", response_model=s.Page[s.ConflictStaff], summary="回避声明（内部）")
 def list_conflicts(
     session: SessionDep,
-    user: Annotated[User, Depends(require_roles(Role.planner, Role.reviewer))],
+    user: StaffReader,
     inspector_badge: ShortText = None,
     uscc: ShortText = None,
     page: PageNo = 1,

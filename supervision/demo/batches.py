@@ -11,8 +11,8 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from supervision.clock import Clock
+from supervision.planning import drawing, freeze, service
 from supervision.planning import schemas as s
-from supervision.planning import service
 from supervision.planning.models import Plan
 
 DEMO_DICE = "3 6 1 4 4 2 5 6 1 1 3 2 6 5 4 4 2 1 3 6"
@@ -57,8 +57,8 @@ def build_demo_batches(session: Session, *, clock: Clock, storage: Path) -> dict
         entropy_plan=f"{today.isoformat()} 10:00 于本局一楼大厅由两名见证人当众掷骰子20次",
     )
     service.create_batch(session, plan_code, first, actor="demo", clock=clock)
-    service.freeze_batch(session, first.code, actor="demo", clock=clock, storage=storage)
-    service.enter_entropy(
+    freeze.freeze_batch(session, first.code, actor="demo", clock=clock, storage=storage)
+    drawing.enter_entropy(
         session, first.code, [DEMO_DICE], actor="demo", clock=clock, storage=storage
     )
     second = s.BatchCreate(
@@ -83,5 +83,5 @@ def build_demo_batches(session: Session, *, clock: Clock, storage: Path) -> dict
         entropy_plan=f"{(today + timedelta(days=3)).isoformat()} 体育彩票排列5开奖号码，及现场见证人掷骰子",
     )
     service.create_batch(session, plan_code, second, actor="demo", clock=clock)
-    service.freeze_batch(session, second.code, actor="demo", clock=clock, storage=storage)
+    freeze.freeze_batch(session, second.code, actor="demo", clock=clock, storage=storage)
     return {"plan": plan_code, "drawn": first.code, "awaiting_ceremony": second.code}

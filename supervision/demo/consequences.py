@@ -16,8 +16,8 @@ from sqlmodel import Session, col, func, select
 from supervision.accounts.models import User
 from supervision.calendar.dates import REPORTING_DEADLINE
 from supervision.clock import Clock
+from supervision.enforcement import decisions, service, zombies
 from supervision.enforcement import schemas as s
-from supervision.enforcement import service, zombies
 from supervision.enforcement.models import EntryState, ListEntry
 from supervision.enforcement.rulebook import rulebook
 from supervision.registry.models import AnnualReport
@@ -49,7 +49,7 @@ def build_demo_consequences(session: Session, *, clock: Clock, reviewer: User) -
             number = f"昌市监异列〔{decide_by.year}〕{listed}号"
         else:
             rejected += 1
-        service.decide(
+        decisions.decide(
             session,
             entry_id,
             s.DecisionCreate(

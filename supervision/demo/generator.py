@@ -15,20 +15,17 @@ Run `python -m supervision.demo.generator OUTDIR --entities 1000000` to write th
 import argparse
 import csv
 import time
-from bisect import bisect_right
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from datetime import date, timedelta
-from itertools import accumulate, product
-from operator import mul
 from pathlib import Path
 from random import Random
-from typing import Annotated, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func
 from sqlmodel import Session, select
 
 from supervision.clock import Clock
+from supervision.demo.city import DEFAULT_DATA_DIR, DemoCity, Trading, load_city
+from supervision.demo.people import ORG_TYPE, CodeSequence, People, apportion, one_of, picker
 from supervision.registry.columns import (
     BOOLEAN_VALUES,
     ENTITY_COLUMNS,
@@ -43,312 +40,18 @@ from supervision.registry.models import (
     EntityStatus,
     EntityType,
     Inspector,
-    RiskClass,
 )
 from supervision.registry.reference import (
     ReferenceData,
-    ReferenceDataError,
     load_reference_data,
-    read_reference,
-    read_yaml_model,
 )
 from supervision.registry.schemas import ConflictCreate
 from supervision.registry.service import declare_conflict
 from supervision.registry.uscc import ALPHABET, make_uscc
-from supervision.settings import PROJECT_ROOT
 
-DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
-CITY_FILE = "demo/city.yaml"
 DEMO_ACTOR = "demo"
 ENTITIES_FILE = "entities.csv"
 INSPECTORS_FILE = "inspectors.csv"
-
-# GB 32100: registration department 9 (market regulation), organisation type by entity type.
-_ORG_TYPE = {EntityType.enterprise: "1", EntityType.individual: "2", EntityType.cooperative: "3"}
-# GB 11643 resident identity number check.
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_ID_CHECK = "10X98765432"
-
-
-# --- the city's parameters -------------------------------------------------------------------
-
-Weight = Annotated[float, Field(ge=0)]
-Share = Annotated[float, Field(ge=0, le=1)]
-Range = tuple[int, int]
-
-
-class _Config(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Established(_Config):
-    first_year: int
-    yearly_growth: Annotated[float, Field(gt=0)]
-    uscc_from: date
-
-
-class AnnualReports(_Config):
-    first_year: int
-    due_month: int
-    due_day: int
-    missing_trailing_years: dict[int, Weight]
-    revoked_min_missing: int
-
-
-class Trading(_Config):
-    opened_after_days: Range
-    never_opened_share: Share
-    ceased_share: Share
-    ceased_days_ago: Range
-    revoked_after_days: Annotated[int, Field(ge=0)]
-
-
-class Authority(_Config):
-    name: str
-    region: str
-    name_prefix: str
-    weight: Weight
-
-
-class Township(_Config):
-    weight: Weight
-    places: tuple[str, ...] = Field(min_length=1)
-    rural: bool = False
-
-
-class IndustryWords(_Config):
-    weights: dict[EntityType, Weight]
-    enterprise: tuple[str, ...] = ()
-    individual: tuple[str, ...] = ()
-    cooperative: tuple[str, ...] = ()
-
-
-class NamesBySex(_Config):
-    male: tuple[str, ...] = Field(min_length=1)
-    female: tuple[str, ...] = Field(min_length=1)
-
-
-class InspectorDepartment(_Config):
-    weight: Weight
-    units: dict[str, Weight]
-    qualifications: dict[str, Share]
-
-
-class Inspectors(_Config):
-    departments: dict[str, InspectorDepartment]
-    expert_share: Share
-    inactive_share: Share
-    cert_valid_days: Range
-    lapsed_share: Share
-
-
-class Conflicts(_Config):
-    count: int
-    reasons: dict[EntityType, tuple[str, ...]]
-    declared_days_ago: Range
-    ended_share: Share
-    ended_after_days: Range
-
-
-class DemoCity(_Config):
-    version: str
-    county: str
-    entity_types: dict[EntityType, Weight]
-    risk_classes: dict[RiskClass, Weight]
-    statuses: dict[EntityStatus, Weight]
-    revoked_min_age_years: int
-    trading: Trading
-    established: Established
-    annual_reports: AnnualReports
-    business_address: dict[Literal["same", "moved", "none"], Weight]
-    registration_authorities: tuple[Authority, ...] = Field(min_length=1)
-    address_prefix: str
-    townships: dict[str, Township]
-    industries: dict[str, IndustryWords]
-    trade_name_chars: tuple[str, ...] = Field(min_length=1)
-    enterprise_suffixes: dict[str, Weight]
-    individual_name_patterns: dict[str, Weight]
-    cooperative_suffix: str
-    surnames: dict[str, Weight]
-    given_name_chars: NamesBySex
-    two_char_given_share: Share
-    male_share: Share
-    minority_share: Share
-    minority_names: NamesBySex
-    id_regions: dict[str, Weight]
-    founder_age: Range
-    mobile_prefixes: tuple[str, ...] = Field(min_length=1)
-    inspectors: Inspectors
-    conflicts: Conflicts
-
-
-def load_city(data_dir: Path = DEFAULT_DATA_DIR) -> tuple[DemoCity, ReferenceData]:
-    """The demo parameters, checked against the reference data they name."""
-    ref = read_reference(data_dir)
-    city = read_yaml_model(data_dir / CITY_FILE, DemoCity, name=CITY_FILE)
-
-    def fail(key: str, zh: str, en: str) -> None:
-        raise ReferenceDataError(CITY_FILE, key, zh, en)
-
-    regions = {r.code for r in ref.regions}
-    stations = ref.station_of_township()
-    divisions = {i.code for i in ref.industries if i.level == "division"}
-    if city.county not in regions:
-        fail("county", "区划代码不存在", "unknown region")
-    for n, authority in enumerate(city.registration_authorities):
-        if authority.region not in regions:
-            fail(f"registration_authorities[{n}].region", "区划代码不存在", "unknown region")
-    for code in city.townships:
-        if code not in stations:
-            fail(f"townships.{code}", "没有市场监管所管辖该乡镇", "no station covers it")
-    for code, words in city.industries.items():
-        if code not in divisions:
-            fail(f"industries.{code}", "不是GB/T 4754大类", "not a GB/T 4754 division")
-        for kind, weight in words.weights.items():
-            if weight > 0 and not getattr(words, kind.value):
-                fail(f"industries.{code}.{kind.value}", "有权重却无名称用词", "no name words")
-    for kind, weight in city.entity_types.items():
-        if weight > 0 and not any(w.weights.get(kind, 0) > 0 for w in city.industries.values()):
-            fail(f"entity_types.{kind.value}", "没有可用行业", "no industry weighted for it")
-        if weight > 0 and not city.conflicts.reasons.get(kind):
-            fail(f"conflicts.reasons.{kind.value}", "缺少回避事由", "no reasons")
-    if city.entity_types.get(EntityType.cooperative, 0) > 0 and not any(
-        t.rural for t in city.townships.values()
-    ):
-        fail("townships", "合作社需要农村乡镇", "cooperatives need a rural township")
-    departments = {d.code: d for d in ref.departments}
-    for code, spec in city.inspectors.departments.items():
-        key = f"inspectors.departments.{code}"
-        if code not in departments:
-            fail(key, "部门不存在", "unknown department")
-        own_units = {u.code for u in departments[code].units}
-        for unit in spec.units:
-            if unit not in own_units:
-                fail(f"{key}.units.{unit}", "不是该部门的单位", "not a unit of the department")
-        for qual in spec.qualifications:
-            if qual not in ref.qualifications:
-                fail(f"{key}.qualifications.{qual}", "资格代码不存在", "unknown qualification")
-    return city, ref
-
-
-# --- drawing helpers -------------------------------------------------------------------------
-
-K = TypeVar("K")
-
-
-def _picker(weights: Mapping[K, float]) -> Callable[[float], K]:
-    """Weighted choice from one uniform draw u in [0, 1): keys[bisect(cumulative, u)]."""
-    pairs = [(k, w) for k, w in weights.items() if w > 0]
-    if not pairs:
-        raise ValueError("nothing to pick from")
-    total = sum(w for _, w in pairs)
-    keys = [k for k, _ in pairs]
-    cum = list(accumulate(w / total for _, w in pairs))
-    cum[-1] = 1.0
-
-    def pick(u: float) -> K:
-        return keys[bisect_right(cum, u)]
-
-    return pick
-
-
-def _one_of(options: Sequence[K], u: float) -> K:
-    """Uniform choice from one draw u in [0, 1) (cheaper than Random.choice on the hot path)."""
-    return options[int(u * len(options))]
-
-
-def _apportion(weights: Mapping[K, float], total: int) -> dict[K, int]:
-    """Split `total` in proportion to weights (largest remainder), deterministically."""
-    s = sum(weights.values())
-    exact = {k: total * w / s for k, w in weights.items()}
-    counts = {k: int(v) for k, v in exact.items()}
-    for k in sorted(exact, key=lambda k: counts[k] - exact[k])[: total - sum(counts.values())]:
-        counts[k] += 1
-    return counts
-
-
-class _CodeSequence:
-    """Unique, random-looking codes: a counter through a keyed 4-round Feistel permutation.
-
-    The counter n in [0, size²) splits into two base-`len(alphabet)` halves of `half_width`
-    characters; each round maps (L, R) → (R, L + F_k(R) mod size), a bijection, so distinct
-    counters give distinct codes.
-    """
-
-    def __init__(self, rng: Random, alphabet: str, half_width: int, prefix: str = "") -> None:
-        base = len(alphabet)
-        self.size = base**half_width
-        self.keys = [[int(rng.random() * self.size) for _ in range(self.size)] for _ in range(4)]
-        # The base-`base` spelling of every half, most significant character first.
-        self.text = ["".join(chars) for chars in product(alphabet, repeat=half_width)]
-        self.prefix = prefix
-        self.next = 0
-
-    def take(self) -> str:
-        n = self.next
-        if n >= self.size * self.size:
-            raise ValueError("code space exhausted")
-        self.next = n + 1
-        size = self.size
-        left, right = divmod(n, size)
-        for key in self.keys:
-            left, right = right, (left + key[right]) % size
-        return self.prefix + self.text[left] + self.text[right]
-
-
-def _weighted(digits: str, weights: Sequence[int]) -> int:
-    return sum(map(mul, map(int, digits), weights))
-
-
-class _People:
-    """Names, identity numbers and mobile numbers of people in the city."""
-
-    def __init__(self, city: DemoCity) -> None:
-        self.surname = _picker(city.surnames)
-        self.chars = city.given_name_chars
-        self.minority = city.minority_names
-        self.city = city
-        # GB 11643 check: Σ digit × weight over the address, birth date and sequence parts,
-        # each part's sum computed once.
-        self.id_region = _picker(
-            {(code, _weighted(code, _ID_WEIGHTS[:6])): w for code, w in city.id_regions.items()}
-        )
-        self.births: dict[int, tuple[str, int]] = {}
-        self.sequences = [
-            (f"{n:03d}", _weighted(f"{n:03d}", _ID_WEIGHTS[14:])) for n in range(1000)
-        ]
-        self.mobile_prefixes = city.mobile_prefixes
-
-    def person(self, rng: Random) -> tuple[str, str | None, bool]:
-        """(name, surname or None for a full minority name, male)."""
-        random = rng.random
-        male = random() < self.city.male_share
-        if random() < self.city.minority_share:
-            return (
-                _one_of(self.minority.male if male else self.minority.female, random()),
-                None,
-                male,
-            )
-        chars = self.chars.male if male else self.chars.female
-        surname = self.surname(random())
-        given = _one_of(chars, random())
-        if random() < self.city.two_char_given_share:
-            given += _one_of(chars, random())
-        return surname + given, surname, male
-
-    def id_number(self, rng: Random, born: int, male: bool) -> str:
-        """A resident identity number for someone born on the day with ordinal `born`."""
-        birth = self.births.get(born)
-        if birth is None:
-            digits = date.fromordinal(born).strftime("%Y%m%d")
-            birth = self.births[born] = (digits, _weighted(digits, _ID_WEIGHTS[6:14]))
-        region, region_sum = self.id_region(rng.random())
-        # Sequence code: odd for men, even for women.
-        seq, seq_sum = self.sequences[int(rng.random() * 500) * 2 + male]
-        return region + birth[0] + seq + _ID_CHECK[(region_sum + birth[1] + seq_sum) % 11]
-
-    def mobile(self, rng: Random) -> str:
-        return f"{_one_of(self.mobile_prefixes, rng.random())}{int(rng.random() * 1e8):08d}"
 
 
 def export_headers(columns: Mapping[str, tuple[str, ...]]) -> list[str]:
@@ -378,26 +81,26 @@ def _entity_rows(
     city: DemoCity, ref: ReferenceData, *, entities: int, seed: int, today: date
 ) -> Iterator[list[str]]:
     rng = Random(f"{seed}/entities")
-    new_codes = _CodeSequence(Random(f"{seed}/codes/new"), ALPHABET, 3, prefix="MA")
-    legacy_codes = _CodeSequence(Random(f"{seed}/codes/legacy"), "0123456789", 4)
-    people = _People(city)
+    new_codes = CodeSequence(Random(f"{seed}/codes/new"), ALPHABET, 3, prefix="MA")
+    legacy_codes = CodeSequence(Random(f"{seed}/codes/legacy"), "0123456789", 4)
+    people = People(city)
     type_labels = _export_labels(ENTITY_TYPE_VALUES)
     status_labels = _export_labels(ENTITY_STATUS_VALUES)
     region_names = {r.code: r.name for r in ref.regions}
     stations = ref.station_of_township()
 
-    pick_type = _picker(city.entity_types)
-    pick_risk = _picker(city.risk_classes)
-    pick_status = _picker(city.statuses)
-    pick_missing = _picker(city.annual_reports.missing_trailing_years)
-    pick_address = _picker(city.business_address)
-    pick_suffix = _picker(city.enterprise_suffixes)
-    pick_pattern = _picker(city.individual_name_patterns)
+    pick_type = picker(city.entity_types)
+    pick_risk = picker(city.risk_classes)
+    pick_status = picker(city.statuses)
+    pick_missing = picker(city.annual_reports.missing_trailing_years)
+    pick_address = picker(city.business_address)
+    pick_suffix = picker(city.enterprise_suffixes)
+    pick_pattern = picker(city.individual_name_patterns)
     authorities = city.registration_authorities
-    pick_authority = _picker({n: a.weight for n, a in enumerate(authorities)})
+    pick_authority = picker({n: a.weight for n, a in enumerate(authorities)})
     local = authorities[0]
     pick_industry = {
-        kind: _picker({code: w.weights.get(kind, 0) for code, w in city.industries.items()})
+        kind: picker({code: w.weights.get(kind, 0) for code, w in city.industries.items()})
         for kind in EntityType
         if city.entity_types.get(kind, 0) > 0
     }
@@ -407,7 +110,7 @@ def _entity_rows(
         for kind in EntityType
     }
     pick_township = {
-        kind: _picker(
+        kind: picker(
             {
                 code: t.weight
                 for code, t in city.townships.items()
@@ -428,9 +131,9 @@ def _entity_rows(
         y: city.established.yearly_growth ** (y - first_year) * year_days[y] / 365
         for y in year_start
     }
-    pick_year = _picker(year_weight)
+    pick_year = picker(year_weight)
     oldest_revoked = today.year - city.revoked_min_age_years
-    pick_revoked_year = _picker({y: w for y, w in year_weight.items() if y <= oldest_revoked})
+    pick_revoked_year = picker({y: w for y, w in year_weight.items() if y <= oldest_revoked})
     uscc_from = city.established.uscc_from.toordinal()
 
     first_report = city.annual_reports.first_year
@@ -445,7 +148,7 @@ def _entity_rows(
     trading = _trading_dates(city.trading, Random(f"{seed}/trading"), today)
 
     def street_address(township: str) -> str:
-        place = _one_of(places[township], random())
+        place = one_of(places[township], random())
         return f"{city.address_prefix}{place}{int(random() * 600) + 1}号"
 
     for _ in range(entities):
@@ -462,14 +165,14 @@ def _entity_rows(
             if kind != EntityType.individual and established < uscc_from
             else new_codes.take()
         )
-        uscc = make_uscc("9", _ORG_TYPE[kind], authority.region, org_code)
+        uscc = make_uscc("9", ORG_TYPE[kind], authority.region, org_code)
 
         rep, surname, male = people.person(rng)
         born = established - int(age_lo + random() * (age_hi - age_lo))
 
         industry = pick_industry[kind](random())
-        word = _one_of(words[industry, kind], random())
-        trade = _one_of(trade_chars, random()) + _one_of(trade_chars, random())
+        word = one_of(words[industry, kind], random())
+        trade = one_of(trade_chars, random()) + one_of(trade_chars, random())
         township = pick_township[kind](random())
         if kind == EntityType.enterprise:
             name = f"{authority.name_prefix}{trade}{word}{pick_suffix(random())}"
@@ -568,18 +271,18 @@ def _inspector_rows(
     city: DemoCity, ref: ReferenceData, *, inspectors: int, seed: int, today: date
 ) -> Iterator[list[str]]:
     rng = Random(f"{seed}/inspectors")
-    people = _People(city)
+    people = People(city)
     yes, no = (_export_labels(BOOLEAN_VALUES)[v] for v in (True, False))
     spec = city.inspectors
-    per_department = _apportion({d: s.weight for d, s in spec.departments.items()}, inspectors)
+    per_department = apportion({d: s.weight for d, s in spec.departments.items()}, inspectors)
     lapse_lo, lapse_hi = 1, spec.cert_valid_days[0]
     for department in ref.departments:
         if department.code not in spec.departments:
             continue
         dept = spec.departments[department.code]
-        pick_qualification = _picker(dept.qualifications)
+        pick_qualification = picker(dept.qualifications)
         seq = 0
-        for unit, count in _apportion(dept.units, per_department[department.code]).items():
+        for unit, count in apportion(dept.units, per_department[department.code]).items():
             for _ in range(count):
                 seq += 1
                 name, _, _ = people.person(rng)

@@ -5,19 +5,17 @@ from typing import Any
 from sqlmodel import Session
 
 from supervision.clock import Clock
-from supervision.enforcement import service, zombies
+from supervision.enforcement import decisions, escalation, service, zombies
 from supervision.enforcement.rulebook import rulebook
 from supervision.jobs.runner import Job
 from supervision.settings import Settings
 
 
-def _book(settings: Settings):
-    return rulebook(settings.data_dir)
-
-
 def enforcement_results(session: Session, clock: Clock, settings: Settings) -> dict[str, Any]:
     return {
-        "proposed": service.propose_from_results(session, clock, _book(settings), actor="scheduler")
+        "proposed": service.propose_from_results(
+            session, clock, rulebook(settings.data_dir), actor="scheduler"
+        )
     }
 
 
@@ -29,19 +27,19 @@ def enforcement_annual_reports(
     if (today.month, today.day) < (7, 1):
         return {"skipped": "before 1 July"}
     created = service.propose_annual_report_listings(
-        session, clock, today.year, book=_book(settings), actor="scheduler"
+        session, clock, today.year, book=rulebook(settings.data_dir), actor="scheduler"
     )
     return {"reporting_year": today.year - 1, "proposed": created}
 
 
 def enforcement_escalation(session: Session, clock: Clock, settings: Settings) -> dict[str, Any]:
-    out = service.escalate(session, clock, _book(settings), actor="scheduler")
-    out["expired"] = service.expire_serious(session, clock, actor="scheduler")
+    out = escalation.escalate(session, clock, rulebook(settings.data_dir), actor="scheduler")
+    out["expired"] = decisions.expire_serious(session, clock, actor="scheduler")
     return out
 
 
 def enforcement_zombies(session: Session, clock: Clock, settings: Settings) -> dict[str, Any]:
-    book = _book(settings)
+    book = rulebook(settings.data_dir)
     return {
         **zombies.all_zombie_candidates(session, clock, book, actor="scheduler"),
         "compulsory_deregistration": zombies.deregistration_candidates(

@@ -65,7 +65,7 @@ DECISIONS = {
 }
 
 
-def _dump(obj: dict) -> str:
+def dump_detail(obj: dict) -> str:
     return json.dumps(obj, ensure_ascii=False, sort_keys=True, default=str)
 
 
@@ -88,11 +88,11 @@ def last_day_with(ok: Callable[[date], bool], today: date) -> date:
 def _spliced(evidence: dict[str, Any], columns: dict[str, Any]) -> Any:
     """SQL text of the evidence JSON with each entity's column values spliced in.
 
-    The fixed part is dumped once (keys sorted, like `_dump`), with a marker where each
+    The fixed part is dumped once (keys sorted, like `dump_detail`), with a marker where each
     column's value goes; the marker's JSON string is replaced by the column cast to text.
     """
     marks = {name: f"@@{name}@@" for name in columns}
-    text = _dump({**evidence, **marks})
+    text = dump_detail({**evidence, **marks})
     places = sorted((text.index(f'"{mark}"'), name) for name, mark in marks.items())
     expr: Any = None
     start = 0
@@ -189,7 +189,7 @@ def zombie_candidates(
     tax = TaxFiling.__table__.c
 
     def evidence(with_data: list[int]) -> str:
-        return _dump(
+        return dump_detail(
             {
                 "finding": "missed_annual_reports",
                 "missing_annual_reports": years,
@@ -458,7 +458,7 @@ def revocation_candidates(
                 basis_key=key,
                 rulebook=regime.rulebook,
                 found_on=today,
-                evidence=_dump(
+                evidence=dump_detail(
                     {
                         "missing_annual_reports": years,
                         "listed_entry": entry_id,

@@ -5,7 +5,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from supervision.clock import Clock
-from supervision.inspection.service import deadline_of
+from supervision.inspection.deadlines import deadline_of
 from supervision.jobs.runner import Job
 from supervision.planning.models import Batch, BatchState, Task, TaskState
 from supervision.settings import Settings

@@ -15,12 +15,9 @@ from sqlmodel import Session, col, select
 
 from supervision.calendar import WorkdayCalendar
 from supervision.inspection import schemas as s
+from supervision.inspection.deadlines import deadline_of, is_late
 from supervision.inspection.models import ResultLine, ResultStatus, ResultVersion
-from supervision.inspection.service import (
-    CLOSED_STATES,
-    deadline_of,
-    is_late,
-)
+from supervision.inspection.rules import CLOSED_STATES
 from supervision.planning.models import Batch, Plan, Task, TaskState
 from supervision.registry.models import Entity, Industry, Unit
 from supervision.registry.reference import ResultCodeBook

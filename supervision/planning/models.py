@@ -16,6 +16,9 @@ class PlanState(StrEnum):
     published = "published"
 
 
+PLAN_STATE_LABELS = {"draft": "草稿", "published": "已公示"}
+
+
 class BatchState(StrEnum):
     draft = "draft"  # 草稿
     frozen = "frozen"  # 已冻结并公示承诺
@@ -140,6 +143,18 @@ class TaskState(StrEnum):
     returned = "returned"
     published = "published"
     withdrawn = "withdrawn"
+
+
+TASK_STATE_LABELS = {
+    "assigned": "已组队",
+    "unassigned": "未能组队",
+    "in_progress": "检查中",
+    "recorded": "已录入结果",
+    "reviewed": "已审核",
+    "returned": "已退回",
+    "published": "已公示",
+    "withdrawn": "已撤出",
+}
 
 
 class Task(SQLModel, table=True):

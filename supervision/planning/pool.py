@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import exists, extract, func, or_, select
 from sqlmodel import Session, col
 
-from supervision.enforcement.service import stratum_risk_class  # risk feedback (rulebook)
+from supervision.enforcement.risk import stratum_risk_class  # risk feedback (rulebook)
 from supervision.planning.models import Batch, BatchItem, Task, TaskState
 from supervision.planning.schemas import BatchExclusion, BatchFilters
 from supervision.registry.models import ConflictDeclaration, Entity, Inspector

@@ -8,16 +8,18 @@ length: the plans, draws, items and commitments of all listed batches are fetche
 import io
 import json
 import zipfile
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from supervision.accounts.models import Role, User
 from supervision.draw import standalone_verifier_source
 from supervision.errors import NotFound
 from supervision.planning import schemas as s
+from supervision.planning.bundle import export_bundle
 from supervision.planning.models import (
     Batch,
     BatchItem,
@@ -29,8 +31,10 @@ from supervision.planning.models import (
     PlanChange,
     PlanState,
     Task,
+    TaskMember,
 )
-from supervision.planning.service import export_bundle, get_batch, get_plan, task_rows
+from supervision.planning.service import get_batch, get_plan
+from supervision.registry.models import Entity, Inspector
 
 # Once its commitment is published a batch is public, and stays so.
 PUBLIC_BATCH_STATES = (
@@ -207,6 +211,56 @@ def event_public(row: DrawEvent) -> s.DrawEventPublic:
         outcome=json.loads(row.outcome_json),
         chain=row.chain,
     )
+
+
+# ---- tasks and teams ----------------------------------------------------------------------
+
+
+def workload(session: Session, batch: Batch) -> list[dict[str, Any]]:
+    """Entities per inspector in this batch (current teams), most loaded first."""
+    rows = session.execute(
+        select(TaskMember.badge_no, func.count())
+        .join(Task, Task.id == TaskMember.task_id)
+        .where(Task.batch_id == batch.id, TaskMember.active == True)  # noqa: E712
+        .group_by(TaskMember.badge_no)
+    ).all()
+    counts = Counter(dict(rows))
+    return [
+        {"badge_no": b, "tasks": n} for b, n in sorted(counts.items(), key=lambda x: (-x[1], x[0]))
+    ]
+
+
+def task_rows(session: Session, batch: Batch) -> list[dict[str, Any]]:
+    """Every task of a batch in selection order, with entity name and current team."""
+    rows = session.exec(
+        select(Task, Entity.name)
+        .join(Entity, Entity.id == Task.entity_id)
+        .where(Task.batch_id == batch.id)
+        .order_by(Task.position)
+    ).all()
+    members = session.exec(
+        select(TaskMember.task_id, TaskMember.badge_no, Inspector.name)
+        .join(Task, Task.id == TaskMember.task_id)
+        .join(Inspector, Inspector.id == TaskMember.inspector_id)
+        .where(Task.batch_id == batch.id, TaskMember.active == True)  # noqa: E712
+        .order_by(TaskMember.task_id, TaskMember.position)
+    ).all()
+    teams: dict[int, list[dict[str, str]]] = {}
+    for task_id, badge, name in members:
+        teams.setdefault(task_id, []).append({"badge_no": badge, "name": name})
+    return [
+        {
+            "position": t.position,
+            "uscc": t.uscc,
+            "entity_name": name,
+            "stratum": t.stratum,
+            "ticket": t.ticket,
+            "state": t.state,
+            "understaffed": t.understaffed,
+            "team": teams.get(t.id, []),
+        }
+        for t, name in rows
+    ]
 
 
 # ---- the published bundle ------------------------------------------------------------------

@@ -15,8 +15,9 @@ from sqlmodel import Session
 
 from supervision.clock import Clock
 from supervision.draw import sr1
+from supervision.planning import bundle, drawing, freeze, service
 from supervision.planning import schemas as s
-from supervision.planning import service
+from supervision.planning.events import recuse, withdraw_entity
 from supervision.registry.models import (
     ConflictDeclaration,
     Department,
@@ -104,8 +105,8 @@ def _load_registry(session: Session, folder: Path, clock: Clock) -> None:
         ],
     )
     if conflicts:
-        entity_ids = service.ids_by_key(session, Entity.id, Entity.uscc, [u for _, u in conflicts])
-        inspector_ids = service.ids_by_key(
+        entity_ids = drawing.ids_by_key(session, Entity.id, Entity.uscc, [u for _, u in conflicts])
+        inspector_ids = drawing.ids_by_key(
             session, Inspector.id, Inspector.badge_no, [i for i, _ in conflicts]
         )
         session.execute(
@@ -126,7 +127,7 @@ def _load_registry(session: Session, folder: Path, clock: Clock) -> None:
 
 def replay(
     session: Session, folder: Path, *, storage: Path, clock: Clock, actor: str = "replay"
-) -> service.BundleFiles:
+) -> bundle.BundleFiles:
     params = json.loads((folder / "params.json").read_text(encoding="utf-8"))
     entropy = json.loads((folder / "entropy.json").read_text(encoding="utf-8"))
     events = json.loads((folder / "events.json").read_text(encoding="utf-8"))
@@ -158,11 +159,11 @@ def replay(
     # The case's strata are used verbatim as the published labels.
     labels = {k: k for k in params["quotas"]}
     service.create_batch(session, plan.code, data, actor=actor, clock=clock, stratum_labels=labels)
-    service.freeze_batch(session, data.code, actor=actor, clock=clock, storage=storage)
-    service.enter_entropy(session, data.code, entropy, actor=actor, clock=clock, storage=storage)
+    freeze.freeze_batch(session, data.code, actor=actor, clock=clock, storage=storage)
+    drawing.enter_entropy(session, data.code, entropy, actor=actor, clock=clock, storage=storage)
     for event in events:
         if event["type"] == "recuse":
-            service.recuse(
+            recuse(
                 session,
                 data.code,
                 event["uscc"],
@@ -173,7 +174,7 @@ def replay(
                 storage=storage,
             )
         else:
-            service.withdraw_entity(
+            withdraw_entity(
                 session,
                 data.code,
                 event["uscc"],
@@ -182,4 +183,4 @@ def replay(
                 clock=clock,
                 storage=storage,
             )
-    return service.export_bundle(session, data.code, storage=storage)
+    return bundle.export_bundle(session, data.code, storage=storage)

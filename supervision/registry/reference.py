@@ -39,6 +39,8 @@ ITEMS_FILE = "items.yaml"
 RESULT_CODES_FILE = "result_codes.yaml"
 
 METHODS = ("desk", "onsite", "online")
+METHOD_LABELS = {"desk": "书面检查", "onsite": "实地核查", "online": "网络监测"}
+ITEM_CATEGORY_LABELS = {"general": "一般检查事项", "key": "重点检查事项"}
 REGION_LEVELS = ("province", "prefecture", "county", "township")
 # The safe loader, in C where libyaml is installed.
 _YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -220,13 +220,13 @@ def test_demo_batches_show_a_verifiable_draw(session, clock, tmp_path, data_dir)
     from supervision.demo.batches import build_demo_batches
     from supervision.demo.generator import build_demo_city
     from supervision.draw.verify import verify_bundle
-    from supervision.planning import service
+    from supervision.planning import bundle, service
 
     build_demo_city(
         session, data_dir, tmp_path, entities=3000, inspectors=110, seed=2018, clock=clock
     )
     out = build_demo_batches(session, clock=clock, storage=tmp_path / "files")
-    files = service.export_bundle(session, out["drawn"], storage=tmp_path / "files")
+    files = bundle.export_bundle(session, out["drawn"], storage=tmp_path / "files")
     assert verify_bundle(files.bundle, files.pool, files.roster, None).ok
     assert service.get_batch(session, out["awaiting_ceremony"]).state == "frozen"
     assert build_demo_batches(session, clock=clock, storage=tmp_path) == {"plan": out["plan"]}

@@ -9,8 +9,8 @@ from sqlalchemy import insert
 from sqlmodel import Session, func, select
 
 from supervision.clock import FixedClock
+from supervision.enforcement import decisions, service
 from supervision.enforcement import schemas as s
-from supervision.enforcement import service
 from supervision.enforcement.models import ListEntry, ListKind
 from supervision.enforcement.rulebook import Rulebook, load_rulebook
 from supervision.registry.models import AnnualReport, Department, Entity, Unit
@@ -118,4 +118,4 @@ def listed(
 ) -> ListEntry:
     entry = proposed(session, book, uscc, fact_on, kind=kind, reason=reason)
     data = s.DecisionCreate(decision="list", reason="经核查属实", decision_no=no)
-    return service.decide(session, entry.id, data, user=REVIEWER, clock=at(decided_on), book=book)
+    return decisions.decide(session, entry.id, data, user=REVIEWER, clock=at(decided_on), book=book)

@@ -8,8 +8,8 @@ from sqlalchemy import select as sa_select
 from sqlalchemy import text
 from sqlmodel import select
 
+from supervision.enforcement import decisions, risk, service
 from supervision.enforcement import schemas as s
-from supervision.enforcement import service
 from supervision.enforcement.rulebook import RulebookError, load_rulebook
 from supervision.planning.models import Batch, Task, TaskState
 from supervision.planning.pool import pool_records, stratum_labels, stratum_sizes
@@ -53,7 +53,7 @@ def test_listed_entities_count_as_class_d(client, planner, session, book) -> Non
         )
         assert {u: st for u, st, _ in pool_records(session, batch)} == before
         if uscc == low.uscc:
-            service.decide(
+            decisions.decide(
                 session,
                 entry.id,
                 s.DecisionCreate(
@@ -85,7 +85,7 @@ CHECKED = "2026-09-10"  # the check date (完结日期) of every result below
 
 def _classes(session, on: date) -> dict[str, str]:
     """USCC → the class whose stratum the entity is drawn in, for a batch starting `on`."""
-    stmt = sa_select(Entity.uscc, service.stratum_risk_class(on))
+    stmt = sa_select(Entity.uscc, risk.stratum_risk_class(on))
     return dict(session.execute(stmt).all())
 
 
@@ -162,7 +162,7 @@ def test_the_result_rule_is_one_index_driven_query(session) -> None:
     """EXPLAIN on SQLite: per entity, tasks, versions and lines are looked up by index."""
     if session.get_bind().dialect.name != "sqlite":
         pytest.skip("the plan is checked on SQLite")
-    stmt = sa_select(Entity.uscc, service.stratum_risk_class(date(2027, 7, 10)))
+    stmt = sa_select(Entity.uscc, risk.stratum_risk_class(date(2027, 7, 10)))
     sql = str(stmt.compile(session.get_bind(), compile_kwargs={"literal_binds": True}))
     plan = [row[-1] for row in session.execute(text(f"EXPLAIN QUERY PLAN {sql}"))]
     scans = [step for step in plan if step.lstrip().startswith("SCAN")]

@@ -6,8 +6,8 @@ import pytest
 from sqlmodel import select
 
 from supervision.calendar import working_days_after
+from supervision.enforcement import decisions, escalation, service, zombies
 from supervision.enforcement import schemas as s
-from supervision.enforcement import service, zombies
 from supervision.enforcement.models import (
     CandidateKind,
     EnforcementCandidate,
@@ -41,10 +41,10 @@ def test_2016_listing_escalates_under_2014_rules_after_its_60_day_reminder(
     assert entry.decision_late is False
 
     clock = at("2019-01-06")  # 61 days before the three years are up: too early to remind
-    assert service.escalate(session, clock, book)["reminders"] == 0
+    assert escalation.escalate(session, clock, book)["reminders"] == 0
     clock.advance(days=1)  # 2019-01-07: 60 days before 2019-03-08
-    assert service.escalate(session, clock, book)["reminders"] == 1
-    assert service.escalate(session, clock, book) == {
+    assert escalation.escalate(session, clock, book)["reminders"] == 1
+    assert escalation.escalate(session, clock, book) == {
         "reminders": 0,
         "serious_proposals": 0,
         "revocation_candidates": 0,
@@ -56,8 +56,8 @@ def test_2016_listing_escalates_under_2014_rules_after_its_60_day_reminder(
 
     clock.advance(days=60)  # 2019-03-08: three years, and the reminder has run 60 days
     assert clock.today() == date(2019, 3, 8)
-    assert service.escalate(session, clock, book)["serious_proposals"] == 1
-    assert service.escalate(session, clock, book)["serious_proposals"] == 0  # once only
+    assert escalation.escalate(session, clock, book)["serious_proposals"] == 1
+    assert escalation.escalate(session, clock, book)["serious_proposals"] == 0  # once only
     serious = session.exec(select(ListEntry).where(ListEntry.list_kind == ListKind.serious)).one()
     assert (serious.uscc, serious.reason_code, serious.rulebook) == (
         uscc,
@@ -68,7 +68,7 @@ def test_2016_listing_escalates_under_2014_rules_after_its_60_day_reminder(
     assert events(session, entry) == ["proposed", "listed", "reminder", "escalated"]
 
     # A reviewer decides the move; the 2014 serious list runs five years, no early removal.
-    decided = service.decide(
+    decided = decisions.decide(
         session,
         serious.id,
         s.DecisionCreate(
@@ -87,11 +87,11 @@ def test_reminder_given_late_delays_the_move_by_60_days(session, book, make_enti
     uscc = make_entity("A0000002")
     listed(session, book, uscc, "2016-03-01", "2016-03-08")
     clock = at("2019-03-10")  # nobody ran the job before the three years were up
-    assert service.escalate(session, clock, book)["reminders"] == 1
+    assert escalation.escalate(session, clock, book)["reminders"] == 1
     clock.advance(days=59)
-    assert service.escalate(session, clock, book)["serious_proposals"] == 0
+    assert escalation.escalate(session, clock, book)["serious_proposals"] == 0
     clock.advance(days=1)
-    assert service.escalate(session, clock, book)["serious_proposals"] == 1
+    assert escalation.escalate(session, clock, book)["serious_proposals"] == 1
 
 
 def test_same_facts_in_2025_give_a_revocation_candidate_not_a_move(
@@ -106,10 +106,10 @@ def test_same_facts_in_2025_give_a_revocation_candidate_not_a_move(
     listed(session, book, old, "2022-01-04", "2022-01-10")
 
     clock = at("2025-06-30")  # the 2024 reports are not yet due: only 2022–2023 count
-    out = service.escalate(session, clock, book)
+    out = escalation.escalate(session, clock, book)
     assert out == {"reminders": 0, "serious_proposals": 0, "revocation_candidates": 0}
     clock.advance(days=1)  # 2025-07-01: 2023 and 2024 both missed
-    out = service.escalate(session, clock, book)
+    out = escalation.escalate(session, clock, book)
     assert out == {"reminders": 0, "serious_proposals": 0, "revocation_candidates": 1}
     cand = session.exec(select(EnforcementCandidate)).one()
     assert (cand.kind, cand.uscc, cand.basis_key) == (
@@ -119,7 +119,7 @@ def test_same_facts_in_2025_give_a_revocation_candidate_not_a_move(
     )
     assert "昌市监异列〔2025〕3号" in cand.evidence
     clock.advance(days=400)  # a year later: still no move to the serious list
-    service.escalate(session, clock, book)
+    escalation.escalate(session, clock, book)
     assert (
         session.exec(select(ListEntry).where(ListEntry.list_kind == ListKind.serious)).all() == []
     )
@@ -151,7 +151,7 @@ def test_annual_report_listing_and_removal_within_five_working_days(
 
     before = date(2026, 7, 5)
     assert not restrictions(session, book, missing, "credit_certificate", before).restricted
-    service.decide(
+    decisions.decide(
         session,
         entry.id,
         s.DecisionCreate(
@@ -173,7 +173,7 @@ def test_annual_report_listing_and_removal_within_five_working_days(
         reason="已补报年度报告",
         evidence=[s.CorrectionEvidence(kind="reports_filed", reference="2025年度报告 2026-08-01")],
     )
-    done = service.remove(
+    done = decisions.remove(
         session, entry.id, removal, user=REVIEWER, clock=at("2026-08-07"), book=book
     )
     assert done.removal_deadline == date(2026, 8, 10) and done.removal_late is False
@@ -191,7 +191,7 @@ def test_late_decisions_are_flagged_and_the_calendar_skips_holidays(
     uscc = make_entity("B0000004")
     entry = proposed(session, book, uscc, "2026-09-21")
     assert entry.decide_by == date(2026, 10, 12)  # the National Day week is not counted
-    late = service.decide(
+    late = decisions.decide(
         session,
         entry.id,
         s.DecisionCreate(decision="list", reason="无法联系", decision_no="昌市监异列〔2026〕99号"),
@@ -206,7 +206,7 @@ def test_late_decisions_are_flagged_and_the_calendar_skips_holidays(
         reason="已办理住所变更登记",
         evidence=[s.CorrectionEvidence(kind="new_address_registered", reference="变更登记通知书")],
     )
-    done = service.remove(
+    done = decisions.remove(
         session, entry.id, removal, user=REVIEWER, clock=at("2026-10-22"), book=book
     )
     assert done.removal_deadline == date(2026, 10, 21) and done.removal_late is True
@@ -243,18 +243,20 @@ def test_serious_list_early_removal_after_one_year_and_automatic_removal(
         evidence=[s.CorrectionEvidence(kind="penalty_performed", reference="罚没款缴款书")],
     )
     with pytest.raises(Conflict, match="列入满1年后方可申请提前移出"):
-        service.remove(session, one.id, early, user=REVIEWER, clock=at("2025-12-02"), book=book)
+        decisions.remove(session, one.id, early, user=REVIEWER, clock=at("2025-12-02"), book=book)
     session.refresh(one)
     assert one.state != EntryState.removed  # the refusal changed nothing
     early.applied_on = date(2026, 1, 12)
-    done = service.remove(session, one.id, early, user=REVIEWER, clock=at("2026-01-15"), book=book)
+    done = decisions.remove(
+        session, one.id, early, user=REVIEWER, clock=at("2026-01-15"), book=book
+    )
     assert done.state == EntryState.removed
     # Decided within 15 working days of the application (信用修复; see test_serious_removal).
     assert done.removal_deadline == working_days_after(date(2026, 1, 12), 15)
     assert done.removal_late is False
 
-    assert service.expire_serious(session, at("2028-01-09"), actor="t") == 0
-    assert service.expire_serious(session, at("2028-01-10"), actor="t") == 1
+    assert decisions.expire_serious(session, at("2028-01-09"), actor="t") == 0
+    assert decisions.expire_serious(session, at("2028-01-10"), actor="t") == 1
     session.refresh(two)
     assert two.state == EntryState.removed and two.removed_on == date(2028, 1, 10)
     assert restrictions(session, book, b, "bidding", date(2028, 1, 9)).restricted
@@ -264,14 +266,14 @@ def test_serious_list_early_removal_after_one_year_and_automatic_removal(
 def test_upheld_objection_withdraws_the_listing(session, book, make_entity) -> None:
     uscc = make_entity("E0000001")
     entry = listed(session, book, uscc, "2026-03-02", "2026-03-09")
-    service.file_objection(
+    decisions.file_objection(
         session,
         entry.id,
         s.ObjectionCreate(filed_on=date(2026, 3, 20), grounds="企业一直在登记住所经营"),
         user=REVIEWER,
         clock=at("2026-03-20"),
     )
-    service.decide_objection(
+    decisions.decide_objection(
         session,
         entry.id,
         s.ObjectionDecisionCreate(outcome="upheld", reason="复核确认可以联系"),

@@ -8,8 +8,8 @@ from sqlmodel import select
 
 from supervision.audit.models import AuditEntry
 from supervision.calendar import working_days_after
+from supervision.enforcement import decisions, queries
 from supervision.enforcement import schemas as s
-from supervision.enforcement import service
 from supervision.enforcement.models import EntryState, ListEntry, ListEvent
 from supervision.enforcement.rulebook import RulebookError, load_rulebook
 from supervision.errors import Conflict
@@ -60,7 +60,7 @@ def removed_event(session, entry: ListEntry) -> dict:
     event = session.exec(
         select(ListEvent).where(ListEvent.entry_id == entry.id, ListEvent.kind == "removed")
     ).one()
-    return service.events_of(session, entry)[event.seq - 1].detail
+    return queries.events_of(session, entry)[event.seq - 1].detail
 
 
 def test_the_rulebook_gives_the_decision_deadline(book) -> None:
@@ -77,7 +77,7 @@ def test_early_removal_decided_in_time(session, book, make_entity) -> None:
     # February, a make-up working day (调休).
     deadline = date(2026, 2, 28)
     assert working_days_after(date(2026, 2, 2), 15) == deadline
-    done = service.remove(
+    done = decisions.remove(
         session,
         entry.id,
         application("2026-02-02", "2026-02-28"),
@@ -89,13 +89,13 @@ def test_early_removal_decided_in_time(session, book, make_entity) -> None:
     assert done.removal_applied_on == date(2026, 2, 2)
     assert done.removal_deadline == deadline and done.removal_late is False
     assert removed_event(session, done)["late"] is False
-    out = service.entry_out(session, done, book)
+    out = queries.entry_out(session, done, book)
     assert (out.removal_deadline, out.removal_late) == (deadline, False)
 
 
 def test_early_removal_decided_late_is_flagged(session, book, make_entity) -> None:
     entry = serious(session, book, make_entity("R0000002"))
-    done = service.remove(
+    done = decisions.remove(
         session,
         entry.id,
         application("2026-02-02", "2026-03-02"),
@@ -133,7 +133,7 @@ def test_refused_early_removal_changes_nothing(
     before = {f: getattr(entry, f) for f in REMOVAL_FIELDS}
     counts = (count(session, ListEvent), count(session, AuditEntry))
     with pytest.raises(Conflict) as err:
-        service.remove(
+        decisions.remove(
             session,
             entry.id,
             application(applied_on, applied_on),
@@ -159,7 +159,7 @@ def test_the_staff_page_shows_the_deadline_and_lateness(
     on_time = serious(session, book, make_entity("R0000004"))
     late = serious(session, book, make_entity("R0000005"))
     for entry, decided in ((on_time, "2026-02-27"), (late, "2026-03-02")):
-        service.remove(
+        decisions.remove(
             session,
             entry.id,
             application("2026-02-02", decided),

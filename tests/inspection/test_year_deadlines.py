@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 from sqlmodel import select
 
 from supervision.calendar import working_days_after
+from supervision.inspection.deadlines import lateness
 from supervision.inspection.models import ResultVersion
-from supervision.inspection.service import lateness
 from supervision.planning.models import Batch
 from tests.inspection.conftest import approve, record_and_submit
 

@@ -10,8 +10,8 @@ from supervision.db import transaction
 from supervision.jobs.catalog import all_jobs
 from supervision.jobs.models import JobRun
 from supervision.jobs.runner import Job, make_scheduler, run_job
+from supervision.planning import drawing, freeze, service
 from supervision.planning import schemas as s
-from supervision.planning import service
 from supervision.settings import Settings
 from tests.factories import DICE, batch_body, small_city
 
@@ -47,8 +47,8 @@ def test_deadline_warning_appears_near_the_deadline(fresh_engine, tmp_path: Path
         )
         body = batch_body(window_start="2026-09-07", window_end="2026-09-25")
         service.create_batch(session, "P", s.BatchCreate(**body), actor="t", clock=clock)
-        service.freeze_batch(session, body["code"], actor="t", clock=clock, storage=storage)
-        service.enter_entropy(
+        freeze.freeze_batch(session, body["code"], actor="t", clock=clock, storage=storage)
+        drawing.enter_entropy(
             session, body["code"], [DICE], actor="t", clock=clock, storage=storage
         )
     job = all_jobs()["publication_deadlines"]

@@ -11,8 +11,8 @@ from sqlmodel import Session
 from api.pages.public import task_views
 from supervision.accounts.service import UserCreate, create_user
 from supervision.clock import FixedClock
+from supervision.planning import drawing, events, freeze, service
 from supervision.planning import schemas as ps
-from supervision.planning import service
 from supervision.registry.schemas import ConflictCreate
 from supervision.registry.service import declare_conflict
 from tests.conftest import TEST_PASSWORD
@@ -99,7 +99,7 @@ def make_batch(session: Session, clock: FixedClock, code: str = "CJ-2026-T01", *
 @pytest.fixture
 def frozen_batch(city, session: Session, clock: FixedClock, app) -> str:
     code = make_batch(session, clock)
-    service.freeze_batch(
+    freeze.freeze_batch(
         session, code, actor="planner", clock=clock, storage=app.state.settings.storage_dir
     )
     session.commit()
@@ -122,12 +122,12 @@ def drawn_batch(city, session: Session, clock: FixedClock, app) -> str:
         clock=clock,
     )
     code = make_batch(session, clock)
-    service.freeze_batch(session, code, actor="planner", clock=clock, storage=storage)
-    service.enter_entropy(session, code, [DICE], actor="planner", clock=clock, storage=storage)
+    freeze.freeze_batch(session, code, actor="planner", clock=clock, storage=storage)
+    drawing.enter_entropy(session, code, [DICE], actor="planner", clock=clock, storage=storage)
     session.commit()
     tasks = task_views(session, service.get_batch(session, code))
     first = tasks[0]
-    service.recuse(
+    events.recuse(
         session,
         code,
         first.uscc,
@@ -137,7 +137,7 @@ def drawn_batch(city, session: Session, clock: FixedClock, app) -> str:
         clock=clock,
         storage=storage,
     )
-    service.withdraw_entity(
+    events.withdraw_entity(
         session, code, tasks[1].uscc, "已注销", actor="planner", clock=clock, storage=storage
     )
     session.commit()

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
 from api.pages.public import task_views
-from supervision.planning import service
+from supervision.planning import freeze, service
 from supervision.planning.models import Draw, Task
 from tests.pages.conftest import (
     DICE,
@@ -131,7 +131,7 @@ def test_items_page_lists_the_published_items(browser, city) -> None:
 
 def test_ceremony_before_the_draw(browser, frozen_batch, session) -> None:
     anonymous = browser().get(f"/batches/{frozen_batch}/ceremony").text
-    commitment = service.active_commitment(session, service.get_batch(session, frozen_batch))
+    commitment = freeze.active_commitment(session, service.get_batch(session, frozen_batch))
     for group in re.findall(".{8}", commitment.commitment):
         assert f"<span>{group}</span>" in anonymous
     assert "等待录入熵值" in anonymous and "现场见证人掷骰子" in anonymous

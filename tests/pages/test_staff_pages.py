@@ -8,7 +8,7 @@ from sqlmodel import Session, func, select
 
 from api.deps import TOKEN_COOKIE
 from supervision.accounts.models import ApiToken
-from supervision.planning import service
+from supervision.planning import drawing, freeze, service
 from supervision.planning.models import Batch, Commitment, DrawEvent, Plan
 from supervision.registry.models import Inspector
 from tests.pages.conftest import csrf_of
@@ -292,8 +292,8 @@ def test_recusal_and_withdrawal_from_the_staff_page(browser, city, session, cloc
 
     code = make_batch(session, clock)
     storage = app.state.settings.storage_dir
-    service.freeze_batch(session, code, actor="p", clock=clock, storage=storage)
-    service.enter_entropy(session, code, [DICE], actor="p", clock=clock, storage=storage)
+    freeze.freeze_batch(session, code, actor="p", clock=clock, storage=storage)
+    drawing.enter_entropy(session, code, [DICE], actor="p", clock=clock, storage=storage)
     session.commit()
     planner = browser("planner")
     page = planner.get(f"/staff/batches/{code}").text
@@ -322,8 +322,8 @@ def test_unassigned_entities_are_flagged(browser, city, session, clock, app) -> 
 
     code = make_batch(session, clock, max_load=1)
     storage = app.state.settings.storage_dir
-    service.freeze_batch(session, code, actor="p", clock=clock, storage=storage)
-    service.enter_entropy(session, code, [DICE], actor="p", clock=clock, storage=storage)
+    freeze.freeze_batch(session, code, actor="p", clock=clock, storage=storage)
+    drawing.enter_entropy(session, code, [DICE], actor="p", clock=clock, storage=storage)
     session.commit()
     page = browser("planner").get(f"/staff/batches/{code}").text
     assert "户未能组队" in page and "每人上限1户" in page

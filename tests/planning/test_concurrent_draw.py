@@ -16,8 +16,8 @@ from sqlmodel import Session, func, select
 
 from supervision.db import transaction
 from supervision.errors import Conflict
+from supervision.planning import drawing, freeze, service
 from supervision.planning import schemas as s
-from supervision.planning import service
 from supervision.planning.models import Draw, Task
 from tests.factories import batch_body, small_city
 
@@ -32,7 +32,7 @@ def _frozen_batch(fresh_engine, clock, storage: Path) -> None:
             clock=clock,
         )
         service.create_batch(session, "P", s.BatchCreate(**batch_body()), actor="t", clock=clock)
-        service.freeze_batch(session, "CJ-2026-T01", actor="t", clock=clock, storage=storage)
+        freeze.freeze_batch(session, "CJ-2026-T01", actor="t", clock=clock, storage=storage)
 
 
 def _assert_one_draw(fresh_engine) -> None:
@@ -53,7 +53,7 @@ def test_concurrent_entropy_gives_one_draw(fresh_engine, clock, tmp_path: Path) 
         barrier.wait()
         try:
             with transaction(fresh_engine) as session:
-                service.enter_entropy(
+                drawing.enter_entropy(
                     session, "CJ-2026-T01", [entropy], actor=entropy, clock=clock, storage=storage
                 )
             outcomes.append("drawn")
@@ -90,7 +90,7 @@ def test_the_unique_constraint_refuses_the_second_of_two_open_transactions(
     def submit(entropy: str) -> None:
         try:
             with transaction(fresh_engine) as session:
-                service.enter_entropy(
+                drawing.enter_entropy(
                     session, "CJ-2026-T01", [entropy], actor=entropy, clock=clock, storage=storage
                 )
             outcomes.append("drawn")

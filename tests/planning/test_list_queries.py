@@ -6,7 +6,7 @@ from contextlib import contextmanager
 from sqlalchemy import event
 from sqlmodel import Session
 
-from supervision.planning import queries, service
+from supervision.planning import freeze, queries, service
 from supervision.planning import schemas as s
 from tests.factories import batch_body, small_city
 
@@ -32,7 +32,7 @@ def _batches(session: Session, clock, storage, n: int, start: int) -> None:
         service.create_batch(
             session, "P", s.BatchCreate(**batch_body(code)), actor="t", clock=clock
         )
-        service.freeze_batch(session, code, actor="t", clock=clock, storage=storage)
+        freeze.freeze_batch(session, code, actor="t", clock=clock, storage=storage)
     session.flush()
 
 

@@ -1,0 +1,306 @@
+"""Decisions on the lists: listing or rejecting a proposal, objections, removals (which must
+name their correction evidence), and the serious list's expiry."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlmodel import Session, col, select
+
+from supervision.accounts.models import User
+from supervision.audit.service import record_change
+from supervision.calendar import WorkdayCalendar
+from supervision.calendar.dates import add_years
+from supervision.clock import Clock
+from supervision.enforcement import schemas as s
+from supervision.enforcement.models import (
+    EntryState,
+    ListEntry,
+    ListEvent,
+    ListKind,
+)
+from supervision.enforcement.rulebook import Rulebook
+from supervision.enforcement.service import (
+    add_event,
+    deadline_or_none,
+    dump_detail,
+    get_entry,
+    reason_or_refuse,
+)
+from supervision.errors import Conflict, Invalid
+from supervision.registry.models import AnnualReport
+
+OBJECTION_DAYS = 30  # the listing decision names the right to object within 30 days
+
+
+# ---- decisions -----------------------------------------------------------------------------
+
+
+def _day(given: date | None, clock: Clock, not_before: date | None, what: str) -> date:
+    day = given or clock.today()
+    if day > clock.today():
+        raise Invalid(f"{what}日期 {day} 晚于今天", f"{what} date {day} is in the future")
+    if not_before and day < not_before:
+        raise Invalid(
+            f"{what}日期 {day} 早于 {not_before}", f"{what} date {day} is before {not_before}"
+        )
+    return day
+
+
+def decide(
+    session: Session,
+    entry_id: int,
+    data: s.DecisionCreate,
+    *,
+    user: User,
+    clock: Clock,
+    book: Rulebook,
+) -> ListEntry:
+    """A reviewer lists (with decision number, date, reason, basis) or rejects a proposal."""
+    entry = get_entry(session, entry_id, for_update=True)
+    if entry.state != EntryState.proposed:
+        raise Conflict(
+            f"该拟列入记录已作出决定（{entry.state}），不能再次决定",
+            f"the proposal was already decided ({entry.state})",
+        )
+    decided_on = _day(data.decided_on, clock, entry.fact_on, "决定")
+    regime = book.regime(entry.rulebook)
+    reason = reason_or_refuse(regime, entry.list_kind, entry.reason_code, entry.fact_on)
+    if data.decision == "list" and not data.decision_no:
+        raise Invalid("列入决定须有决定书文号", "a listing decision needs its decision number")
+    entry.decided_on = decided_on
+    entry.decided_by = user.username
+    entry.decision_reason = data.reason
+    entry.decision_no = data.decision_no
+    entry.decision_late = entry.decide_by is not None and decided_on > entry.decide_by
+    if data.decision == "list":
+        entry.state = EntryState.listed
+        entry.legal_basis = data.legal_basis or reason.legal_basis
+        entry.authority = data.authority or regime.authority_default
+        if entry.list_kind == ListKind.serious:
+            entry.expires_on = add_years(decided_on, reason.years)
+    else:
+        entry.state = EntryState.rejected
+    session.add(entry)
+    session.flush()
+    add_event(
+        session,
+        entry,
+        "listed" if data.decision == "list" else "rejected",
+        decided_on,
+        user.username,
+        clock,
+        decision_no=data.decision_no,
+        reason=data.reason,
+        late=entry.decision_late,
+    )
+    record_change(
+        session,
+        user.username,
+        f"enforcement.decide.{data.decision}",
+        "list_entry",
+        str(entry.id),
+        {"decision_no": data.decision_no, "on": decided_on, "late": entry.decision_late},
+        clock,
+    )
+    return entry
+
+
+def _pending_objection(session: Session, entry: ListEntry) -> bool:
+    kinds = list(
+        session.exec(
+            select(ListEvent.kind)
+            .where(ListEvent.entry_id == entry.id, col(ListEvent.kind).startswith("objection"))
+            .order_by(ListEvent.seq)
+        )
+    )
+    return bool(kinds) and kinds[-1] == "objection_filed"
+
+
+def file_objection(
+    session: Session, entry_id: int, data: s.ObjectionCreate, *, user: User, clock: Clock
+) -> ListEntry:
+    """The entity's objection (异议), within 30 days of the listing decision."""
+    entry = get_entry(session, entry_id, for_update=True)
+    if entry.state != EntryState.listed:
+        raise Conflict("只能对已列入的记录提出异议", "only a listed entry can be objected to")
+    if _pending_objection(session, entry):
+        raise Conflict("已有尚未处理的异议", "an objection is already pending")
+    filed_on = _day(data.filed_on, clock, entry.decided_on, "异议")
+    if (filed_on - entry.decided_on).days > OBJECTION_DAYS:
+        raise Invalid(
+            f"异议须在列入决定作出之日起{OBJECTION_DAYS}日内提出",
+            f"an objection must be filed within {OBJECTION_DAYS} days of the decision",
+        )
+    add_event(
+        session, entry, "objection_filed", filed_on, user.username, clock, grounds=data.grounds
+    )
+    record_change(
+        session,
+        user.username,
+        "enforcement.objection.file",
+        "list_entry",
+        str(entry.id),
+        {"on": filed_on},
+        clock,
+    )
+    return entry
+
+
+def decide_objection(
+    session: Session, entry_id: int, data: s.ObjectionDecisionCreate, *, user: User, clock: Clock
+) -> ListEntry:
+    """Upheld: the listing is withdrawn (it never restricts); dismissed: it stays."""
+    entry = get_entry(session, entry_id, for_update=True)
+    if entry.state != EntryState.listed or not _pending_objection(session, entry):
+        raise Conflict("没有待处理的异议", "there is no pending objection")
+    on = _day(data.decided_on, clock, entry.decided_on, "异议处理")
+    if data.outcome == "upheld":
+        entry.state = EntryState.withdrawn
+        session.add(entry)
+    add_event(
+        session, entry, f"objection_{data.outcome}", on, user.username, clock, reason=data.reason
+    )
+    record_change(
+        session,
+        user.username,
+        f"enforcement.objection.{data.outcome}",
+        "list_entry",
+        str(entry.id),
+        {"on": on},
+        clock,
+    )
+    return entry
+
+
+def remove(
+    session: Session,
+    entry_id: int,
+    data: s.RemovalCreate,
+    *,
+    user: User,
+    clock: Clock,
+    book: Rulebook,
+    calendar: WorkdayCalendar | None = None,
+) -> ListEntry:
+    """Removal on correction, naming its evidence; late when past the rule's working days.
+
+    Serious list: early removal on application (信用修复), not before the regime's minimum
+    period, decided within `serious_removal_decide_within_working_days` of the application.
+    """
+    entry = get_entry(session, entry_id, for_update=True)
+    if entry.state != EntryState.listed:
+        raise Conflict(
+            f"只有已列入的记录可以移出（当前：{entry.state}）",
+            f"only a listed entry can be removed ({entry.state})",
+        )
+    regime = book.regime(entry.rulebook)
+    if entry.list_kind == ListKind.abnormal:
+        allowed = regime.reason(entry.reason_code).removal_evidence
+    else:
+        allowed = regime.serious_removal_evidence
+    kinds = [e.kind for e in data.evidence]
+    if not kinds:
+        raise Invalid(
+            f"移出须列明更正证据（{'、'.join(allowed)}）",
+            f"a removal must name its correction evidence (one of: {', '.join(allowed)})",
+        )
+    wrong = [k for k in kinds if k not in allowed]
+    if wrong:
+        raise Invalid(
+            f"更正证据种类 {'、'.join(wrong)} 不适用于该列入事由（可用：{'、'.join(allowed)}）",
+            f"evidence kind(s) {', '.join(wrong)} do not fit this reason (use {', '.join(allowed)})",
+        )
+    applied_on = _day(data.applied_on, clock, entry.decided_on, "申请")
+    removed_on = _day(data.decided_on, clock, applied_on, "移出")
+    if entry.reason_code == "annual_report" and entry.source_ref.startswith("year:"):
+        year = int(entry.source_ref.split(":")[1])
+        if session.get(AnnualReport, (entry.uscc, year)) is None:
+            raise Invalid(
+                f"未查到{year}年度报告，不能以“已补报年报”移出",
+                f"no annual report for {year} is on file; the correction is not shown",
+            )
+    deadline = None
+    if entry.list_kind == ListKind.serious:
+        early = regime.serious_early_removal_after_years
+        if early is None:
+            raise Conflict(
+                f"{regime.rulebook}年制度不允许提前移出，期满自动移出（{entry.expires_on}）",
+                f"the {regime.rulebook} regime allows no early removal (expires {entry.expires_on})",
+            )
+        if applied_on < add_years(entry.decided_on, early):
+            raise Conflict(
+                f"列入满{early}年后方可申请提前移出（{add_years(entry.decided_on, early)}起）",
+                f"early removal may be applied for {early} year(s) after listing",
+            )
+        # 信用修复: decided within the regime's working days of the application.
+        within = regime.serious_removal_decide_within_working_days
+        if within is not None:
+            deadline = deadline_or_none(applied_on, within, calendar)
+    else:
+        deadline = deadline_or_none(
+            applied_on, regime.reason(entry.reason_code).remove_within_working_days, calendar
+        )
+    entry.state = EntryState.removed
+    entry.removal_applied_on = applied_on
+    entry.removal_deadline = deadline
+    entry.removed_on = removed_on
+    entry.removal_no = data.decision_no
+    entry.removal_reason = data.reason
+    entry.removal_evidence = dump_detail({"evidence": [e.model_dump() for e in data.evidence]})
+    entry.removal_late = deadline is not None and removed_on > deadline
+    session.add(entry)
+    session.flush()
+    add_event(
+        session,
+        entry,
+        "removed",
+        removed_on,
+        user.username,
+        clock,
+        decision_no=data.decision_no,
+        evidence=kinds,
+        late=entry.removal_late,
+    )
+    record_change(
+        session,
+        user.username,
+        "enforcement.remove",
+        "list_entry",
+        str(entry.id),
+        {"on": removed_on, "deadline": deadline, "late": entry.removal_late, "evidence": kinds},
+        clock,
+    )
+    return entry
+
+
+def expire_serious(session: Session, clock: Clock, *, actor: str = "system") -> int:
+    """Serious-list entries whose period has run out are removed automatically (期满移出)."""
+    today = clock.today()
+    due = list(
+        session.exec(
+            select(ListEntry).where(
+                ListEntry.list_kind == ListKind.serious,
+                ListEntry.state == EntryState.listed,
+                col(ListEntry.expires_on) <= today,
+            )
+        )
+    )
+    for entry in due:
+        entry.state = EntryState.removed
+        entry.removed_on = entry.expires_on
+        entry.removal_reason = "列入期满自动移出"
+        session.add(entry)
+        session.flush()
+        add_event(session, entry, "expired", entry.expires_on, actor, clock)
+    if due:
+        record_change(
+            session,
+            actor,
+            "enforcement.expire",
+            "list_entry",
+            "serious",
+            {"entries": [e.id for e in due]},
+            clock,
+        )
+    return len(due)

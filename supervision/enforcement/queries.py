@@ -1,0 +1,137 @@
+"""Reads of the lists: an entry's events and staff view, the lists by filter, an entity's
+history, and the public entries (what the national credit system shows)."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import (
+    and_,
+    func,
+    or_,
+)
+from sqlmodel import Session, col, select
+
+from supervision.enforcement import schemas as s
+from supervision.enforcement.models import (
+    EntryState,
+    ListEntry,
+    ListEvent,
+    ListKind,
+)
+from supervision.enforcement.rulebook import Rulebook
+from supervision.enforcement.service import get_entity, reason_label
+from supervision.registry.models import Entity
+
+# ---- views ---------------------------------------------------------------------------------
+
+
+def events_of(session: Session, entry: ListEntry) -> list[s.ListEventStaff]:
+    return [
+        s.ListEventStaff(
+            seq=e.seq,
+            kind=e.kind,
+            on=e.event_on,
+            at=e.at,
+            actor=e.actor,
+            detail=json.loads(e.detail),
+        )
+        for e in session.exec(
+            select(ListEvent).where(ListEvent.entry_id == entry.id).order_by(ListEvent.seq)
+        )
+    ]
+
+
+def entry_out(
+    session: Session, entry: ListEntry, book: Rulebook, *, with_events: bool = True
+) -> s.ListEntryStaff:
+    name = session.exec(select(Entity.name).where(Entity.uscc == entry.uscc)).first() or ""
+    fields = {
+        k: getattr(entry, k)
+        for k in s.ListEntryStaff.model_fields
+        if k not in ("entity_name", "reason_label", "removal_evidence", "events")
+    }
+    evidence = json.loads(entry.removal_evidence)["evidence"] if entry.removal_evidence else None
+    return s.ListEntryStaff(
+        **fields,
+        entity_name=name,
+        reason_label=reason_label(book, entry),
+        removal_evidence=evidence,
+        events=events_of(session, entry) if with_events else [],
+    )
+
+
+def list_entries(
+    session: Session,
+    book: Rulebook,
+    *,
+    list_kind: ListKind | None = None,
+    state: EntryState | None = None,
+    uscc: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[s.ListEntryStaff]:
+    stmt = select(ListEntry).order_by(col(ListEntry.id).desc()).offset(offset).limit(limit)
+    if list_kind:
+        stmt = stmt.where(ListEntry.list_kind == list_kind)
+    if state:
+        stmt = stmt.where(ListEntry.state == state)
+    if uscc:
+        stmt = stmt.where(ListEntry.uscc == uscc)
+    return [entry_out(session, e, book, with_events=False) for e in session.exec(stmt)]
+
+
+def history(session: Session, uscc: str, book: Rulebook) -> list[s.ListEntryStaff]:
+    """An entity's full list history: every entry, each with its events, oldest first."""
+    get_entity(session, uscc)
+    entries = session.exec(select(ListEntry).where(ListEntry.uscc == uscc).order_by(ListEntry.id))
+    return [entry_out(session, e, book) for e in entries]
+
+
+def public_entries(
+    session: Session,
+    book: Rulebook,
+    *,
+    list_kind: ListKind,
+    q: str | None,
+    page: int,
+    per_page: int,
+) -> s.ListEntriesPublicPage:
+    """Decided listings as published: listed and removed ones (never proposals or withdrawn)."""
+    conds = [
+        ListEntry.list_kind == list_kind,
+        col(ListEntry.state).in_((EntryState.listed, EntryState.removed)),
+    ]
+    if q:
+        conds.append(
+            or_(
+                col(Entity.name).contains(q, autoescape=True),
+                col(ListEntry.uscc).startswith(q.upper(), autoescape=True),
+            )
+        )
+    base = (
+        select(ListEntry, Entity.name)
+        .join(Entity, Entity.uscc == ListEntry.uscc)
+        .where(and_(*conds))
+    )
+    total = session.execute(select(func.count()).select_from(base.subquery())).scalar_one()
+    rows = session.execute(
+        base.order_by(col(ListEntry.decided_on).desc(), col(ListEntry.id).desc())
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    items = [
+        s.ListEntryPublic(
+            list_kind=e.list_kind,
+            entity_name=name,
+            uscc=e.uscc,
+            reason=reason_label(book, e),
+            listed_on=e.decided_on,
+            decision_no=e.decision_no or "",
+            authority=e.authority or "",
+            removed_on=e.removed_on,
+            removal_reason=e.removal_reason,
+        )
+        for e, name in rows
+    ]
+    return s.ListEntriesPublicPage(total=total, page=page, per_page=per_page, items=items)
