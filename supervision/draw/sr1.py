@@ -2,7 +2,9 @@
 
 Standard library only, pure functions and one state object: no database, no clock, no
 globals. The same file is embedded in the standalone verifier citizens download, so whatever
-the product draws, the verifier recomputes with this very code.
+the product draws, the verifier recomputes with this very code. It is one file of about a
+thousand lines on purpose: the protocol is one concern, and a citizen reads (and the verifier
+embeds) a single module next to the specification.
 
 The algorithm, as the contract states it:
 
@@ -36,6 +38,15 @@ The algorithm, as the contract states it:
 8. The bundle publishes params, commitment, entropy, seed, the draw as made, the conflicts
    that touched selected entities, the events with outcomes and chain, and the final state.
 
+Protocol sr2, sealed strata, for strata built from anything not public (credit-risk classes):
+everything above holds except that pool.tsv's second field is each entity's tag
+``TAG(u) = H("sr2:S:" + u + ":" + STRATUM(u) + ":" + SALT(u))``, the strata and fresh random
+salts sit in the private ``strata.tsv`` (USCC, STRATUM, SALT), params add ``strata_sha256``
+and ``strata_sizes``, the entity ticket is salted, ``TE(u) = H(seed:E:u:SALT(u))``, and the
+selected list (and the pairing) follows the public ``TP(u) = H(seed:P:u)``; selected items
+carry no stratum and no ticket. Without strata.tsv the public checks everything but which
+entities each quota took and which reserve entity replaced a withdrawn one.
+
 Raw SHA-256 digests order exactly as their lowercase hex, so tickets are compared as bytes
 and turned into hex only where they are published.
 """
@@ -57,8 +68,12 @@ from operator import lt
 from typing import Any, NamedTuple
 
 PROTOCOL = "sr1"
+SEALED = "sr2"
+PROTOCOLS = (PROTOCOL, SEALED)
 BASE_PARAM_KEYS = ("protocol", "batch", "quotas", "team", "cross_unit", "max_load", "entropy_plan")
 FILE_PARAM_KEYS = ("pool_sha256", "pool_size", "roster_sha256", "conflicts_sha256")
+SEALED_PARAM_KEYS = ("strata_sha256", "strata_sizes")
+SALT_LENGTH = 32  # hex characters: 16 random bytes
 SLOT_KEYS = ("group", "count", "qualification")
 EVENT_FIELDS = {
     "recuse": ("seq", "type", "uscc", "inspector", "reason"),
@@ -143,6 +158,21 @@ def replacement_ticket(seed: str, uscc: str, k: int, inspector: str) -> str:
     return H(_replacement_prefix(seed, uscc, k) + inspector)
 
 
+def sealed_entity_ticket(seed: str, uscc: str, salt: str) -> str:
+    """TE(u) under sr2: salted, so only who holds strata.tsv can compute it."""
+    return H(f"{_entity_prefix(seed)}{uscc}:{salt}")
+
+
+def order_ticket(seed: str, uscc: str) -> str:
+    """TP(u), sr2's public pairing-order ticket."""
+    return H(f"{seed}:P:{uscc}")
+
+
+def tag(uscc: str, stratum: str, salt: str) -> str:
+    """TAG(u): what sr2's pool.tsv shows instead of the stratum."""
+    return H(f"sr2:S:{uscc}:{stratum}:{salt}")
+
+
 def _entity_prefix(seed: str) -> str:
     return f"{seed}:E:"
 
@@ -215,6 +245,64 @@ def parse_pool(data: bytes) -> Pool:
     _check_order(usccs, name, "USCC")
     # Labels repeat a million times; one shared string each keeps the pool small.
     return Pool(usccs, list(map(sys.intern, strata)), list(map(sys.intern, units)))
+
+
+@dataclass(frozen=True)
+class Strata:
+    """strata.tsv (sr2, private): each pool entity's stratum and salt, by USCC."""
+
+    usccs: list[str]
+    strata: list[str]
+    salts: list[str]
+
+    def sizes(self) -> dict[str, int]:
+        return dict(sorted(Counter(self.strata).items()))
+
+
+def parse_strata(data: bytes) -> Strata:
+    """Validate and read strata.tsv (USCC, STRATUM, SALT; sorted by unique USCC)."""
+    name = "strata.tsv"
+    usccs, strata, salts = _tsv_columns(data, name, ("USCC", "STRATUM", "SALT"), optional=())
+    _check_order(usccs, name, "USCC")
+    for n, salt in enumerate(salts, start=1):
+        if len(salt) != SALT_LENGTH or not set(salt) <= _HEX:
+            raise TsvError(name, n, f"SALT must be {SALT_LENGTH} lowercase hex digits")
+    return Strata(usccs, list(map(sys.intern, strata)), salts)
+
+
+def check_strata(strata: Strata, pool: Pool) -> None:
+    """strata.tsv holds exactly the pool's entities, and every tag in pool.tsv is theirs."""
+    if strata.usccs != pool.usccs:
+        line = next(
+            (
+                n
+                for n, (a, b) in enumerate(zip(strata.usccs, pool.usccs, strict=False), start=1)
+                if a != b
+            ),
+            min(len(strata.usccs), len(pool.usccs)) + 1,
+        )
+        raise TsvError(
+            "strata.tsv",
+            line,
+            f"must list exactly the pool's {len(pool)} entities in the same order "
+            f"(it has {len(strata.usccs)})",
+        )
+    for n, (uscc, stratum, salt, published) in enumerate(
+        zip(strata.usccs, strata.strata, strata.salts, pool.strata, strict=True), start=1
+    ):
+        if tag(uscc, stratum, salt) != published:
+            raise TsvError(
+                "pool.tsv",
+                n,
+                f"the tag of {uscc} is not H(sr2:S:{uscc}:STRATUM:SALT) for its line in "
+                "strata.tsv (changed stratum, salt or tag)",
+            )
+
+
+def encode_strata(records: Iterable[Sequence[str]]) -> bytes:
+    """Canonical strata.tsv from (USCC, STRATUM, SALT) records, sorted by USCC."""
+    rows = sorted(_records(records, 3, "strata.tsv"))
+    return _encode_tsv(rows, "strata.tsv", parse_strata)
 
 
 def parse_roster(data: bytes) -> list[Inspector]:
@@ -399,13 +487,18 @@ def quota_from_ratio(n_s: int, percent: str | int) -> int:
 
 
 def build_params(
-    base_params: Mapping[str, Any], pool_bytes: bytes, roster_bytes: bytes, conflicts_bytes: bytes
+    base_params: Mapping[str, Any],
+    pool_bytes: bytes,
+    roster_bytes: bytes,
+    conflicts_bytes: bytes,
+    strata_bytes: bytes | None = None,
 ) -> dict[str, Any]:
-    """The §3 parameters: ``base_params`` plus the file digests and pool size, validated."""
+    """The §3 parameters: ``base_params`` plus the file digests and pool size, validated
+    (and, under sr2, the digest of strata.tsv and the stratum sizes)."""
     parse_roster(roster_bytes)
     parse_conflicts(conflicts_bytes)
     return _complete_params(
-        base_params, parse_pool(pool_bytes), pool_bytes, roster_bytes, conflicts_bytes
+        base_params, parse_pool(pool_bytes), pool_bytes, roster_bytes, conflicts_bytes, strata_bytes
     )
 
 
@@ -415,8 +508,9 @@ def _complete_params(
     pool_bytes: bytes,
     roster_bytes: bytes,
     conflicts_bytes: bytes,
+    strata_bytes: bytes | None = None,
 ) -> dict[str, Any]:
-    computed = [key for key in FILE_PARAM_KEYS if key in base_params]
+    computed = [key for key in (*FILE_PARAM_KEYS, *SEALED_PARAM_KEYS) if key in base_params]
     if computed:
         raise ParamsError(
             f"base params must not contain {', '.join(computed)}: they are computed from the files"
@@ -428,29 +522,43 @@ def _complete_params(
         "roster_sha256": digest_bytes(roster_bytes),
         "conflicts_sha256": digest_bytes(conflicts_bytes),
     }
-    check_params(params, pool)
+    strata = None
+    if base_params.get("protocol") == SEALED:
+        if strata_bytes is None:
+            raise ParamsError("protocol sr2 needs strata.tsv")
+        strata = parse_strata(strata_bytes)
+        check_strata(strata, pool)
+        params["strata_sha256"] = digest_bytes(strata_bytes)
+        params["strata_sizes"] = strata.sizes()
+    elif strata_bytes is not None:
+        raise ParamsError("strata.tsv belongs to protocol sr2; params.protocol is not 'sr2'")
+    check_params(params, pool, strata)
     return params
 
 
-def check_params(params: Mapping[str, Any], pool: Pool) -> None:
-    """Raise ParamsError unless ``params`` are complete §3 parameters fit for ``pool``.
+def check_params(params: Mapping[str, Any], pool: Pool, strata: Strata | None = None) -> None:
+    """Raise ParamsError unless ``params`` are complete §3 parameters fit for ``pool``
+    (under sr2, for ``strata`` too when it is held).
 
     The digests' values are not compared with files here: the caller holds the bytes.
     """
     if not isinstance(params, Mapping):
         raise ParamsError("params must be a JSON object")
-    expected = (*BASE_PARAM_KEYS, *FILE_PARAM_KEYS)
+    protocol = params.get("protocol")
+    if protocol not in PROTOCOLS:
+        raise ParamsError(f"params.protocol must be 'sr1' or 'sr2', not {protocol!r}")
+    sealed = protocol == SEALED
+    expected = (*BASE_PARAM_KEYS, *FILE_PARAM_KEYS, *(SEALED_PARAM_KEYS if sealed else ()))
     missing = [key for key in expected if key not in params]
     if missing:
         raise ParamsError(f"params lack {', '.join(missing)}")
     extra = sorted(key for key in params if key not in expected)
     if extra:
         raise ParamsError(f"params have unexpected keys: {', '.join(map(str, extra))}")
-    if params["protocol"] != PROTOCOL:
-        raise ParamsError(f"params.protocol must be {PROTOCOL!r}, not {params['protocol']!r}")
     _check_text(params["batch"], "params.batch")
     _check_text(params["entropy_plan"], "params.entropy_plan", allow_empty=True)
-    for key in ("pool_sha256", "roster_sha256", "conflicts_sha256"):
+    digests = ("pool_sha256", "roster_sha256", "conflicts_sha256")
+    for key in (*digests, "strata_sha256") if sealed else digests:
         value = params[key]
         if not (isinstance(value, str) and len(value) == 64 and set(value) <= _HEX):
             raise ParamsError(f"params.{key} must be 64 lowercase hex digits, not {value!r}")
@@ -458,13 +566,35 @@ def check_params(params: Mapping[str, Any], pool: Pool) -> None:
         raise ParamsError(
             f"params.pool_size is {params['pool_size']!r} but pool.tsv has {len(pool)} entities"
         )
-    _check_quotas(params["quotas"], pool.stratum_sizes())
+    if sealed:
+        sizes = _check_strata_sizes(params["strata_sizes"], params["pool_size"])
+        if strata is not None and strata.sizes() != sizes:
+            raise ParamsError(
+                f"params.strata_sizes {sizes} differ from strata.tsv's {strata.sizes()}"
+            )
+    else:
+        sizes = pool.stratum_sizes()
+    _check_quotas(params["quotas"], sizes)
     _check_team(params["team"])
     if not isinstance(params["cross_unit"], bool):
         raise ParamsError(f"params.cross_unit must be true or false, not {params['cross_unit']!r}")
     max_load = params["max_load"]
     if max_load is not None and not (_is_int(max_load) and max_load >= 1):
         raise ParamsError(f"params.max_load must be null or an integer >= 1, not {max_load!r}")
+
+
+def _check_strata_sizes(sizes: Any, pool_size: int) -> dict[str, int]:
+    if not isinstance(sizes, Mapping) or not sizes:
+        raise ParamsError("params.strata_sizes must be a non-empty object {stratum: size}")
+    for stratum, size in sizes.items():
+        _check_text(stratum, "params.strata_sizes key")
+        if not _is_int(size) or size < 0:
+            raise ParamsError(f"params.strata_sizes[{stratum!r}] must be an integer >= 0")
+    if sum(sizes.values()) != pool_size:
+        raise ParamsError(
+            f"params.strata_sizes add up to {sum(sizes.values())}, not the pool's {pool_size}"
+        )
+    return dict(sizes)
 
 
 def _check_quotas(quotas: Any, sizes: Mapping[str, int]) -> None:
@@ -619,7 +749,7 @@ class _Task:
     """A selected entity and its team (a place emptied by an unfilled recusal holds None)."""
 
     uscc: str
-    stratum: str
+    stratum: str | None  # None for a sealed (sr2) draw checked without strata.tsv
     unit: str
     ticket: str
     blocked: frozenset[str]  # declared conflicts and recused inspectors
@@ -661,6 +791,11 @@ class Draw:
     ``conflicts`` maps a USCC to the inspectors in declared conflict with it. A verifier
     without the private conflicts.tsv passes the bundle's ``excluded_by_conflict`` instead,
     which holds every entry the draw can ever consult.
+
+    Under sr2 the draw needs ``strata`` (strata.tsv, already checked against the pool with
+    `check_strata`). The public, without it, passes the published ``selection`` instead: the
+    draw then checks its size, that it is made of distinct pool entities, and orders and pairs
+    it; replacements are taken from the published events (``apply_event(..., replacement=)``).
     """
 
     def __init__(
@@ -670,8 +805,22 @@ class Draw:
         pool: Pool,
         roster: Sequence[Inspector],
         conflicts: Mapping[str, Collection[str]],
+        strata: Strata | None = None,
+        selection: Sequence[str] | None = None,
     ) -> None:
-        check_params(params, pool)
+        check_params(params, pool, strata)
+        self.protocol: str = params["protocol"]
+        self.sealed = self.protocol == SEALED
+        if not self.sealed and (strata is not None or selection is not None):
+            raise Sr1Error("strata.tsv and a given selection belong to protocol sr2")
+        if self.sealed and (strata is None) == (selection is None):
+            raise Sr1Error("an sr2 draw needs either strata.tsv or the published selection")
+        self._salts = strata.salts if strata is not None else None
+        # Each pool line's stratum, when known (sr1: pool.tsv; sr2: strata.tsv).
+        self._labels: list[str] | None = (
+            pool.strata if not self.sealed else (strata.strata if strata is not None else None)
+        )
+        self._given = selection
         self.params: dict[str, Any] = json.loads(canonical_json(params))
         self.entropy = list(entropy)
         self.commitment = commitment(self.params)
@@ -744,10 +893,19 @@ class Draw:
             if self._conflicts.get(uscc)
         }
 
+    def unchecked(self) -> list[str]:
+        """What this draw could not recompute (a sealed draw without strata.tsv)."""
+        if not self.sealed or self._salts is not None:
+            return []
+        return [
+            "which entities each stratum's quota took (the selection per stratum)",
+            "which reserve entity replaced a withdrawn one",
+        ]
+
     def to_bundle(self, meta: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The published bundle.json (§8); ``meta`` is informative and outside every hash."""
         bundle = {
-            "protocol": PROTOCOL,
+            "protocol": self.protocol,
             "params": json.loads(canonical_json(self.params)),
             "commitment": self.commitment,
             "entropy": list(self.entropy),
@@ -764,29 +922,62 @@ class Draw:
     # Selection and pairing (§6)
 
     def _initial_selection(self) -> list[tuple[bytes, str]]:
-        pool, quotas, sizes = self._pool, self.params["quotas"], self._pool.stratum_sizes()
-        digests = self._entity_digests(pool.usccs)
-        heads = _ranking_heads(digests, pool.usccs, pool.strata, sizes, quotas)
+        if self._given is not None:
+            return self._given_selection(self._given)
+        pool, quotas = self._pool, self.params["quotas"]
+        sizes = self.params["strata_sizes"] if self.sealed else pool.stratum_sizes()
+        assert self._labels is not None
+        digests = self._entity_digests(range(len(pool)))
+        heads = _ranking_heads(digests, pool.usccs, self._labels, sizes, quotas)
         chosen: list[tuple[bytes, str]] = []
         for stratum, head in heads.items():
             self._strata[stratum] = _Stratum(stratum, sizes[stratum], quotas[stratum], head)
             chosen += head[: quotas[stratum]]
+        if self.sealed:  # the order, and so the pairing, reveals nothing about the strata
+            return sorted(self._order_keyed(u for _, u in chosen))
         chosen.sort()
         return chosen
 
-    def _entity_digests(self, usccs: list[str]) -> list[bytes]:
-        self.stats.entity_tickets += len(usccs)
-        return _ticket_digests(_entity_prefix(self.seed), usccs)
+    def _order_keyed(self, usccs: Iterable[str]) -> list[tuple[bytes, str]]:
+        """(TP(u), u) for sr2's selected list."""
+        usccs = list(usccs)
+        return list(zip(_ticket_digests(f"{self.seed}:P:", usccs), usccs, strict=True))
 
-    def _select_entity(self, digest: bytes, uscc: str) -> dict[str, Any]:
+    def _given_selection(self, usccs: Sequence[str]) -> list[tuple[bytes, str]]:
+        """The published sr2 selection, checked as far as the public can, in TP order."""
+        quota = sum(self.params["quotas"].values())
+        if not isinstance(usccs, Sequence) or len(usccs) != quota:
+            found = len(usccs) if isinstance(usccs, Sequence) else usccs
+            raise Sr1Error(f"selected: the quotas add up to {quota} entities, found {found}")
+        seen: set[str] = set()
+        for n, uscc in enumerate(usccs):
+            if not isinstance(uscc, str) or self._pool.index(uscc) is None:
+                raise Sr1Error(f"selected[{n}]: {uscc!r} is not an entity of pool.tsv")
+            if uscc in seen:
+                raise Sr1Error(f"selected[{n}]: {uscc} is selected twice")
+            seen.add(uscc)
+        return sorted(self._order_keyed(usccs))
+
+    def _entity_digests(self, lines: Iterable[int]) -> list[bytes]:
+        """TE of the pool entities at ``lines`` (salted under sr2)."""
+        usccs = self._pool.usccs
+        if self._salts is None:
+            suffixes = [usccs[n] for n in lines]
+        else:
+            salts = self._salts
+            suffixes = [f"{usccs[n]}:{salts[n]}" for n in lines]
+        self.stats.entity_tickets += len(suffixes)
+        return _ticket_digests(_entity_prefix(self.seed), suffixes)
+
+    def _select_entity(self, digest: bytes | None, uscc: str) -> dict[str, Any]:
         """Add an entity to the selection, pair it, and describe it as ``selected`` does."""
         line = self._pool.index(uscc)
         assert line is not None  # selected entities come from the pool
         task = _Task(
             uscc=uscc,
-            stratum=self._pool.strata[line],
+            stratum=self._labels[line] if self._labels is not None else None,
             unit=self._pool.units[line],
-            ticket=digest.hex(),
+            ticket=digest.hex() if digest is not None else "",
             blocked=frozenset(self._conflicts.get(uscc, ())),
         )
         team = self._form_team(task)
@@ -798,6 +989,8 @@ class Draw:
                 self._change_load(inspector, +1)
         self._tasks[uscc] = task
         self._entered.append(uscc)
+        if self.sealed:
+            return {"uscc": uscc, "team": list(team or []), "unassigned": task.unassigned}
         return {
             "uscc": uscc,
             "stratum": task.stratum,
@@ -856,16 +1049,20 @@ class Draw:
 
     # Events (§7)
 
-    def apply_event(self, event: Mapping[str, Any]) -> dict[str, Any]:
+    def apply_event(
+        self, event: Mapping[str, Any], *, replacement: str | None = None
+    ) -> dict[str, Any]:
         """Apply the next event and extend the chain; return its outcome.
 
+        ``replacement`` is the published replacement entity of a ``replace_entity`` event,
+        used only by a sealed draw checked without strata.tsv (it cannot rank the reserve).
         Raises EventError, leaving the draw unchanged, when the event cannot be applied.
         """
         record, task = self._checked_event(event)
         if record["type"] == "recuse":
             outcome = self._recuse(task, record["inspector"])
         else:
-            outcome = self._replace_entity(task, record["seq"])
+            outcome = self._replace_entity(task, record["seq"], replacement)
         self.chain = H(self.chain + "\n" + canonical_json(record))
         self._events.append({**record, "outcome": outcome, "chain": self.chain})
         return json.loads(canonical_json(outcome))
@@ -934,13 +1131,25 @@ class Draw:
             self._change_load(replacement, +1)
         return {"replacement": replacement}
 
-    def _replace_entity(self, task: _Task, seq: int) -> dict[str, Any]:
+    def _replace_entity(self, task: _Task, seq: int, given: str | None) -> dict[str, Any]:
+        if task.stratum is None:  # sealed, without strata.tsv: the published replacement
+            if given is not None and (self._pool.index(given) is None or given in self._entered):
+                where = (
+                    "is not in the pool"
+                    if self._pool.index(given) is None
+                    else ("was already selected")
+                )
+                raise EventError(f"event {seq}: the replacement {given} {where}")
+            following = None if given is None else (None, given)
+        else:
+            following = None
         for inspector in task.team:
             if inspector is not None:
                 self._change_load(inspector, -1)
         del self._tasks[task.uscc]
         self._withdrawn[task.uscc] = seq
-        following = self._next_from_reserve(self._strata[task.stratum])
+        if task.stratum is not None:
+            following = self._next_from_reserve(self._strata[task.stratum])
         if following is None:
             return {"replacement_uscc": None}
         entry = self._select_entity(*following)
@@ -954,9 +1163,10 @@ class Draw:
         """The first entity of the stratum's reserve not yet selected, or None."""
         position = stratum.quota + stratum.reserve_used
         if position >= len(stratum.ranked) and len(stratum.ranked) < stratum.size:
-            pool = self._pool
-            members = list(compress(pool.usccs, map(stratum.label.__eq__, pool.strata)))
-            stratum.ranked = sorted(zip(self._entity_digests(members), members, strict=True))
+            assert self._labels is not None
+            lines = [n for n, label in enumerate(self._labels) if label == stratum.label]
+            members = [self._pool.usccs[n] for n in lines]
+            stratum.ranked = sorted(zip(self._entity_digests(lines), members, strict=True))
         if position >= len(stratum.ranked):
             return None
         stratum.reserve_used += 1
@@ -971,13 +1181,18 @@ def run(
     entropy: Sequence[str],
     events: Iterable[Mapping[str, Any]],
     meta: Mapping[str, Any] | None = None,
+    strata_bytes: bytes | None = None,
 ) -> dict[str, Any]:
-    """Draw from the frozen files, apply the events, and return the bundle."""
+    """Draw from the frozen files, apply the events, and return the bundle (sr2 needs
+    ``strata_bytes``)."""
     pool = parse_pool(pool_bytes)
     roster = parse_roster(roster_bytes)
     conflicts = parse_conflicts(conflicts_bytes)
-    params = _complete_params(base_params, pool, pool_bytes, roster_bytes, conflicts_bytes)
-    draw = Draw(params, entropy, pool, roster, conflicts_by_entity(conflicts))
+    params = _complete_params(
+        base_params, pool, pool_bytes, roster_bytes, conflicts_bytes, strata_bytes
+    )
+    strata = parse_strata(strata_bytes) if strata_bytes is not None else None
+    draw = Draw(params, entropy, pool, roster, conflicts_by_entity(conflicts), strata)
     for event in events:
         draw.apply_event(event)
     return draw.to_bundle(meta)

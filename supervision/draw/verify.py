@@ -1,8 +1,13 @@
-"""Verify a published sr1 bundle: recompute everything and name the first difference.
+"""Verify a published sr1 or sr2 bundle: recompute everything and name the first difference.
 
 Usage: ``python3 verify.py BUNDLE_DIR [-v]``. The folder holds ``bundle.json``, ``pool.tsv``,
-``roster.tsv`` and, when it was published, ``conflicts.tsv``. Exit status: 0 verified,
-1 a difference was found, 2 the input could not be read.
+``roster.tsv`` and, when it was published, ``conflicts.tsv``; an auditor's copy of a sealed
+(sr2) draw also holds ``strata.tsv``. Exit status: 0 verified, 1 a difference was found, 2 the
+input could not be read.
+
+A sealed draw verified without strata.tsv is checked as far as the public can: everything
+but which entities each stratum's quota took and which reserve entity replaced a withdrawn
+one. The verdict says so, and names the digest the auditor's strata.tsv must have.
 
 The checks run in the protocol's order and stop at the first difference: the file digests,
 the parameters (pool size, quotas, team), the commitment, the seed, the selection and its
@@ -41,7 +46,7 @@ BUNDLE_KEYS = (
     "final",
 )
 INFORMATIVE_KEYS = ("meta",)
-SELECTION_KEYS = ("uscc", "stratum", "ticket")
+SELECTION_KEYS = {"sr1": ("uscc", "stratum", "ticket"), "sr2": ("uscc",)}
 _T = TypeVar("_T")
 
 
@@ -57,6 +62,8 @@ class VerifyResult:
     first_difference: str | None
     details: tuple[str, ...]
     readable: bool = True
+    # What could not be checked (a sealed draw without strata.tsv), in plain words.
+    unchecked: tuple[str, ...] = ()
 
     @property
     def exit_code(self) -> int:
@@ -77,24 +84,32 @@ class _Unreadable(Exception):
 
 
 def verify_bundle(
-    bundle: Any, pool_bytes: bytes, roster_bytes: bytes, conflicts_bytes: bytes | None = None
+    bundle: Any,
+    pool_bytes: bytes,
+    roster_bytes: bytes,
+    conflicts_bytes: bytes | None = None,
+    strata_bytes: bytes | None = None,
 ) -> VerifyResult:
-    """Recompute the bundle from its files; ``conflicts_bytes`` is None when kept private."""
+    """Recompute the bundle from its files; ``conflicts_bytes`` is None when kept private,
+    ``strata_bytes`` (sr2) None for the public's copy."""
     passed: list[str] = []
+    unchecked: list[str] = []
     try:
-        _verify(bundle, pool_bytes, roster_bytes, conflicts_bytes, passed)
+        _verify(bundle, pool_bytes, roster_bytes, conflicts_bytes, strata_bytes, passed, unchecked)
     except _Difference as difference:
-        return VerifyResult(False, str(difference), tuple(passed))
-    return VerifyResult(True, None, tuple(passed))
+        return VerifyResult(False, str(difference), tuple(passed), unchecked=tuple(unchecked))
+    return VerifyResult(True, None, tuple(passed), unchecked=tuple(unchecked))
 
 
 def verify_bundle_dir(path: str | Path) -> VerifyResult:
     """Verify the bundle folder at ``path`` (see the module docstring for its contents)."""
     try:
-        bundle, pool_bytes, roster_bytes, conflicts_bytes = _read_bundle_dir(Path(path))
+        bundle, pool_bytes, roster_bytes, conflicts_bytes, strata_bytes = _read_bundle_dir(
+            Path(path)
+        )
     except _Unreadable as exc:
         return VerifyResult(False, str(exc), (), readable=False)
-    return verify_bundle(bundle, pool_bytes, roster_bytes, conflicts_bytes)
+    return verify_bundle(bundle, pool_bytes, roster_bytes, conflicts_bytes, strata_bytes)
 
 
 def _verify(
@@ -102,10 +117,13 @@ def _verify(
     pool_bytes: bytes,
     roster_bytes: bytes,
     conflicts_bytes: bytes | None,
+    strata_bytes: bytes | None,
     passed: list[str],
+    unchecked: list[str],
 ) -> None:
     _check_shape(bundle)
     params = bundle["params"]
+    sealed = bundle["protocol"] == sr1.SEALED
     _check_digest("pool.tsv", pool_bytes, params, "pool_sha256")
     _check_digest("roster.tsv", roster_bytes, params, "roster_sha256")
     passed.append("pool.tsv and roster.tsv match their digests in params")
@@ -122,7 +140,15 @@ def _verify(
         passed.append("conflicts.tsv matches params.conflicts_sha256")
     pool = _protocol(lambda: sr1.parse_pool(pool_bytes))
     roster = _protocol(lambda: sr1.parse_roster(roster_bytes))
-    _protocol(lambda: sr1.check_params(params, pool))
+    strata = None
+    if sealed and strata_bytes is not None:
+        _check_digest("strata.tsv", strata_bytes, params, "strata_sha256")
+        strata = _protocol(lambda: sr1.parse_strata(strata_bytes))
+        _protocol(lambda: sr1.check_strata(strata, pool))
+        passed.append("strata.tsv matches params.strata_sha256, and every tag in pool.tsv")
+    elif strata_bytes is not None:
+        raise _Difference("strata.tsv is given but the bundle's protocol is sr1")
+    _protocol(lambda: sr1.check_params(params, pool, strata))
     passed.append(f"params are valid for the pool of {len(pool)} entities")
 
     _compare("commitment", sr1.commitment(params), bundle["commitment"])
@@ -131,14 +157,22 @@ def _verify(
     _compare("seed", _protocol(lambda: sr1.seed(bundle["commitment"], entropy)), bundle["seed"])
     passed.append(f"seed follows from the commitment and {len(entropy)} entropy string(s)")
 
-    draw = sr1.Draw(params, entropy, pool, roster, conflicts)
-    _check_selected(draw.selected(), bundle["selected"], passed)
+    given = None
+    if sealed and strata is None:
+        given = [entry.get("uscc") for entry in _entries(bundle["selected"], "selected")]
+    draw = _protocol(lambda: sr1.Draw(params, entropy, pool, roster, conflicts, strata, given))
+    _check_selected(draw.selected(), bundle["selected"], bundle["protocol"], passed)
     _check_events(draw, bundle["events"])
     passed.append(f"{len(bundle['events'])} event(s): outcomes and hash chain")
     _compare("excluded_by_conflict", draw.excluded_by_conflict(), bundle["excluded_by_conflict"])
     passed.append("excluded_by_conflict lists the conflicts of every entity ever selected")
     _compare("final", draw.final(), bundle["final"])
     passed.append(f"final: {len(bundle['final'])} entities and their teams")
+    if draw.unchecked():
+        unchecked += [
+            *draw.unchecked(),
+            f"(the auditor's strata.tsv must have SHA-256 {params['strata_sha256']})",
+        ]
 
 
 def _check_shape(bundle: Any) -> None:
@@ -150,9 +184,11 @@ def _check_shape(bundle: Any) -> None:
     for key in bundle:
         if key not in BUNDLE_KEYS and key not in INFORMATIVE_KEYS:
             raise _Difference(f"bundle.json has an unexpected key {key!r}")
-    _compare("protocol", sr1.PROTOCOL, bundle["protocol"])
+    if bundle["protocol"] not in sr1.PROTOCOLS:
+        raise _Difference(f'protocol: expected "sr1" or "sr2" found {_show(bundle["protocol"])}')
     if not isinstance(bundle["params"], dict):
         raise _Difference("params must be a JSON object")
+    _compare("params.protocol", bundle["protocol"], bundle["params"].get("protocol"))
 
 
 def _check_digest(file: str, data: bytes, params: dict[str, Any], key: str) -> None:
@@ -180,15 +216,21 @@ def _published_conflicts(excluded: Any) -> dict[str, set[str]]:
     return {uscc: set(inspectors) for uscc, inspectors in excluded.items()}
 
 
-def _check_selected(expected: list[dict[str, Any]], found: Any, passed: list[str]) -> None:
+def _check_selected(
+    expected: list[dict[str, Any]], found: Any, protocol: str, passed: list[str]
+) -> None:
     """The selection (entities, strata, tickets) first, then the pairing, as §6 orders them."""
     entries = _entries(found, "selected")
+    keys = SELECTION_KEYS[protocol]
     _compare(
         "selected",
-        [{key: entry[key] for key in SELECTION_KEYS} for entry in expected],
-        [{key: entry[key] for key in SELECTION_KEYS if key in entry} for entry in entries],
+        [{key: entry[key] for key in keys} for entry in expected],
+        [{key: entry[key] for key in keys if key in entry} for entry in entries],
     )
-    passed.append(f"selection: {len(expected)} entities and their tickets")
+    if protocol == sr1.SEALED:
+        passed.append(f"selection: {len(expected)} entities, in pairing-order tickets (TP)")
+    else:
+        passed.append(f"selection: {len(expected)} entities and their tickets")
     _compare("selected", expected, entries)
     unassigned = sum(entry["unassigned"] for entry in expected)
     passed.append(f"pairing: {len(expected) - unassigned} teams, {unassigned} unassigned")
@@ -198,8 +240,11 @@ def _check_events(draw: sr1.Draw, found: Any) -> None:
     for n, event in enumerate(_entries(found, "events")):
         path = f"events[{n}]"
         record = {key: value for key, value in event.items() if key not in ("outcome", "chain")}
+        given = (event.get("outcome") or {}).get("replacement_uscc")
         try:
-            outcome = draw.apply_event(record)
+            outcome = draw.apply_event(
+                record, replacement=given if isinstance(given, str) else None
+            )
         except sr1.Sr1Error as exc:
             raise _Difference(f"{path} cannot be applied: {exc}") from None
         published = {key: event[key] for key in ("outcome", "chain") if key in event}
@@ -287,7 +332,7 @@ def _show(value: Any, limit: int = 300) -> str:
 # --- Reading the folder and the command line ---------------------------------------------------
 
 
-def _read_bundle_dir(folder: Path) -> tuple[Any, bytes, bytes, bytes | None]:
+def _read_bundle_dir(folder: Path) -> tuple[Any, bytes, bytes, bytes | None, bytes | None]:
     if not folder.is_dir():
         raise _Unreadable(f"{folder} is not a folder")
     try:
@@ -297,11 +342,13 @@ def _read_bundle_dir(folder: Path) -> tuple[Any, bytes, bytes, bytes | None]:
         roster_bytes = (folder / "roster.tsv").read_bytes()
         conflicts_path = folder / "conflicts.tsv"
         conflicts_bytes = conflicts_path.read_bytes() if conflicts_path.exists() else None
+        strata_path = folder / "strata.tsv"
+        strata_bytes = strata_path.read_bytes() if strata_path.exists() else None
     except OSError as exc:
         raise _Unreadable(f"cannot read {exc.filename}: {exc.strerror}") from None
     except ValueError as exc:  # bad UTF-8 or bad JSON
         raise _Unreadable(f"bundle.json is not valid UTF-8 JSON: {exc}") from None
-    return bundle, pool_bytes, roster_bytes, conflicts_bytes
+    return bundle, pool_bytes, roster_bytes, conflicts_bytes, strata_bytes
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -319,10 +366,20 @@ def _verdict(result: VerifyResult, verbose: bool) -> str:
     lines = []
     if verbose:
         lines += [f"  ok  {check}" for check in result.details]
-    if result.ok:
+    if result.ok and result.unchecked:
+        lines += [
+            "核验通过（部分）：公众可核验的内容全部一致；以下内容须持有分层文件 strata.tsv 的"
+            "审计方核验：",
+            "VERIFIED AS FAR AS THE PUBLIC CAN: everything the public can recompute matches; "
+            "an auditor holding strata.tsv must check:",
+            *(f"  - {item}" for item in result.unchecked),
+            "  各分层抽中哪些主体、撤出后由哪个备选递补 / which entities each quota took, "
+            "which reserve replaced a withdrawn one",
+        ]
+    elif result.ok:
         lines += [
             "核验通过：重新计算的结果与公布的结果包完全一致。",
-            "VERIFIED: an independent recomputation under protocol sr1 matches the bundle.",
+            "VERIFIED: an independent recomputation matches the bundle.",
         ]
     else:
         lines += [
@@ -335,7 +392,7 @@ def _verdict(result: VerifyResult, verbose: bool) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="verify.py", description="核验 sr1 抽查结果包 / verify an sr1 draw bundle"
+        prog="verify.py", description="核验抽查结果包 / verify an sr1 or sr2 draw bundle"
     )
     parser.add_argument("bundle_dir", help="folder with bundle.json, pool.tsv, roster.tsv")
     parser.add_argument("-v", "--verbose", action="store_true", help="list the checks passed")

@@ -143,7 +143,9 @@ def test_valid_params_get_the_file_fields() -> None:
         ({"max_load": 1.5}, "params.max_load must be null or an integer >= 1, not 1.5"),
         ({"max_load": 0}, "params.max_load must be null or an integer >= 1, not 0"),
         ({"cross_unit": 1}, "params.cross_unit must be true or false"),
-        ({"protocol": "sr2"}, "params.protocol must be 'sr1'"),
+        ({"protocol": "sr3"}, "params.protocol must be 'sr1' or 'sr2', not 'sr3'"),
+        # sr2 is a protocol now (sealed strata), and it needs the private strata file.
+        ({"protocol": "sr2"}, "protocol sr2 needs strata.tsv"),
         ({"batch": ""}, "params.batch must not be empty"),
         ({"colour": "red"}, "params have unexpected keys: colour"),
         ({"pool_size": 3}, "base params must not contain pool_size"),

@@ -11,7 +11,16 @@ from supervision.draw import sr1
 from supervision.draw.verify import verify_bundle_dir
 
 VECTORS = Path(__file__).parent / "vectors"
-CASES = sorted(p.name for p in VECTORS.iterdir() if p.is_dir())
+ALL_CASES = sorted(p.name for p in VECTORS.iterdir() if p.is_dir())
+
+
+def protocol_of(case: str) -> str:
+    params = json.loads((VECTORS / case / "input" / "params.json").read_text(encoding="utf-8"))
+    return params["protocol"]
+
+
+# The sr1 cases; 05-sealed-strata (sr2) has tests of its own (test_sr2_vectors.py).
+CASES = [case for case in ALL_CASES if protocol_of(case) == "sr1"]
 FILES = ("pool.tsv", "roster.tsv", "conflicts.tsv")
 
 
