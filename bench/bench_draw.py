@@ -2,6 +2,10 @@
 
     python bench/bench_draw.py [--entities 1000000] [--inspectors 200] [--percent 3]
 
+The same batch is frozen, drawn and persisted twice on the same registry, once under sr1 and
+once under sr2 (sealed strata: a salt and a tag per entity at freeze, salted entity tickets),
+each in a measuring process of its own; the sr2/sr1 ratio is printed.
+
 Phases, each in the same process after a separate set-up process has filled the database:
   baseline   computing one SHA-256 entity ticket per pool entity with hashlib alone
   freeze     pool/roster/conflict queries → canonical TSV → params → commitment → storage
@@ -120,7 +124,7 @@ def setup(db: Path, entities: int, inspectors: int) -> None:
     con.close()
 
 
-def measure(db: Path, percent: str) -> dict:
+def measure(db: Path, percent: str, protocol: str) -> dict:
     from supervision.clock import FixedClock
     from supervision.db import make_engine, transaction
     from supervision.draw import sr1
@@ -132,15 +136,21 @@ def measure(db: Path, percent: str) -> dict:
     clock = FixedClock(datetime(2026, 11, 26, 2, tzinfo=UTC))
     storage = db.parent / "files"
     out: dict = {}
+    code = f"B-{protocol}"
     with transaction(engine) as session:
-        service.create_plan(
-            session,
-            s.PlanCreate(code="P", year=2026, name="计划", authority="局"),
-            actor="bench",
-            clock=clock,
-        )
+        from sqlmodel import select
+
+        from supervision.planning.models import Plan
+
+        if session.exec(select(Plan).where(Plan.code == "P")).first() is None:
+            service.create_plan(
+                session,
+                s.PlanCreate(code="P", year=2026, name="计划", authority="局"),
+                actor="bench",
+                clock=clock,
+            )
         body = s.BatchCreate(
-            code="B1",
+            code=code,
             name="百万级基准批次",
             initiating_department="SCJ",
             item_codes=["SCJ-GS-001"],
@@ -155,7 +165,9 @@ def measure(db: Path, percent: str) -> dict:
         service.create_batch(session, "P", body, actor="bench", clock=clock)
     with transaction(engine) as session:
         t = time.perf_counter()
-        c, _ = freeze.freeze_batch(session, "B1", actor="bench", clock=clock, storage=storage)
+        c, _ = freeze.freeze_batch(
+            session, code, actor="bench", clock=clock, storage=storage, protocol=protocol
+        )
         out["freeze_s"] = time.perf_counter() - t
         out["pool_size"] = c.pool_size
     entropy = ["3 6 1 4 4 2 5 6 1 1 3 2 6 5 4 4 2 1 3 6"]
@@ -174,13 +186,13 @@ def measure(db: Path, percent: str) -> dict:
     with transaction(engine) as session:
         t = time.perf_counter()
         d = drawing.enter_entropy(
-            session, "B1", entropy, actor="bench", clock=clock, storage=storage
+            session, code, entropy, actor="bench", clock=clock, storage=storage
         )
         out["draw_total_s"] = time.perf_counter() - t
         out["unassigned"] = d.unassigned_count
     with transaction(engine) as session:
         t = time.perf_counter()
-        files = bundle.export_bundle(session, "B1", storage=storage)
+        files = bundle.export_bundle(session, code, storage=storage)
         text = json.dumps(files.bundle, ensure_ascii=False)
         out["bundle_s"] = time.perf_counter() - t
         out["bundle_mb"] = len(text.encode()) / 1e6
@@ -192,6 +204,34 @@ def measure(db: Path, percent: str) -> dict:
     return out
 
 
+def report(r: dict, inspectors: int, protocol: str) -> float:
+    persist = r["draw_total_s"] - r["protocol_s"]
+    print(
+        f"\n== {protocol}: pool {r['pool_size']:,} · selected {r['selected']:,} · unassigned "
+        f"{r['unassigned']}"
+    )
+    print(f"{'phase':<34}{'seconds':>10}")
+    rows = [
+        ("baseline: 1 hashlib ticket/entity", r["baseline_hashlib_s"]),
+        ("freeze (pool→TSV→commitment)", r["freeze_s"]),
+        ("protocol: selection + pairing", r["protocol_s"]),
+        ("persist tasks (draw − protocol)", persist),
+        ("draw total (entropy → tasks)", r["draw_total_s"]),
+        ("freeze + draw + persist", r["freeze_s"] + r["draw_total_s"]),
+        ("bundle export", r["bundle_s"]),
+        ("standalone verifier", r["verifier_s"]),
+    ]
+    for name, sec in rows:
+        print(f"{name:<34}{sec:>10.2f}")
+    print(
+        f"pairing tickets computed: {r['pairing_tickets']:,} "
+        f"(naive: {r['selected'] * inspectors:,} upper bound)"
+    )
+    print(f"bundle.json {r['bundle_mb']:.1f} MB · verified: {r['verified']}")
+    print(f"peak memory (measuring process): {r['peak_rss_mb']:.0f} MB")
+    return r["freeze_s"] + r["draw_total_s"]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--entities", type=int, default=1_000_000)
@@ -199,12 +239,13 @@ def main() -> None:
     ap.add_argument("--percent", default="3")
     ap.add_argument("--phase", choices=["setup", "measure"], help=argparse.SUPPRESS)
     ap.add_argument("--db", help=argparse.SUPPRESS)
+    ap.add_argument("--protocol", default="sr1", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.phase == "setup":
         setup(Path(args.db), args.entities, args.inspectors)
         return
     if args.phase == "measure":
-        print(json.dumps(measure(Path(args.db), args.percent)))
+        print(json.dumps(measure(Path(args.db), args.percent, args.protocol)))
         return
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.db"
@@ -228,44 +269,31 @@ def main() -> None:
             f"set-up ({args.entities:,} entities, {args.inspectors} inspectors): "
             f"{time.perf_counter() - t:.1f} s"
         )
-        res = subprocess.run(
-            [
-                sys.executable,
-                __file__,
-                "--phase",
-                "measure",
-                "--db",
-                str(db),
-                "--percent",
-                args.percent,
-            ],
-            capture_output=True,
-            text=True,
-        )
-        if res.returncode:
-            sys.exit(res.stderr)
-        r = json.loads(res.stdout.strip().splitlines()[-1])
-    persist = r["draw_total_s"] - r["protocol_s"]
-    print(f"pool {r['pool_size']:,} · selected {r['selected']:,} · unassigned {r['unassigned']}")
-    print(f"{'phase':<34}{'seconds':>10}")
-    rows = [
-        ("baseline: 1 hashlib ticket/entity", r["baseline_hashlib_s"]),
-        ("freeze (pool→TSV→commitment)", r["freeze_s"]),
-        ("protocol: selection + pairing", r["protocol_s"]),
-        ("persist tasks (draw − protocol)", persist),
-        ("draw total (entropy → tasks)", r["draw_total_s"]),
-        ("freeze + draw + persist", r["freeze_s"] + r["draw_total_s"]),
-        ("bundle export", r["bundle_s"]),
-        ("standalone verifier", r["verifier_s"]),
-    ]
-    for name, sec in rows:
-        print(f"{name:<34}{sec:>10.2f}")
+        totals = {}
+        for protocol in ("sr1", "sr2"):
+            res = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--phase",
+                    "measure",
+                    "--db",
+                    str(db),
+                    "--percent",
+                    args.percent,
+                    "--protocol",
+                    protocol,
+                ],
+                capture_output=True,
+                text=True,
+            )
+            if res.returncode:
+                sys.exit(res.stderr)
+            r = json.loads(res.stdout.strip().splitlines()[-1])
+            totals[protocol] = report(r, args.inspectors, protocol)
     print(
-        f"pairing tickets computed: {r['pairing_tickets']:,} "
-        f"(naive: {r['selected'] * args.inspectors:,} upper bound)"
+        f"\nfreeze + draw + persist, sr2 / sr1: {totals['sr2'] / totals['sr1']:.2f}x (goal <= 1.2x)"
     )
-    print(f"bundle.json {r['bundle_mb']:.1f} MB · verified: {r['verified']}")
-    print(f"peak memory (measuring process): {r['peak_rss_mb']:.0f} MB")
 
 
 if __name__ == "__main__":

@@ -430,16 +430,35 @@ def batch_export(
     code: str,
     out: Annotated[Path, typer.Option("--out", help="folder to write")],
     with_private: Annotated[
-        bool, typer.Option("--with-private", help="include conflicts.tsv")
+        bool, typer.Option("--with-private", help="include conflicts.tsv (and sr2's strata.tsv)")
     ] = False,
 ) -> None:
-    """Write the batch's sr1 bundle folder (bundle.json, pool.tsv, roster.tsv[, conflicts.tsv])."""
+    """Write the batch's bundle folder (bundle.json, pool.tsv, roster.tsv[, conflicts.tsv,
+    strata.tsv]): the auditor's copy with --with-private."""
     from supervision.planning import bundle
 
     storage = get_settings().storage_dir
     files = _domain(lambda s: bundle.export_bundle(s, code, storage=storage))
     bundle.write_bundle_dir(files, out, with_private=with_private)
     typer.echo(f"已导出到 / written to {out}")
+
+
+@batch_app.command("credential")
+def batch_credential(code: str, uscc: str) -> None:
+    """Print one entity's sealed-draw credential (抽取核验凭据): its class and salt (sr2)."""
+    from supervision.planning import queries
+
+    storage = get_settings().storage_dir
+    cred = _domain(lambda s: queries.entity_credential(s, code, uscc, storage=storage))
+    typer.echo(
+        f"抽取核验凭据 / credential — {cred['batch']} {cred['uscc']}\n"
+        f"  分层 / stratum: {cred['stratum']}\n  盐值 / salt: {cred['salt']}\n"
+        f"  pool.tsv 第 {cred['pool_line']} 行的标签 / tag on line {cred['pool_line']}: "
+        f"{cred['tag']}\n  核验 / check: {cred['check']} = 标签 / the tag"
+        f"（{'一致 / matches' if cred['ok'] else '不一致 / DIFFERS'}）\n"
+        f"  pool.tsv SHA-256: {cred['pool_sha256']}（已写入承诺 / in the commitment "
+        f"{cred['commitment']}）"
+    )
 
 
 @batch_app.command("replay")

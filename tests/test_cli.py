@@ -8,10 +8,9 @@ from typer.testing import CliRunner
 
 from supervision.cli import app
 from supervision.settings import get_settings
-from tests.draw.test_sr1_vectors import CASES
+from tests.draw.test_sr1_vectors import ALL_CASES
 
 VECTORS = Path(__file__).resolve().parent / "draw" / "vectors"
-SR1_CASES = CASES  # the sr1 vectors (tests/draw/test_sr1_vectors.py)
 runner = CliRunner()
 
 
@@ -24,7 +23,7 @@ def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     get_settings.cache_clear()
 
 
-@pytest.mark.parametrize("case", SR1_CASES)
+@pytest.mark.parametrize("case", ALL_CASES)
 def test_replay_and_verify(case: str, tmp_path: Path) -> None:
     out = tmp_path / "bundle"
     r = runner.invoke(app, ["batch", "replay", str(VECTORS / case / "input"), "--out", str(out)])
@@ -33,6 +32,9 @@ def test_replay_and_verify(case: str, tmp_path: Path) -> None:
     got.pop("meta")
     expected = json.loads((VECTORS / case / "expected" / "bundle.json").read_text(encoding="utf-8"))
     assert got == expected
+    strata = VECTORS / case / "expected" / "strata.tsv"
+    if strata.exists():  # sr2: the replay writes the auditor's copy
+        assert (out / "strata.tsv").read_bytes() == strata.read_bytes()
     r = runner.invoke(app, ["verify", str(out)])
     assert r.exit_code == 0 and "VERIFIED" in r.output
     bundle = json.loads((out / "bundle.json").read_text(encoding="utf-8"))

@@ -363,7 +363,7 @@ def _staff_batch(
         "feasibility": feasibility_report,
         "feasibility_at": feasibility_at,
         "commitments": [commitment_view(c, departments) for c in reversed(pub.commitments)],
-        "record": drawn_record(session, batch) if pub.seed else None,
+        "record": drawn_record(session, batch, internal=True) if pub.seed else None,
         "can_change": pub.state in (BatchState.drawn, BatchState.in_progress),
         "error": error,
     }

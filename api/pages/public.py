@@ -136,9 +136,10 @@ def events_view(
     return out
 
 
-def drawn_record(session: Session, batch: Batch) -> dict[str, Any]:
-    """Tasks, events and workload of a drawn batch, as the public sees them."""
-    tasks = task_views(session, batch)
+def drawn_record(session: Session, batch: Batch, *, internal: bool = False) -> dict[str, Any]:
+    """Tasks, events and workload of a drawn batch, as the public (or, ``internal``, staff)
+    sees them."""
+    tasks = pq.drawn_tasks(session, batch, internal=internal)
     names = {m["badge_no"]: m["name"] for t in tasks for m in t.team}
     entity_names = {t.uscc: t.entity_name for t in tasks}
     workload = [
@@ -152,6 +153,7 @@ def drawn_record(session: Session, batch: Batch) -> dict[str, Any]:
         "unassigned": sum(1 for t in tasks if t.state == "unassigned"),
         "withdrawn": sum(1 for t in tasks if t.state == "withdrawn"),
         "understaffed": sum(1 for t in tasks if t.understaffed),
+        "sealed": pq.is_sealed(session, batch),
     }
 
 
@@ -348,6 +350,11 @@ def worked_example(session: Session) -> dict[str, Any] | None:
     lead = tasks[0] if tasks else None
     leader = lead.team[0] if lead and lead.team else None
     canonical = sr1.canonical_json(current.params)
+    sealed = current.params.get("protocol") == sr1.SEALED
+    # sr2 orders the selected list by the public pairing-order ticket TP(u) = H(seed:P:u);
+    # sr1 by the entity ticket TE(u) = H(seed:E:u).
+    kind = "P" if sealed else "E"
+    ticket_of = {t.uscc: sr1.order_ticket(pub.seed, t.uscc) if sealed else t.ticket for t in first}
     return {
         "batch": pub,
         "params": current.params,
@@ -359,12 +366,15 @@ def worked_example(session: Session) -> dict[str, Any] | None:
         "seed": pub.seed,
         "seed_ok": sr1.seed(current.commitment, pub.entropy) == pub.seed,
         "seed_command": sha256_command([current.commitment, *pub.entropy]),
-        "ticket_command": sha256_command([f"{pub.seed}:E:{lead.uscc}"]) if lead else "",
+        "sealed": sealed,
+        "ticket_command": sha256_command([f"{pub.seed}:{kind}:{lead.uscc}"]) if lead else "",
         "first": first,
+        "first_tickets": ticket_of,
         "lead": lead,
-        "lead_input": f"{pub.seed}:E:{lead.uscc}" if lead else "",
+        "lead_input": f"{pub.seed}:{kind}:{lead.uscc}" if lead else "",
+        "lead_ticket": ticket_of.get(lead.uscc, "") if lead else "",
         "lead_ticket_ok": lead is not None
-        and sr1.entity_ticket(pub.seed, lead.uscc) == lead.ticket,
+        and (sealed or sr1.entity_ticket(pub.seed, lead.uscc) == lead.ticket),
         "leader": leader,
         "leader_input": f"{pub.seed}:I:{lead.uscc}:{leader['badge_no']}" if leader else "",
         "leader_ticket": sr1.pairing_ticket(pub.seed, lead.uscc, leader["badge_no"])

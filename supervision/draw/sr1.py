@@ -173,6 +173,12 @@ def tag(uscc: str, stratum: str, salt: str) -> str:
     return H(f"sr2:S:{uscc}:{stratum}:{salt}")
 
 
+def tags(usccs: Sequence[str], strata: Sequence[str], salts: Sequence[str]) -> list[str]:
+    """TAG(u) for many entities at once (the shared prefix hashed once)."""
+    suffixes = [f"{u}:{st}:{sa}" for u, st, sa in zip(usccs, strata, salts, strict=True)]
+    return [d.hex() for d in _ticket_digests("sr2:S:", suffixes)]
+
+
 def _entity_prefix(seed: str) -> str:
     return f"{seed}:E:"
 
@@ -264,9 +270,14 @@ def parse_strata(data: bytes) -> Strata:
     name = "strata.tsv"
     usccs, strata, salts = _tsv_columns(data, name, ("USCC", "STRATUM", "SALT"), optional=())
     _check_order(usccs, name, "USCC")
-    for n, salt in enumerate(salts, start=1):
-        if len(salt) != SALT_LENGTH or not set(salt) <= _HEX:
-            raise TsvError(name, n, f"SALT must be {SALT_LENGTH} lowercase hex digits")
+    # Two C-speed passes over a million salts; the line is looked for only when one is wrong.
+    if set(map(len, salts)) - {SALT_LENGTH} or not set("".join(salts)) <= _HEX:
+        n = next(
+            n
+            for n, salt in enumerate(salts, start=1)
+            if len(salt) != SALT_LENGTH or not set(salt) <= _HEX
+        )
+        raise TsvError(name, n, f"SALT must be {SALT_LENGTH} lowercase hex digits")
     return Strata(usccs, list(map(sys.intern, strata)), salts)
 
 
@@ -287,10 +298,13 @@ def check_strata(strata: Strata, pool: Pool) -> None:
             f"must list exactly the pool's {len(pool)} entities in the same order "
             f"(it has {len(strata.usccs)})",
         )
-    for n, (uscc, stratum, salt, published) in enumerate(
-        zip(strata.usccs, strata.strata, strata.salts, pool.strata, strict=True), start=1
+    expected = tags(strata.usccs, strata.strata, strata.salts)
+    if expected == pool.strata:
+        return
+    for n, (uscc, computed, published) in enumerate(
+        zip(strata.usccs, expected, pool.strata, strict=True), start=1
     ):
-        if tag(uscc, stratum, salt) != published:
+        if computed != published:
             raise TsvError(
                 "pool.tsv",
                 n,
@@ -492,13 +506,23 @@ def build_params(
     roster_bytes: bytes,
     conflicts_bytes: bytes,
     strata_bytes: bytes | None = None,
+    *,
+    check_tags: bool = True,
 ) -> dict[str, Any]:
     """The §3 parameters: ``base_params`` plus the file digests and pool size, validated
-    (and, under sr2, the digest of strata.tsv and the stratum sizes)."""
+    (and, under sr2, the digest of strata.tsv and the stratum sizes). ``check_tags=False``
+    skips recomputing every tag, for a caller that has just computed them from these very
+    strata (the freeze)."""
     parse_roster(roster_bytes)
     parse_conflicts(conflicts_bytes)
     return _complete_params(
-        base_params, parse_pool(pool_bytes), pool_bytes, roster_bytes, conflicts_bytes, strata_bytes
+        base_params,
+        parse_pool(pool_bytes),
+        pool_bytes,
+        roster_bytes,
+        conflicts_bytes,
+        strata_bytes,
+        check_tags=check_tags,
     )
 
 
@@ -509,6 +533,8 @@ def _complete_params(
     roster_bytes: bytes,
     conflicts_bytes: bytes,
     strata_bytes: bytes | None = None,
+    *,
+    check_tags: bool = True,
 ) -> dict[str, Any]:
     computed = [key for key in (*FILE_PARAM_KEYS, *SEALED_PARAM_KEYS) if key in base_params]
     if computed:
@@ -527,7 +553,10 @@ def _complete_params(
         if strata_bytes is None:
             raise ParamsError("protocol sr2 needs strata.tsv")
         strata = parse_strata(strata_bytes)
-        check_strata(strata, pool)
+        if check_tags:
+            check_strata(strata, pool)
+        elif strata.usccs != pool.usccs:
+            raise ParamsError("strata.tsv must list exactly the pool's entities")
         params["strata_sha256"] = digest_bytes(strata_bytes)
         params["strata_sizes"] = strata.sizes()
     elif strata_bytes is not None:
@@ -892,6 +921,14 @@ class Draw:
             for uscc in self._entered
             if self._conflicts.get(uscc)
         }
+
+    def task_facts(self, uscc: str) -> tuple[str | None, str]:
+        """The stratum and entity ticket (hex) of a currently selected entity.
+
+        Under sr2 both are internal: the service records them, the bundle never carries them.
+        """
+        task = self._tasks[uscc]
+        return task.stratum, task.ticket
 
     def unchecked(self) -> list[str]:
         """What this draw could not recompute (a sealed draw without strata.tsv)."""

@@ -10,7 +10,7 @@ from typing import Any
 from sqlmodel import Session
 
 from supervision.draw import sr1
-from supervision.planning.drawing import frozen_inputs, get_draw
+from supervision.planning.drawing import frozen_inputs, frozen_strata, get_draw
 from supervision.planning.events import draw_events, draw_state
 from supervision.planning.models import (
     Batch,
@@ -40,6 +40,7 @@ class BundleFiles:
     pool: bytes
     roster: bytes
     conflicts: bytes
+    strata: bytes | None = None  # sr2's private strata.tsv
 
 
 # Rebuilding a million-entity draw takes seconds; a bundle is fully determined by its
@@ -63,11 +64,11 @@ def export_bundle(session: Session, code: str, *, storage: Path) -> BundleFiles:
         _BUNDLE_CACHE[key] = draw_state(session, batch, storage)[1].to_bundle(meta)
         if len(_BUNDLE_CACHE) > _BUNDLE_CACHE_SIZE:
             _BUNDLE_CACHE.popitem(last=False)
-    return BundleFiles(_BUNDLE_CACHE[key], *frozen_inputs(storage, c))
+    return BundleFiles(_BUNDLE_CACHE[key], *frozen_inputs(storage, c), frozen_strata(storage, c))
 
 
 def write_bundle_dir(files: BundleFiles, out: Path, *, with_private: bool) -> None:
-    """Write the bundle folder; conflicts.tsv only when asked (it is private)."""
+    """Write the bundle folder; conflicts.tsv and strata.tsv only when asked (private)."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "bundle.json").write_text(
         json.dumps(files.bundle, ensure_ascii=False, indent=1, sort_keys=True) + "\n",
@@ -75,7 +76,9 @@ def write_bundle_dir(files: BundleFiles, out: Path, *, with_private: bool) -> No
     )
     (out / "pool.tsv").write_bytes(files.pool)
     (out / "roster.tsv").write_bytes(files.roster)
-    if with_private:
-        (out / "conflicts.tsv").write_bytes(files.conflicts)
-    elif (out / "conflicts.tsv").exists():
-        (out / "conflicts.tsv").unlink()
+    private = {"conflicts.tsv": files.conflicts, "strata.tsv": files.strata}
+    for name, data in private.items():
+        if with_private and data is not None:
+            (out / name).write_bytes(data)
+        elif (out / name).exists():
+            (out / name).unlink()

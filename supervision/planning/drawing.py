@@ -42,15 +42,35 @@ def frozen_inputs(storage: Path, c: Commitment) -> tuple[bytes, bytes, bytes]:
     )
 
 
+def frozen_strata(storage: Path, c: Commitment) -> bytes | None:
+    """The private strata.tsv of a sealed (sr2) commitment; None under sr1."""
+    params = json.loads(c.params_json)
+    if params["protocol"] != sr1.SEALED:
+        return None
+    return get_bytes(storage, params["strata_sha256"])
+
+
 def sr1_draw(storage: Path, c: Commitment, entropy: list[str]) -> sr1.Draw:
+    """The protocol's draw over the frozen files (sr1, or sr2 with its strata.tsv)."""
     pool_bytes, roster_bytes, conflicts_bytes = frozen_inputs(storage, c)
+    strata_bytes = frozen_strata(storage, c)
     return sr1.Draw(
         json.loads(c.params_json),
         entropy,
         sr1.parse_pool(pool_bytes),
         sr1.parse_roster(roster_bytes),
         sr1.conflicts_by_entity(sr1.parse_conflicts(conflicts_bytes)),
+        sr1.parse_strata(strata_bytes) if strata_bytes is not None else None,
     )
+
+
+def with_facts(state: sr1.Draw, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Selected entries with their stratum and ticket, as the task rows record them."""
+    out = []
+    for entry in entries:
+        stratum, ticket = state.task_facts(entry["uscc"])
+        out.append({**entry, "stratum": stratum, "ticket": ticket})
+    return out
 
 
 def get_draw(session: Session, batch: Batch) -> Draw:
@@ -94,7 +114,7 @@ def enter_entropy(
         session.flush()  # the unique batch_id refuses a concurrent second draw right here
     except IntegrityError:
         raise Conflict("该批次已抽取，熵值只能录入一次", "entropy was already entered") from None
-    persist_tasks(session, batch, selected, position0=0, entered_by_event=None)
+    persist_tasks(session, batch, with_facts(state, selected), position0=0, entered_by_event=None)
     batch.state = BatchState.drawn
     session.add(batch)
     session.flush()

@@ -159,10 +159,11 @@ def _record_withdrawal(
     position = (
         session.exec(select(func.max(Task.position)).where(Task.batch_id == batch.id)).one() + 1
     )
+    stratum, ticket = state.task_facts(new)
     entry = {
         "uscc": new,
-        "stratum": task.stratum,
-        "ticket": sr1.entity_ticket(state.seed, new),
+        "stratum": stratum,
+        "ticket": ticket,
         "team": outcome["team"],
         "unassigned": outcome["unassigned"],
     }

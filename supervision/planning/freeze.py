@@ -2,7 +2,10 @@
 by content, and the commitment published; a commitment may be withdrawn before the draw."""
 
 import json
+import secrets
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -18,7 +21,7 @@ from supervision.planning.models import (
     Commitment,
 )
 from supervision.planning.service import TSV, get_batch, sr1_refused, team_groups, team_slots
-from supervision.storage.service import put_bytes
+from supervision.storage.service import get_bytes, put_bytes
 
 # ---- freeze --------------------------------------------------------------------------------
 
@@ -39,10 +42,59 @@ def commitments(session: Session, batch: Batch) -> list[Commitment]:
     )
 
 
+def sealed_pool(
+    records: Iterable[tuple[str, str, str]], salt: Callable[[str], str] | None = None
+) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]:
+    """sr2: pool records with each entity's tag, and the private strata records with its
+    stratum and salt — fresh random salts unless ``salt`` gives them (a replayed case)."""
+    usccs: list[str] = []
+    strata: list[str] = []
+    units: list[str] = []
+    for uscc, stratum, unit in records:
+        usccs.append(uscc)
+        strata.append(stratum)
+        units.append(unit)
+    if salt is None:
+        salts = fresh_salts(len(usccs))
+    else:
+        salts = [salt(u) for u in usccs]
+    tags = sr1.tags(usccs, strata, salts)
+    return (
+        list(zip(usccs, tags, units, strict=True)),
+        list(zip(usccs, strata, salts, strict=True)),
+    )
+
+
+def protocol_for(sizes: dict[str, int]) -> str:
+    """Strata built from the credit-risk classes are internal: with more than one stratum in
+    the pool the draw seals them (sr2); a single stratum reveals nothing (sr1)."""
+    return sr1.SEALED if sum(1 for n in sizes.values() if n) > 1 else sr1.PROTOCOL
+
+
+def fresh_salts(n: int) -> list[str]:
+    """n salts from a cryptographic random source, drawn anew for every entity at every
+    freeze (one call to the operating system's generator, then cut into 16-byte salts)."""
+    width = sr1.SALT_LENGTH
+    text = secrets.token_bytes(n * width // 2).hex()
+    return [text[k : k + width] for k in range(0, n * width, width)]
+
+
 def freeze_batch(
-    session: Session, code: str, *, actor: str, clock: Clock, storage: Path
+    session: Session,
+    code: str,
+    *,
+    actor: str,
+    clock: Clock,
+    storage: Path,
+    protocol: str | None = None,
+    salt: Callable[[str], str] | None = None,
 ) -> tuple[Commitment, Feasibility]:
-    """Write pool, roster and conflicts as sr1 files, compute and publish the commitment."""
+    """Write the frozen files, compute and publish the commitment.
+
+    The protocol follows from the strata (`protocol_for`) unless given (a replayed case
+    names its own); under sr2 ``salt`` gives each entity its salt (fresh random ones,
+    except when a published case is replayed).
+    """
     batch = get_batch(session, code)
     if batch.state != BatchState.draft:
         raise Conflict(
@@ -57,12 +109,21 @@ def freeze_batch(
             problems=feas.problems,
         )
     groups = team_groups(batch)
+    sizes = {label: stratum["size"] for label, stratum in feas.strata.items()}
+    protocol = protocol or protocol_for(sizes)
+    strata_bytes = None
     try:
-        pool_bytes = sr1.encode_pool(pool_q.pool_records(session, batch))
+        if protocol == sr1.SEALED:
+            pool_rows, strata_rows = sealed_pool(pool_q.pool_records(session, batch), salt)
+            pool_bytes = sr1.encode_pool(pool_rows)
+            strata_bytes = sr1.encode_strata(strata_rows)
+            del pool_rows, strata_rows
+        else:
+            pool_bytes = sr1.encode_pool(pool_q.pool_records(session, batch))
         roster_bytes = sr1.encode_roster(pool_q.roster_records(session, batch, groups))
         conflicts_bytes = sr1.encode_conflicts(pool_q.conflict_records(session, batch, groups))
         base = {
-            "protocol": sr1.PROTOCOL,
+            "protocol": protocol,
             "batch": batch.code,
             "quotas": {k: v["quota"] for k, v in feas.strata.items()},
             "team": team_slots(batch),
@@ -70,18 +131,28 @@ def freeze_batch(
             "max_load": batch.max_load,
             "entropy_plan": batch.entropy_plan,
         }
-        params = sr1.build_params(base, pool_bytes, roster_bytes, conflicts_bytes)
+        # The tags were just computed from these strata: no need to hash them all again.
+        params = sr1.build_params(
+            base, pool_bytes, roster_bytes, conflicts_bytes, strata_bytes, check_tags=False
+        )
     except sr1.Sr1Error as e:
         raise sr1_refused(e) from None
     digest = sr1.commitment(params)
     earlier = commitments(session, batch)
-    if any(c.commitment == digest for c in earlier):
+    # Only a re-freeze compares inputs (most batches are frozen once).
+    fingerprint = _inputs_fingerprint(params, pool_bytes, strata_bytes) if earlier else ""
+    if any(
+        c.commitment == digest
+        or _inputs_fingerprint(json.loads(c.params_json), *_stored_pool(storage, c)) == fingerprint
+        for c in earlier
+    ):
         raise Conflict(
             "新承诺与已撤回的承诺完全相同：请修改公告的熵来源（时间、地点）或其他参数后再冻结",
             "identical to a withdrawn commitment: change the announced entropy plan or inputs",
         )
-    for data in (pool_bytes, roster_bytes, conflicts_bytes):
-        put_bytes(session, storage, data, TSV, clock)
+    for data in (pool_bytes, roster_bytes, conflicts_bytes, strata_bytes):
+        if data is not None:
+            put_bytes(session, storage, data, TSV, clock)
     seq = len(earlier) + 1
     row = Commitment(
         batch_id=batch.id,
@@ -106,10 +177,34 @@ def freeze_batch(
         "planning.batch.freeze",
         "batch",
         code,
-        {"commitment": row.commitment, "seq": seq, "pool_size": row.pool_size},
+        {
+            "commitment": row.commitment,
+            "seq": seq,
+            "pool_size": row.pool_size,
+            "protocol": protocol,
+        },
         clock,
     )
     return row, feas
+
+
+def _stored_pool(storage: Path, c: Commitment) -> tuple[bytes, bytes | None]:
+    params = json.loads(c.params_json)
+    strata = params.get("strata_sha256")
+    return get_bytes(storage, c.pool_sha256), get_bytes(storage, strata) if strata else None
+
+
+def _inputs_fingerprint(
+    params: dict[str, Any], pool_bytes: bytes, strata_bytes: bytes | None
+) -> str:
+    """What a commitment commits to, without sr2's salts: a re-freeze of the same inputs is
+    the same commitment in substance even though fresh salts change every digest."""
+    if strata_bytes is None:
+        return sr1.commitment(params)
+    pool, strata = sr1.parse_pool(pool_bytes), sr1.parse_strata(strata_bytes)
+    unsealed = sr1.encode_pool(zip(pool.usccs, strata.strata, pool.units, strict=True))
+    salt_free = {k: v for k, v in params.items() if k not in ("pool_sha256", "strata_sha256")}
+    return sr1.H(sr1.canonical_json({**salt_free, "unsealed_pool": sr1.digest_bytes(unsealed)}))
 
 
 def withdraw_commitment(

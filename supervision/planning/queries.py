@@ -16,7 +16,7 @@ from typing import Any
 from sqlmodel import Session, col, func, select
 
 from supervision.accounts.models import Role, User
-from supervision.draw import standalone_verifier_source
+from supervision.draw import sr1, standalone_verifier_source
 from supervision.errors import NotFound
 from supervision.planning import schemas as s
 from supervision.planning.bundle import export_bundle
@@ -35,6 +35,7 @@ from supervision.planning.models import (
 )
 from supervision.planning.service import get_batch, get_plan
 from supervision.registry.models import Entity, Inspector
+from supervision.storage.service import get_bytes
 
 # Once its commitment is published a batch is public, and stays so.
 PUBLIC_BATCH_STATES = (
@@ -181,8 +182,33 @@ def list_batches(
     return batches_public(session, list(session.exec(stmt)))
 
 
-def drawn_tasks(session: Session, batch: Batch) -> list[s.DrawnTaskPublic]:
-    return [s.DrawnTaskPublic(**row) for row in task_rows(session, batch)]
+def protocol_of(session: Session, batch: Batch) -> str | None:
+    """The protocol of the batch's draw (or of its published commitment); None before."""
+    draw = session.exec(select(Draw).where(Draw.batch_id == batch.id)).first()
+    if draw is not None:
+        c = session.get(Commitment, draw.commitment_id)
+    else:
+        c = session.exec(
+            select(Commitment)
+            .where(Commitment.batch_id == batch.id, col(Commitment.withdrawn_at).is_(None))
+            .order_by(col(Commitment.seq).desc())
+        ).first()
+    return json.loads(c.params_json)["protocol"] if c is not None else None
+
+
+def is_sealed(session: Session, batch: Batch) -> bool:
+    return protocol_of(session, batch) == "sr2"
+
+
+def drawn_tasks(
+    session: Session, batch: Batch, *, internal: bool = False
+) -> list[s.DrawnTaskPublic]:
+    """The drawn tasks; a sealed (sr2) draw's strata and entity tickets stay internal — only
+    staff views (``internal``) carry them."""
+    rows = task_rows(session, batch)
+    if not internal and is_sealed(session, batch):
+        rows = [{**row, "stratum": None, "ticket": None} for row in rows]
+    return [s.DrawnTaskPublic(**row) for row in rows]
 
 
 def unassigned_usccs(session: Session, draw: Draw) -> list[str]:
@@ -284,3 +310,49 @@ def bundle_zip(session: Session, code: str, *, storage: Path) -> bytes:
         z.writestr(f"{code}/roster.tsv", files.roster)
         z.writestr("verify.py", standalone_verifier_source())
     return buf.getvalue()
+
+
+# ---- one entity's credential (sr2) ---------------------------------------------------------
+
+
+def entity_credential(session: Session, code: str, uscc: str, *, storage: Path) -> dict[str, Any]:
+    """抽取核验凭据: one entity's class and salt in a sealed batch, with which it checks its own
+    tag in the public pool.tsv. Staff only; given to that entity alone."""
+    batch = get_batch(session, code)
+    c = _sealed_commitment(session, batch)
+    params = json.loads(c.params_json)
+    pool = sr1.parse_pool(get_bytes(storage, c.pool_sha256))
+    strata = sr1.parse_strata(get_bytes(storage, params["strata_sha256"]))
+    line = pool.index(uscc)
+    if line is None:
+        raise NotFound(f"主体 {uscc} 不在批次 {code} 的抽取范围内", f"{uscc} is not in the pool")
+    stratum, salt = strata.strata[line], strata.salts[line]
+    return {
+        "batch": code,
+        "uscc": uscc,
+        "stratum": stratum,
+        "salt": salt,
+        "tag": pool.strata[line],
+        "pool_line": line + 1,
+        "pool_sha256": c.pool_sha256,
+        "commitment": c.commitment,
+        "check": f"sha256(sr2:S:{uscc}:{stratum}:{salt})",
+        "ok": sr1.tag(uscc, stratum, salt) == pool.strata[line],
+    }
+
+
+def _sealed_commitment(session: Session, batch: Batch) -> Commitment:
+    draw = session.exec(select(Draw).where(Draw.batch_id == batch.id)).first()
+    c = session.get(Commitment, draw.commitment_id) if draw is not None else None
+    if c is None:
+        c = session.exec(
+            select(Commitment)
+            .where(Commitment.batch_id == batch.id, col(Commitment.withdrawn_at).is_(None))
+            .order_by(col(Commitment.seq).desc())
+        ).first()
+    if c is None or json.loads(c.params_json)["protocol"] != sr1.SEALED:
+        raise NotFound(
+            f"批次 {batch.code} 未采用密封分层（sr2），没有核验凭据",
+            f"batch {batch.code} is not sealed (sr2): there is no credential",
+        )
+    return c

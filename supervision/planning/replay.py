@@ -1,7 +1,9 @@
-"""Replay an sr1 case folder through the database: registry rows, batch, freeze, draw, events.
+"""Replay a draw case folder through the database: registry rows, batch, freeze, draw, events.
 
 The folder is laid out like the published test vectors' input/: pool.tsv, roster.tsv,
-conflicts.tsv, params.json (without the computed digests), entropy.json, events.json. Every
+conflicts.tsv, params.json (without the computed digests), entropy.json, events.json, and for
+protocol sr2 strata.tsv (the entities' strata, and the salts the freeze uses instead of fresh
+random ones, so the case's tags come out again). Every
 step goes through the same services the API uses, so a replay that reproduces a vector's
 expected bundle shows the product, not just the protocol module, follows the contract.
 """
@@ -36,6 +38,8 @@ def _load_registry(session: Session, folder: Path, clock: Clock) -> None:
     pool = sr1.parse_pool((folder / "pool.tsv").read_bytes())
     roster = sr1.parse_roster((folder / "roster.tsv").read_bytes())
     conflicts = sr1.parse_conflicts((folder / "conflicts.tsv").read_bytes())
+    strata = _strata(folder)
+    stratum_of = dict(zip(strata.usccs, strata.strata, strict=True)) if strata is not None else None
     now = clock.now()
     groups = sorted({i.group for i in roster})
     for g in groups:
@@ -80,7 +84,7 @@ def _load_registry(session: Session, folder: Path, clock: Clock) -> None:
                 "supervising_unit": unit,
                 "established_on": LONG_AGO,
                 "status": "active",
-                "risk_class": stratum,
+                "risk_class": stratum_of[uscc] if stratum_of is not None else stratum,
                 "created_at": now,
                 "updated_at": now,
             }
@@ -125,6 +129,11 @@ def _load_registry(session: Session, folder: Path, clock: Clock) -> None:
     session.flush()
 
 
+def _strata(folder: Path) -> sr1.Strata | None:
+    path = folder / "strata.tsv"
+    return sr1.parse_strata(path.read_bytes()) if path.exists() else None
+
+
 def replay(
     session: Session, folder: Path, *, storage: Path, clock: Clock, actor: str = "replay"
 ) -> bundle.BundleFiles:
@@ -159,7 +168,17 @@ def replay(
     # The case's strata are used verbatim as the published labels.
     labels = {k: k for k in params["quotas"]}
     service.create_batch(session, plan.code, data, actor=actor, clock=clock, stratum_labels=labels)
-    freeze.freeze_batch(session, data.code, actor=actor, clock=clock, storage=storage)
+    strata = _strata(folder)
+    salts = dict(zip(strata.usccs, strata.salts, strict=True)) if strata is not None else {}
+    freeze.freeze_batch(
+        session,
+        data.code,
+        actor=actor,
+        clock=clock,
+        storage=storage,
+        protocol=params["protocol"],
+        salt=salts.__getitem__,
+    )
     drawing.enter_entropy(session, data.code, entropy, actor=actor, clock=clock, storage=storage)
     for event in events:
         if event["type"] == "recuse":

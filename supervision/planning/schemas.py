@@ -218,8 +218,8 @@ class DrawnTaskPublic(BaseModel):
     position: int
     uscc: str
     entity_name: str
-    stratum: str
-    ticket: str
+    stratum: str | None  # None for a sealed (sr2) draw: the strata are internal
+    ticket: str | None
     state: str
     understaffed: bool
     team: list[dict[str, str]]

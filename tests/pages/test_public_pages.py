@@ -9,7 +9,9 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
 from api.pages.public import task_views
+from supervision.draw import sr1
 from supervision.planning import freeze, service
+from supervision.planning import queries as pq
 from supervision.planning.models import Draw, Task
 from tests.pages.conftest import (
     DICE,
@@ -62,8 +64,11 @@ def test_drawn_batch_page_is_the_public_record(browser, drawn_batch, session) ->
     text = page.text
     batch = service.get_batch(session, drawn_batch)
     tasks = task_views(session, batch)
+    internal = {t.uscc: t for t in pq.drawn_tasks(session, batch, internal=True)}
     for t in tasks:
-        assert t.uscc in text and t.entity_name in text and t.ticket[:16] in text
+        assert t.uscc in text and t.entity_name in text
+        # Sealed (sr2): the salted entity ticket and the stratum stay internal.
+        assert t.ticket is None and internal[t.uscc].ticket[:16] not in text
         for member in t.team:
             assert member["badge_no"] in text and member["name"] in text
     assert text.count("组长") >= sum(1 for t in tasks if t.team)
@@ -90,8 +95,9 @@ def test_public_pages_never_show_private_data(browser, drawn_batch) -> None:
             assert not re.search(r"[ABCD]\s*类", text), url
             assert "风险分类：" not in text, url
     text = anonymous.get(f"/batches/{drawn_batch}").text
-    strata = re.findall(r'<td class="stratum">([^<]*)</td>', text)
-    assert strata and set(strata) <= {"S1", "S2", "S3", "S4"}
+    # Sealed strata (sr2): no stratum column at all, and the page says why.
+    assert not re.findall(r'<td class="stratum">', text)
+    assert "密封分层" in text and "sr2" in text
 
 
 def test_verify_page_works_an_example_from_a_real_draw(browser, drawn_batch, session) -> None:
@@ -105,7 +111,9 @@ def test_verify_page_works_an_example_from_a_real_draw(browser, drawn_batch, ses
     commands = re.findall(r'<pre class="commands">(printf [^<]*)</pre>', text)
     assert len(commands) == 2
     first = task_views(session, service.get_batch(session, drawn_batch))[0]
-    for command, expected in zip(commands, (draw.seed, first.ticket), strict=True):
+    # Sealed (sr2): the selected list follows the public pairing-order ticket H(seed:P:u).
+    order = sr1.order_ticket(draw.seed, first.uscc)
+    for command, expected in zip(commands, (draw.seed, order), strict=True):
         line = html.unescape(command).split("    #")[0]
         out = subprocess.run(["bash", "-c", line], capture_output=True, text=True, check=True)
         assert out.stdout.split()[0] == expected

@@ -20,6 +20,8 @@ def test_commitment_and_result_pdfs(client, planner, tmp_path: Path) -> None:
     assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
     text = pdf_text(r.content).replace(" ", "").replace("\n", "")
     assert "随机抽查承诺公告" in text
+    # Risk-class strata are sealed, and the paper says so in plain words.
+    assert "sr2（密封分层）" in text and frozen["params"]["strata_sha256"][:8] in text
     assert frozen["commitment"][:8] in text
     client.post("/api/v1/batches/CJ-2026-T01/entropy", json={"entropy": [DICE]}, headers=planner)
     r = client.get("/api/v1/batches/CJ-2026-T01/draw.pdf")

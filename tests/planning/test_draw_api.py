@@ -46,8 +46,13 @@ def test_full_draw_is_public_and_verifiable(client, planner, session: Session) -
     pool = z.read("CJ-2026-T01/pool.tsv")
     roster = z.read("CJ-2026-T01/roster.tsv")
     assert verify_bundle(bundle, pool, roster, None).ok
-    # The public files carry neutral stratum labels, never the internal risk class.
-    assert {line.split(b"\t")[1] for line in pool.splitlines()} <= {b"S1", b"S2", b"S3", b"S4"}
+    # Strata from the internal risk classes are sealed (sr2): the public pool carries a
+    # distinct salted tag per entity — no label, neutral or not, that two entities share.
+    assert bundle["protocol"] == "sr2" and "strata.tsv" not in z.namelist()
+    tags = [line.split(b"\t")[1] for line in pool.splitlines()]
+    assert len(set(tags)) == len(tags) and all(len(t) == 64 for t in tags)
+    assert all(sorted(entry) == ["team", "unassigned", "uscc"] for entry in bundle["selected"])
+    assert all(t["stratum"] is None and t["ticket"] is None for t in tasks)
     assert b"13900000000" not in z.read("CJ-2026-T01/bundle.json")
 
 
