@@ -249,8 +249,11 @@ def parse_pool(data: bytes) -> Pool:
     name = "pool.tsv"
     usccs, strata, units = _tsv_columns(data, name, ("USCC", "STRATUM", "UNIT"), optional=())
     _check_order(usccs, name, "USCC")
-    # Labels repeat a million times; one shared string each keeps the pool small.
-    return Pool(usccs, list(map(sys.intern, strata)), list(map(sys.intern, units)))
+    # Labels repeat a million times; one shared string each keeps the pool small. sr2's tags
+    # never repeat: interning them would only grow the interpreter's table.
+    if len(set(islice(strata, 1000))) < 100:
+        strata = list(map(sys.intern, strata))
+    return Pool(usccs, strata, list(map(sys.intern, units)))
 
 
 @dataclass(frozen=True)
@@ -313,10 +316,13 @@ def check_strata(strata: Strata, pool: Pool) -> None:
             )
 
 
-def encode_strata(records: Iterable[Sequence[str]]) -> bytes:
-    """Canonical strata.tsv from (USCC, STRATUM, SALT) records, sorted by USCC."""
+def encode_strata(records: Iterable[Sequence[str]], *, validate: bool = True) -> bytes:
+    """Canonical strata.tsv from (USCC, STRATUM, SALT) records, sorted by USCC.
+
+    ``validate=False`` skips reading the result back, for a caller that parses it next anyway
+    (the freeze, through `build_params`)."""
     rows = sorted(_records(records, 3, "strata.tsv"))
-    return _encode_tsv(rows, "strata.tsv", parse_strata)
+    return _encode_tsv(rows, "strata.tsv", parse_strata if validate else None)
 
 
 def parse_roster(data: bytes) -> list[Inspector]:
@@ -358,10 +364,11 @@ def conflicts_by_entity(pairs: Iterable[tuple[str, str]]) -> dict[str, set[str]]
     return by_entity
 
 
-def encode_pool(records: Iterable[Sequence[str]]) -> bytes:
-    """Canonical pool.tsv from (USCC, STRATUM, UNIT) records in any order."""
+def encode_pool(records: Iterable[Sequence[str]], *, validate: bool = True) -> bytes:
+    """Canonical pool.tsv from (USCC, STRATUM, UNIT) records in any order (``validate``: as
+    for `encode_strata`)."""
     rows = sorted(_records(records, 3, "pool.tsv"), key=lambda r: r[0])
-    return _encode_tsv(rows, "pool.tsv", parse_pool)
+    return _encode_tsv(rows, "pool.tsv", parse_pool if validate else None)
 
 
 def encode_roster(records: Iterable[Sequence[Any]]) -> bytes:
@@ -398,14 +405,18 @@ def _join_qualifications(codes: str | Iterable[str]) -> str:
     return ",".join(sorted(set(codes)))
 
 
-def _encode_tsv(rows: list[tuple[str, ...]], name: str, parse: Callable[[bytes], object]) -> bytes:
-    """Join sorted rows, then validate the result with the file's own parser."""
+def _encode_tsv(
+    rows: list[tuple[str, ...]], name: str, parse: Callable[[bytes], object] | None
+) -> bytes:
+    """Join sorted rows, then validate the result with the file's own parser (unless None)."""
     try:
         data = "".join("\t".join(row) + "\n" for row in rows).encode()
     except TypeError as exc:
         raise Sr1Error(f"{name}: every field must be a string ({exc})") from None
     except UnicodeEncodeError as exc:
         raise Sr1Error(f"{name}: a field is not encodable as UTF-8 ({exc.reason})") from None
+    if parse is None:
+        return data
     try:
         parse(data)
     except TsvError as exc:
@@ -999,12 +1010,13 @@ class Draw:
         """TE of the pool entities at ``lines`` (salted under sr2)."""
         usccs = self._pool.usccs
         if self._salts is None:
-            suffixes = [usccs[n] for n in lines]
+            suffixes: Iterable[str] = (usccs[n] for n in lines)
         else:
             salts = self._salts
-            suffixes = [f"{usccs[n]}:{salts[n]}" for n in lines]
-        self.stats.entity_tickets += len(suffixes)
-        return _ticket_digests(_entity_prefix(self.seed), suffixes)
+            suffixes = (f"{usccs[n]}:{salts[n]}" for n in lines)
+        digests = _ticket_digests(_entity_prefix(self.seed), suffixes)
+        self.stats.entity_tickets += len(digests)
+        return digests
 
     def _select_entity(self, digest: bytes | None, uscc: str) -> dict[str, Any]:
         """Add an entity to the selection, pair it, and describe it as ``selected`` does."""

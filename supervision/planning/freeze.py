@@ -115,11 +115,12 @@ def freeze_batch(
     try:
         if protocol == sr1.SEALED:
             pool_rows, strata_rows = sealed_pool(pool_q.pool_records(session, batch), salt)
-            pool_bytes = sr1.encode_pool(pool_rows)
-            strata_bytes = sr1.encode_strata(strata_rows)
+            # build_params reads both files back and checks them: no need to here.
+            pool_bytes = sr1.encode_pool(pool_rows, validate=False)
+            strata_bytes = sr1.encode_strata(strata_rows, validate=False)
             del pool_rows, strata_rows
         else:
-            pool_bytes = sr1.encode_pool(pool_q.pool_records(session, batch))
+            pool_bytes = sr1.encode_pool(pool_q.pool_records(session, batch), validate=False)
         roster_bytes = sr1.encode_roster(pool_q.roster_records(session, batch, groups))
         conflicts_bytes = sr1.encode_conflicts(pool_q.conflict_records(session, batch, groups))
         base = {
