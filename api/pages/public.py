@@ -373,8 +373,13 @@ def worked_example(session: Session) -> dict[str, Any] | None:
         "lead": lead,
         "lead_input": f"{pub.seed}:{kind}:{lead.uscc}" if lead else "",
         "lead_ticket": ticket_of.get(lead.uscc, "") if lead else "",
+        # sr1: the published ticket is recomputed; sr2: the list really follows the TP order.
         "lead_ticket_ok": lead is not None
-        and (sealed or sr1.entity_ticket(pub.seed, lead.uscc) == lead.ticket),
+        and (
+            list(ticket_of.values()) == sorted(ticket_of.values())
+            if sealed
+            else sr1.entity_ticket(pub.seed, lead.uscc) == lead.ticket
+        ),
         "leader": leader,
         "leader_input": f"{pub.seed}:I:{lead.uscc}:{leader['badge_no']}" if leader else "",
         "leader_ticket": sr1.pairing_ticket(pub.seed, lead.uscc, leader["badge_no"])

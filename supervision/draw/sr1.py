@@ -169,12 +169,13 @@ def order_ticket(seed: str, uscc: str) -> str:
 
 
 def tag(uscc: str, stratum: str, salt: str) -> str:
-    """TAG(u): what sr2's pool.tsv shows instead of the stratum."""
-    return H(f"sr2:S:{uscc}:{stratum}:{salt}")
+    """TAG(u) = H("sr2:S:" + u + ":" + STRATUM(u) + ":" + SALT(u)): what sr2's pool.tsv shows
+    instead of the stratum."""
+    return tags([uscc], [stratum], [salt])[0]
 
 
 def tags(usccs: Sequence[str], strata: Sequence[str], salts: Sequence[str]) -> list[str]:
-    """TAG(u) for many entities at once (the shared prefix hashed once)."""
+    """TAG(u) for many entities at once (the shared prefix hashed once; see `tag`)."""
     suffixes = [f"{u}:{st}:{sa}" for u, st, sa in zip(usccs, strata, salts, strict=True)]
     return [d.hex() for d in _ticket_digests("sr2:S:", suffixes)]
 
@@ -316,13 +317,10 @@ def check_strata(strata: Strata, pool: Pool) -> None:
             )
 
 
-def encode_strata(records: Iterable[Sequence[str]], *, validate: bool = True) -> bytes:
-    """Canonical strata.tsv from (USCC, STRATUM, SALT) records, sorted by USCC.
-
-    ``validate=False`` skips reading the result back, for a caller that parses it next anyway
-    (the freeze, through `build_params`)."""
+def encode_strata(records: Iterable[Sequence[str]]) -> bytes:
+    """Canonical strata.tsv from (USCC, STRATUM, SALT) records, sorted by USCC."""
     rows = sorted(_records(records, 3, "strata.tsv"))
-    return _encode_tsv(rows, "strata.tsv", parse_strata if validate else None)
+    return _encode_tsv(rows, "strata.tsv", parse_strata)
 
 
 def parse_roster(data: bytes) -> list[Inspector]:
@@ -365,8 +363,9 @@ def conflicts_by_entity(pairs: Iterable[tuple[str, str]]) -> dict[str, set[str]]
 
 
 def encode_pool(records: Iterable[Sequence[str]], *, validate: bool = True) -> bytes:
-    """Canonical pool.tsv from (USCC, STRATUM, UNIT) records in any order (``validate``: as
-    for `encode_strata`)."""
+    """Canonical pool.tsv from (USCC, STRATUM, UNIT) records in any order. ``validate=False``
+    skips reading the result back, for a caller that parses it next anyway (the freeze,
+    through `build_params`)."""
     rows = sorted(_records(records, 3, "pool.tsv"), key=lambda r: r[0])
     return _encode_tsv(rows, "pool.tsv", parse_pool if validate else None)
 

@@ -20,6 +20,7 @@ from supervision.draw import sr1, standalone_verifier_source
 from supervision.errors import NotFound
 from supervision.planning import schemas as s
 from supervision.planning.bundle import export_bundle
+from supervision.planning.freeze import active_commitment
 from supervision.planning.models import (
     Batch,
     BatchItem,
@@ -183,16 +184,9 @@ def list_batches(
 
 
 def protocol_of(session: Session, batch: Batch) -> str | None:
-    """The protocol of the batch's draw (or of its published commitment); None before."""
-    draw = session.exec(select(Draw).where(Draw.batch_id == batch.id)).first()
-    if draw is not None:
-        c = session.get(Commitment, draw.commitment_id)
-    else:
-        c = session.exec(
-            select(Commitment)
-            .where(Commitment.batch_id == batch.id, col(Commitment.withdrawn_at).is_(None))
-            .order_by(col(Commitment.seq).desc())
-        ).first()
+    """The protocol of the batch's standing commitment (the one drawn under, once drawn: a
+    commitment can only be withdrawn before the draw); None before any."""
+    c = active_commitment(session, batch)
     return json.loads(c.params_json)["protocol"] if c is not None else None
 
 
@@ -342,14 +336,7 @@ def entity_credential(session: Session, code: str, uscc: str, *, storage: Path) 
 
 
 def _sealed_commitment(session: Session, batch: Batch) -> Commitment:
-    draw = session.exec(select(Draw).where(Draw.batch_id == batch.id)).first()
-    c = session.get(Commitment, draw.commitment_id) if draw is not None else None
-    if c is None:
-        c = session.exec(
-            select(Commitment)
-            .where(Commitment.batch_id == batch.id, col(Commitment.withdrawn_at).is_(None))
-            .order_by(col(Commitment.seq).desc())
-        ).first()
+    c = active_commitment(session, batch)
     if c is None or json.loads(c.params_json)["protocol"] != sr1.SEALED:
         raise NotFound(
             f"批次 {batch.code} 未采用密封分层（sr2），没有核验凭据",
