@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 
 from supervision.db import make_engine, transaction
-from supervision.errors import DomainError
+from supervision.errors import DomainError, Invalid
+from supervision.planning.models import RECUSAL_REASONS
 from supervision.settings import get_settings
 
 app = typer.Typer(
@@ -398,14 +399,38 @@ def batch_draw(
 
 
 @batch_app.command("recuse")
-def batch_recuse(code: str, uscc: str, inspector: str, reason: str) -> None:
-    """Record an inspector's recusal from a task; the protocol names the replacement."""
+def batch_recuse(
+    code: str,
+    uscc: str,
+    inspector: str,
+    reason: Annotated[str, typer.Argument(help="公开的回避类别：" + "、".join(RECUSAL_REASONS))],
+    note: Annotated[str | None, typer.Option(help="内部说明（不公开）")] = None,
+) -> None:
+    """Record an inspector's recusal from a task; the protocol names the replacement.
+
+    The reason is published in the draw's record as one of the categories; the note is kept
+    for the staff only."""
     from supervision.planning import events
 
+    if reason not in RECUSAL_REASONS:
+        _fail(
+            Invalid(
+                f"回避类别须为：{'、'.join(RECUSAL_REASONS)}（具体说明请用 --note，不公开）",
+                "the reason must be one of the published categories; put details in --note",
+            )
+        )
     storage = get_settings().storage_dir
     row = _domain(
         lambda s: events.recuse(
-            s, code, uscc, inspector, reason, actor="cli", clock=_clock(), storage=storage
+            s,
+            code,
+            uscc,
+            inspector,
+            reason,
+            actor="cli",
+            clock=_clock(),
+            storage=storage,
+            note=note,
         )
     )
     typer.echo(f"事件 #{row.seq}: {row.outcome_json}  chain {row.chain}")

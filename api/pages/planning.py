@@ -36,7 +36,7 @@ from supervision.planning import events, feasibility, freeze, service
 from supervision.planning import pool as pool_q
 from supervision.planning import queries as pq
 from supervision.planning import schemas as ps
-from supervision.planning.models import BatchState
+from supervision.planning.models import RECUSAL_REASONS, BatchState
 from supervision.registry import queries as rq
 from supervision.registry import service as registry_service
 from supervision.registry.queries import department_names, item_names
@@ -365,6 +365,7 @@ def _staff_batch(
         "commitments": [commitment_view(c, departments) for c in reversed(pub.commitments)],
         "record": drawn_record(session, batch, internal=True) if pub.seed else None,
         "can_change": pub.state in (BatchState.drawn, BatchState.in_progress),
+        "recusal_reasons": RECUSAL_REASONS,
         "error": error,
     }
     return render(
@@ -454,17 +455,20 @@ def task_recuse(
 ) -> Response:
     def act() -> None:
         data = ps.RecusalCreate(
-            inspector=form_text(form, "inspector"), reason=form_text(form, "reason")
+            inspector=form_text(form, "inspector"),
+            reason=form_text(form, "reason"),
+            note=form_text(form, "note") or None,
         )
         events.recuse(
             session,
             code,
             uscc,
             data.inspector,
-            data.reason,
+            data.reason.value,
             actor=user.username,
             clock=clock,
             storage=settings.storage_dir,
+            note=data.note,
         )
 
     return _act(request, session, user, code, act, f"已记录回避（{uscc}），替补人员见下表")

@@ -101,7 +101,12 @@ def _inspector_name(session: Session, names: dict[str, str], badge: str | None) 
 
 
 def events_view(
-    session: Session, batch: Batch, entity_names: dict[str, str], names: dict[str, str]
+    session: Session,
+    batch: Batch,
+    entity_names: dict[str, str],
+    names: dict[str, str],
+    *,
+    internal: bool = False,
 ) -> list[dict[str, Any]]:
     out = []
     for row in draw_events(session, batch):
@@ -116,6 +121,7 @@ def events_view(
             "at": row.at,
             "chain": row.chain,
             "canonical": row.event_json,
+            "note": row.note if internal else None,
         }
         if event["type"] == "recuse":
             replacement = outcome.get("replacement")
@@ -148,7 +154,7 @@ def drawn_record(session: Session, batch: Batch, *, internal: bool = False) -> d
     ]
     return {
         "tasks": tasks,
-        "events": events_view(session, batch, entity_names, names),
+        "events": events_view(session, batch, entity_names, names, internal=internal),
         "workload": workload,
         "unassigned": sum(1 for t in tasks if t.state == "unassigned"),
         "withdrawn": sum(1 for t in tasks if t.state == "withdrawn"),

@@ -173,10 +173,11 @@ def recuse(
         code,
         uscc,
         data.inspector,
-        data.reason,
+        data.reason.value,
         actor=user.username,
         clock=clock,
         storage=settings.storage_dir,
+        note=data.note,
     )
     return q.event_public(row)
 
@@ -213,7 +214,8 @@ def withdraw_entity(
     summary="抽取结果：检查对象与检查组",
 )
 def list_tasks(code: str, session: SessionDep, user: OptionalUser) -> list[s.DrawnTaskPublic]:
-    return q.drawn_tasks(session, q.visible_batch(session, code, user))
+    batch = q.visible_batch(session, code, user)
+    return q.drawn_tasks(session, batch, internal=q.sees_unpublished(user))
 
 
 @router.get("/batches/{code}/workload", summary="本批次执法人员工作量")

@@ -61,6 +61,7 @@ def _apply_event(
     actor: str,
     clock: Clock,
     storage: Path,
+    note: str | None = None,
 ) -> DrawEvent:
     batch = get_batch(session, code)
     if batch.state not in (BatchState.drawn, BatchState.in_progress):
@@ -88,6 +89,7 @@ def _apply_event(
         chain=state.chain,
         at=clock.now(),
         actor=actor,
+        note=note or None,
     )
     session.add(row)
     try:
@@ -180,9 +182,14 @@ def recuse(
     actor: str,
     clock: Clock,
     storage: Path,
+    note: str | None = None,
 ) -> DrawEvent:
+    """Record a recusal; ``reason`` (published, in the hash chain) is a category under the
+    pages, the API and the CLI, ``note`` is the internal explanation."""
     event = {"type": "recuse", "uscc": uscc, "inspector": inspector, "reason": reason}
-    return _apply_event(session, code, event, actor=actor, clock=clock, storage=storage)
+    return _apply_event(
+        session, code, event, actor=actor, clock=clock, storage=storage, note=note
+    )
 
 
 def withdraw_entity(

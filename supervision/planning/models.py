@@ -145,6 +145,9 @@ class TaskState(StrEnum):
     withdrawn = "withdrawn"
 
 
+# A recusal is published by its category; the free-text note stays with the staff.
+RECUSAL_REASONS = ("回避", "因病", "工作调整", "公务冲突", "其他原因")
+
 TASK_STATE_LABELS = {
     "assigned": "已组队",
     "unassigned": "未能组队",
@@ -205,3 +208,5 @@ class DrawEvent(SQLModel, table=True):
     chain: str = Field(max_length=64)
     at: datetime
     actor: str = Field(max_length=64)
+    # Internal: a recusal's free-text explanation (the published event holds its category).
+    note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

@@ -33,6 +33,7 @@ from supervision.planning.models import (
     PlanState,
     Task,
     TaskMember,
+    TaskState,
 )
 from supervision.planning.service import get_batch, get_plan
 from supervision.registry.models import Entity, Inspector
@@ -200,9 +201,33 @@ def drawn_tasks(
     """The drawn tasks; a sealed (sr2) draw's strata and entity tickets stay internal — only
     staff views (``internal``) carry them."""
     rows = task_rows(session, batch)
-    if not internal and is_sealed(session, batch):
-        rows = [{**row, "stratum": None, "ticket": None} for row in rows]
-    return [s.DrawnTaskPublic(**row) for row in rows]
+    if internal:
+        return [s.DrawnTaskPublic(**row) for row in rows]
+    sealed = is_sealed(session, batch)
+    return [
+        s.DrawnTaskPublic(
+            **{
+                **row,
+                "state": public_task_state(row["state"]),
+                **({"stratum": None, "ticket": None} if sealed else {}),
+            }
+        )
+        for row in rows
+    ]
+
+
+# What the public learns of a task's progress: drawn (with or without a full team),
+# withdrawn, or its result published. Work in progress, returns and reviews are internal.
+PUBLIC_TASK_STATES = (
+    TaskState.assigned,
+    TaskState.unassigned,
+    TaskState.withdrawn,
+    TaskState.published,
+)
+
+
+def public_task_state(state: str) -> str:
+    return state if state in PUBLIC_TASK_STATES else TaskState.assigned.value
 
 
 def unassigned_usccs(session: Session, draw: Draw) -> list[str]:

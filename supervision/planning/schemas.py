@@ -3,10 +3,12 @@
 import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from supervision.planning.models import RECUSAL_REASONS
 from supervision.validation import StrictInput
 
 _CODE = r"^[A-Za-z0-9_.\-]+$"
@@ -133,9 +135,15 @@ class EntropyCreate(_Strict):
     entropy: list[str] = Field(min_length=1, max_length=20)
 
 
+RecusalReason = StrEnum("RecusalReason", {r: r for r in RECUSAL_REASONS})  # type: ignore[misc]
+
+
 class RecusalCreate(_Strict):
+    """``reason`` is published (one of the categories); ``note`` stays internal."""
+
     inspector: str = Field(min_length=1, max_length=32)
-    reason: str = Field(min_length=2, max_length=500)
+    reason: RecusalReason
+    note: str | None = Field(default=None, max_length=500)
 
 
 class EntityWithdrawalCreate(_Strict):

@@ -137,7 +137,7 @@ def test_another_team_cannot_read_or_write(
     headers = member(task, 0)
     r = client.post(
         f"/api/v1/batches/CJ-2026-R01/tasks/{_uscc(session, task)}/recuse",
-        json={"inspector": leader_badge, "reason": "近亲属在该企业任职"},
+        json={"inspector": leader_badge, "reason": "回避", "note": "近亲属在该企业任职"},
         headers=login("planner"),
     )
     assert r.status_code == 200, r.text

@@ -21,6 +21,7 @@ from tests.factories import batch_body, small_city
 DICE = "3 6 1 4 4 2 5 6 1 1 3 2 6 5 4 4 2 1 3 6"
 PHONE = "13900000000"
 ID_NO = "652301198001010011"
+PRIVATE_RECUSAL_NOTE = "住院手术，病假两周"
 PRIVATE_CONFLICT_REASON = "配偶持有该企业股份（私密）"
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 
@@ -132,10 +133,11 @@ def drawn_batch(city, session: Session, clock: FixedClock, app) -> str:
         code,
         first.uscc,
         first.team[0]["badge_no"],
-        "因病回避",
+        "因病",
         actor="planner",
         clock=clock,
         storage=storage,
+        note=PRIVATE_RECUSAL_NOTE,
     )
     events.withdraw_entity(
         session, code, tasks[1].uscc, "已注销", actor="planner", clock=clock, storage=storage

@@ -18,6 +18,7 @@ from tests.pages.conftest import (
     ID_NO,
     PHONE,
     PRIVATE_CONFLICT_REASON,
+    PRIVATE_RECUSAL_NOTE,
     csrf_of,
     make_batch,
 )
@@ -75,7 +76,8 @@ def test_drawn_batch_page_is_the_public_record(browser, drawn_batch, session) ->
     draw = session.exec(select(Draw).where(Draw.batch_id == batch.id)).one()
     assert draw.seed in text and DICE in text
     assert "企业公示信息检查" in text  # the item's name, not just its code
-    assert "已撤出" in text and "已注销" in text and "因病回避" in text  # events with reasons
+    assert "已撤出" in text and "已注销" in text and "因病" in text  # events with reasons
+    assert PRIVATE_RECUSAL_NOTE not in text  # a recusal's note is internal
     assert "S1：3 户" in text and "所所交叉" in text  # readable parameters
     assert '"pool_sha256":' in html.unescape(text)  # the canonical parameters JSON
     for link in ("bundle.zip", "bundle.json", "/verify.py"):

@@ -163,10 +163,20 @@ def test_events_recorded_and_refused(client, planner, session) -> None:
     assert count(session, DrawEvent) == 0
 
     leader = first["team"][0]["badge_no"]
+    # The published reason is a category; free text is refused there and kept as a note.
     r = client.post(
         f"{url}/recuse", json={"inspector": leader, "reason": "近亲属任股东"}, headers=planner
     )
+    assert r.status_code == 422 and count(session, DrawEvent) == 0
+    r = client.post(
+        f"{url}/recuse",
+        json={"inspector": leader, "reason": "回避", "note": "近亲属任股东"},
+        headers=planner,
+    )
     assert r.status_code == 200, r.text
+    assert r.json()["event"]["reason"] == "回避"
+    assert "近亲属任股东" not in client.get("/api/v1/batches/CJ-2026-T01/bundle.json").text
+    assert session.exec(select(DrawEvent)).one().note == "近亲属任股东"
     replacement = r.json()["outcome"]["replacement"]
     assert replacement and replacement != leader
     team_now = client.get("/api/v1/batches/CJ-2026-T01/tasks").json()[0]["team"]
