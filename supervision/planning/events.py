@@ -187,9 +187,7 @@ def recuse(
     """Record a recusal; ``reason`` (published, in the hash chain) is a category under the
     pages, the API and the CLI, ``note`` is the internal explanation."""
     event = {"type": "recuse", "uscc": uscc, "inspector": inspector, "reason": reason}
-    return _apply_event(
-        session, code, event, actor=actor, clock=clock, storage=storage, note=note
-    )
+    return _apply_event(session, code, event, actor=actor, clock=clock, storage=storage, note=note)
 
 
 def withdraw_entity(
