@@ -20,6 +20,8 @@ from api.pages.render import (
     render,
 )
 from api.roles import PlannerPage, StaffPage, page_context
+from api.scope import entity_scope
+from supervision.disclosure import audience_of, visible
 from supervision.errors import DomainError
 from supervision.registry import importer
 from supervision.registry import queries as rq
@@ -71,18 +73,27 @@ def _choices(session: Session) -> dict[str, Any]:
 def entities(request: Request, session: SessionDep, user: StaffPage) -> Response:
     q = request.query_params
     params = {k: q.get(k, "").strip() for k in ("q", "unit", "type", "status", "risk", "page")}
+    scope = entity_scope(user)
+    scope.refuse_hidden_filters(risk_class=params["risk"])
     flt = registry_service.EntityFilter(
         q=params["q"] or None,
         supervising_unit=params["unit"] or None,
         entity_type=params["type"] if params["type"] in set(EntityType) else None,
         status=params["status"] if params["status"] in set(EntityStatus) else None,
         risk_class=params["risk"] if params["risk"] in set(RiskClass) else None,
+        among=scope.among,
     )
     rows, total, page = _paged(
         lambda n: registry_service.list_entities(session, flt, n, PAGE_SIZE),
         _page_no(params["page"]),
     )
-    context = {"rows": rows, "params": params, "pages": page_links(total, page, PAGE_SIZE, params)}
+    context = {
+        "rows": [registry_service.entity_staff_view(session, e, scope.audience) for e in rows],
+        "params": params,
+        "pages": page_links(total, page, PAGE_SIZE, params),
+        "shown": scope.fields,
+        "own_tasks_only": scope.among is not None,
+    }
     return render(
         request, "staff/entities.html", {**context, **_choices(session)}, title="市场主体名录"
     )
@@ -90,12 +101,15 @@ def entities(request: Request, session: SessionDep, user: StaffPage) -> Response
 
 @router.get("/staff/entities/{uscc}")
 def entity(request: Request, uscc: str, session: SessionDep, user: StaffPage) -> Response:
-    view = registry_service.entity_staff_view(session, registry_service.get_entity(session, uscc))
+    scope = entity_scope(user)
+    entity = registry_service.get_entity(session, uscc)
+    scope.check(session, entity)
+    view = registry_service.entity_staff_view(session, entity, scope.audience)
     units = {u.code: u.name for u in rq.list_units(session)}
     return render(
         request,
         "staff/entity.html",
-        {"e": view, **_choices(session), "unit_names": units},
+        {"e": view, **_choices(session), "unit_names": units, "shown": scope.fields},
         title=view.name,
     )
 
@@ -119,7 +133,8 @@ def inspectors(request: Request, session: SessionDep, user: StaffPage) -> Respon
         _page_no(params["page"]),
     )
     context = {
-        "rows": [registry_service.inspector_staff_view(i) for i in rows],
+        "rows": [registry_service.inspector_staff_view(i, audience_of(user)) for i in rows],
+        "shown": visible("inspector", audience_of(user)),
         "params": params,
         "pages": page_links(total, page, PAGE_SIZE, params),
         **_choices(session),

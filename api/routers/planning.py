@@ -211,6 +211,7 @@ def withdraw_entity(
 @router.get(
     "/batches/{code}/tasks",
     response_model=list[s.DrawnTaskPublic],
+    response_model_exclude_unset=True,
     summary="抽取结果：检查对象与检查组",
 )
 def list_tasks(code: str, session: SessionDep, user: OptionalUser) -> list[s.DrawnTaskPublic]:

@@ -9,7 +9,9 @@ from sqlmodel import select
 from api.deps import ClockDep, SessionDep, ShortText
 from api.errors import ERROR_RESPONSES
 from api.roles import Admin, ConflictWriter, Planner, Staff, StaffReader
+from api.scope import entity_scope
 from supervision.accounts.models import Role, User
+from supervision.disclosure import audience_of
 from supervision.errors import Forbidden
 from supervision.registry import queries, service
 from supervision.registry import schemas as s
@@ -38,7 +40,12 @@ class EntityWritten(BaseModel):
 # ---- entities -----------------------------------------------------------------------------
 
 
-@router.get("/entities", response_model=s.Page[s.EntityStaff], summary="市场主体名录（工作人员）")
+@router.get(
+    "/entities",
+    response_model=s.Page[s.EntityStaff],
+    response_model_exclude_unset=True,
+    summary="市场主体名录（工作人员；字段按角色，检查人员仅见本人任务对象）",
+)
 def list_entities(
     session: SessionDep,
     user: Staff,
@@ -53,6 +60,10 @@ def list_entities(
     page: PageNo = 1,
     page_size: PageSize = 50,
 ) -> s.Page[s.EntityStaff]:
+    scope = entity_scope(user)
+    scope.refuse_hidden_filters(
+        risk_class=risk_class, uscc_check_ok=uscc_check_ok, supervising_unit=supervising_unit
+    )
     flt = service.EntityFilter(
         q,
         region_code,
@@ -62,15 +73,24 @@ def list_entities(
         status,
         risk_class,
         uscc_check_ok,
+        among=scope.among,
     )
     rows, total = service.list_entities(session, flt, page, page_size)
-    items = [service.entity_staff_view(session, e) for e in rows]
+    items = [service.entity_staff_view(session, e, scope.audience) for e in rows]
     return s.Page(items=items, total=total, page=page, page_size=page_size)
 
 
-@router.get("/entities/{uscc}", response_model=s.EntityStaff, summary="市场主体详情")
+@router.get(
+    "/entities/{uscc}",
+    response_model=s.EntityStaff,
+    response_model_exclude_unset=True,
+    summary="市场主体详情（字段按角色）",
+)
 def get_entity(uscc: str, session: SessionDep, user: Staff) -> s.EntityStaff:
-    return service.entity_staff_view(session, service.get_entity(session, uscc))
+    scope = entity_scope(user)
+    entity = service.get_entity(session, uscc)
+    scope.check(session, entity)
+    return service.entity_staff_view(session, entity, scope.audience)
 
 
 @router.post("/entities", response_model=EntityWritten, status_code=201, summary="新增市场主体")
@@ -78,7 +98,9 @@ def create_entity(
     data: s.EntityCreate, session: SessionDep, user: Planner, clock: ClockDep
 ) -> EntityWritten:
     entity, warnings = service.create_entity(session, data, actor=user.username, clock=clock)
-    return EntityWritten(entity=service.entity_staff_view(session, entity), warnings=warnings)
+    return EntityWritten(
+        entity=service.entity_staff_view(session, entity, audience_of(user)), warnings=warnings
+    )
 
 
 @router.patch("/entities/{uscc}", response_model=s.EntityStaff, summary="修改市场主体")
@@ -86,13 +108,18 @@ def update_entity(
     uscc: str, data: s.EntityUpdate, session: SessionDep, user: Planner, clock: ClockDep
 ) -> s.EntityStaff:
     entity = service.update_entity(session, uscc, data, actor=user.username, clock=clock)
-    return service.entity_staff_view(session, entity)
+    return service.entity_staff_view(session, entity, audience_of(user))
 
 
 # ---- inspectors ---------------------------------------------------------------------------
 
 
-@router.get("/inspectors", response_model=s.Page[s.InspectorStaff], summary="执法检查人员名录")
+@router.get(
+    "/inspectors",
+    response_model=s.Page[s.InspectorStaff],
+    response_model_exclude_unset=True,
+    summary="执法检查人员名录（字段按角色：电话仅计划管理员、系统管理员可见）",
+)
 def list_inspectors(
     session: SessionDep,
     user: Staff,
@@ -114,13 +141,19 @@ def list_inspectors(
         page=page,
         page_size=page_size,
     )
-    items = [service.inspector_staff_view(i) for i in rows]
+    items = [service.inspector_staff_view(i, audience_of(user)) for i in rows]
     return s.Page(items=items, total=total, page=page, page_size=page_size)
 
 
-@router.get("/inspectors/{badge_no}", response_model=s.InspectorStaff, summary="执法检查人员详情")
+@router.get(
+    "/inspectors/{badge_no}",
+    response_model=s.InspectorStaff,
+    response_model_exclude_unset=True,
+    summary="执法检查人员详情（字段按角色）",
+)
 def get_inspector(badge_no: str, session: SessionDep, user: Staff) -> s.InspectorStaff:
-    return service.inspector_staff_view(service.get_inspector(session, badge_no))
+    inspector = service.get_inspector(session, badge_no)
+    return service.inspector_staff_view(inspector, audience_of(user))
 
 
 @router.post(
@@ -130,7 +163,7 @@ def create_inspector(
     data: s.InspectorCreate, session: SessionDep, user: Planner, clock: ClockDep
 ) -> s.InspectorStaff:
     row = service.create_inspector(session, data, actor=user.username, clock=clock)
-    return service.inspector_staff_view(row)
+    return service.inspector_staff_view(row, audience_of(user))
 
 
 @router.patch("/inspectors/{badge_no}", response_model=s.InspectorStaff, summary="修改执法检查人员")
@@ -138,7 +171,7 @@ def update_inspector(
     badge_no: str, data: s.InspectorUpdate, session: SessionDep, user: Planner, clock: ClockDep
 ) -> s.InspectorStaff:
     row = service.update_inspector(session, badge_no, data, actor=user.username, clock=clock)
-    return service.inspector_staff_view(row)
+    return service.inspector_staff_view(row, audience_of(user))
 
 
 # ---- inspection items (published) -------------------------------------------------------

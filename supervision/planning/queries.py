@@ -16,6 +16,7 @@ from typing import Any
 from sqlmodel import Session, col, func, select
 
 from supervision.accounts.models import Role, User
+from supervision.disclosure import Audience, visible
 from supervision.draw import sr1, standalone_verifier_source
 from supervision.errors import NotFound
 from supervision.planning import schemas as s
@@ -203,14 +204,11 @@ def drawn_tasks(
     rows = task_rows(session, batch)
     if internal:
         return [s.DrawnTaskPublic(**row) for row in rows]
-    sealed = is_sealed(session, batch)
+    keep = visible("task", Audience.public, sealed=is_sealed(session, batch))
     return [
         s.DrawnTaskPublic(
-            **{
-                **row,
-                "state": public_task_state(row["state"]),
-                **({"stratum": None, "ticket": None} if sealed else {}),
-            }
+            **{k: v for k, v in row.items() if k in keep and k != "state"},
+            state=public_task_state(row["state"]),
         )
         for row in rows
     ]
@@ -368,3 +366,17 @@ def _sealed_commitment(session: Session, batch: Batch) -> Commitment:
             f"batch {batch.code} is not sealed (sr2): there is no credential",
         )
     return c
+
+
+def task_entity_ids(inspector_id: int | None) -> Any:
+    """The ids of the entities on an inspector's current tasks, as a subquery: the only
+    entities an inspector reads (`supervision.disclosure`, mark ``o``)."""
+    return (
+        select(Task.entity_id)
+        .join(TaskMember, TaskMember.task_id == Task.id)
+        .where(
+            TaskMember.inspector_id == inspector_id,
+            TaskMember.active == True,  # noqa: E712
+            Task.state != TaskState.withdrawn,
+        )
+    )

@@ -226,8 +226,9 @@ class DrawnTaskPublic(BaseModel):
     position: int
     uscc: str
     entity_name: str
-    stratum: str | None  # None for a sealed (sr2) draw: the strata are internal
-    ticket: str | None
+    # Left out (unset) of a sealed (sr2) draw's public view: its strata are internal.
+    stratum: str | None = None
+    ticket: str | None = None
     state: str
     understaffed: bool
     team: list[dict[str, str]]

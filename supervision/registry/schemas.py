@@ -109,11 +109,13 @@ class EntityUpdate(_Strict):
 
 
 class EntityStaff(BaseModel):
-    """What staff see: every field, including the private ones."""
+    """An entity as a staff member reads it: the fields `supervision.disclosure` gives the
+    reader's role. The fields some staff roles do not read are optional here; a response
+    leaves out every field the role does not see (they are never sent as null)."""
 
     model_config = ConfigDict(from_attributes=True)
     uscc: str
-    uscc_check_ok: bool
+    uscc_check_ok: bool | None = None
     name: str
     entity_type: EntityType
     legal_rep: str
@@ -125,9 +127,9 @@ class EntityStaff(BaseModel):
     supervising_unit: str
     established_on: date
     status: EntityStatus
-    legal_rep_id_no: str | None
-    phone: str | None
-    risk_class: RiskClass
+    legal_rep_id_no: str | None = None
+    phone: str | None = None
+    risk_class: RiskClass | None = None
     opened_on: date | None = None
     ceased_trading_on: date | None = None
     revoked_on: date | None = None
@@ -187,6 +189,8 @@ class InspectorUpdate(_Strict):
 
 
 class InspectorStaff(BaseModel):
+    """An inspector as a staff member reads it (fields per `supervision.disclosure`)."""
+
     model_config = ConfigDict(from_attributes=True)
     badge_no: str
     name: str
@@ -195,8 +199,8 @@ class InspectorStaff(BaseModel):
     qualifications: list[str]
     active: bool
     is_expert: bool
-    cert_valid_until: date | None
-    phone: str | None
+    cert_valid_until: date | None = None
+    phone: str | None = None
 
 
 class InspectorPublic(BaseModel):

@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from supervision.audit.service import record_change
 from supervision.clock import Clock, SystemClock
+from supervision.disclosure import Audience, restrict, visible
 from supervision.errors import Conflict, Invalid, NotFound
 from supervision.registry import schemas as s
 from supervision.registry.models import (
@@ -37,6 +38,8 @@ class EntityFilter:
     status: str | None = None
     risk_class: str | None = None
     uscc_check_ok: bool | None = None
+    # Only these entities (a subquery of entity ids), e.g. those of an inspector's own tasks.
+    among: Any = None
 
 
 def _page_bounds(page: int, page_size: int) -> tuple[int, int]:
@@ -72,10 +75,13 @@ def annual_report_years(session: Session, uscc: str) -> list[int]:
     )
 
 
-def entity_staff_view(session: Session, entity: Entity) -> s.EntityStaff:
-    view = s.EntityStaff.model_validate(entity)
-    view.annual_report_years = annual_report_years(session, entity.uscc)
-    return view
+def entity_staff_view(session: Session, entity: Entity, audience: Audience) -> s.EntityStaff:
+    """The entity with the fields ``audience`` may read (unread fields are left unset)."""
+    keep = visible("entity", audience)
+    data = s.EntityStaff.model_validate(entity).model_dump()
+    if "annual_report_years" in keep:
+        data["annual_report_years"] = annual_report_years(session, entity.uscc)
+    return s.EntityStaff(**{k: v for k, v in data.items() if k in keep})
 
 
 def get_entity(session: Session, uscc: str) -> Entity:
@@ -108,6 +114,8 @@ def list_entities(
         )
     if flt.uscc_check_ok is not None:
         conds.append(Entity.uscc_check_ok == flt.uscc_check_ok)
+    if flt.among is not None:
+        conds.append(col(Entity.id).in_(flt.among))
     total = session.exec(select(func.count()).select_from(Entity).where(*conds)).one()
     rows = session.exec(
         select(Entity).where(*conds).order_by(Entity.uscc).offset(offset).limit(limit)
@@ -228,10 +236,11 @@ def update_entity(
 # ---- inspectors ---------------------------------------------------------------------------
 
 
-def inspector_staff_view(inspector: Inspector) -> s.InspectorStaff:
+def inspector_staff_view(inspector: Inspector, audience: Audience) -> s.InspectorStaff:
+    """The inspector with the fields ``audience`` may read (unread fields are left unset)."""
     data = inspector.model_dump()
     data["qualifications"] = [q for q in inspector.qualifications.split(",") if q]
-    return s.InspectorStaff.model_validate(data)
+    return s.InspectorStaff(**restrict("inspector", audience, data))
 
 
 def get_inspector(session: Session, badge_no: str) -> Inspector:

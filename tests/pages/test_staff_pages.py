@@ -349,7 +349,10 @@ def test_entities_search_filter_and_detail(browser, city) -> None:
     page = reviewer.get(f"/staff/entities?q={city[5]}").text
     assert "共 1 条" in page
     detail = reviewer.get(f"/staff/entities/{city[5]}").text
-    assert "13900000000" in detail and "652301198001010011" in detail  # staff may see them
+    # Per the disclosure table: a reviewer sees the phone, only a planner the identity number.
+    assert "13900000000" in detail and "652301198001010011" not in detail
+    planner_view = browser("planner").get(f"/staff/entities/{city[5]}").text
+    assert "13900000000" in planner_view and "652301198001010011" in planner_view
     assert "没有年度报告记录" in detail
     assert reviewer.get("/staff/entities/91350100M000100Y43").status_code == 404
     assert reviewer.get("/staff/entities?page=abc").status_code == 200
