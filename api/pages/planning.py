@@ -359,7 +359,10 @@ def _staff_batch(
         "quota_spec": json.loads(batch.quota_spec_json),
         "team": service.team_slots(batch),
         "risk_classes": RISK_CLASSES,
-        "stratum_risk": {label: risk for risk, label in labels.items()},
+        "stratum_risk": {
+            label: "、".join(risk for risk, x in labels.items() if x == label)
+            for label in set(labels.values())
+        },
         "feasibility": feasibility_report,
         "feasibility_at": feasibility_at,
         "commitments": [commitment_view(c, departments) for c in reversed(pub.commitments)],

@@ -32,6 +32,7 @@ from supervision.errors import DomainError, NotFound
 from supervision.planning import drawing, events, queries, service
 from supervision.planning import queries as pq
 from supervision.planning import schemas as ps
+from supervision.planning import pool as pool_q
 from supervision.planning.models import Batch, BatchState, DrawEvent
 from supervision.registry import service as registry_service
 from supervision.registry.queries import department_names, item_names
@@ -160,6 +161,8 @@ def drawn_record(session: Session, batch: Batch, *, internal: bool = False) -> d
         "withdrawn": sum(1 for t in tasks if t.state == "withdrawn"),
         "understaffed": sum(1 for t in tasks if t.understaffed),
         "sealed": pq.is_sealed(session, batch),
+        "single_stratum": len({t.stratum for t in tasks if t.stratum is not None}) <= 1
+        and pool_q.uniform_percent(batch) is not None,
     }
 
 

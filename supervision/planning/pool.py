@@ -7,6 +7,7 @@ ORM objects.
 import json
 from collections.abc import Iterator
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import exists, extract, func, or_, select
@@ -69,8 +70,28 @@ def _months_before(day: date, months: int) -> date:
     return date(year, month + 1, min(day.day, 28))
 
 
+# The one stratum of a batch whose every risk class is drawn at the same ratio.
+SINGLE_STRATUM = "ALL"
+
+
+def uniform_percent(batch: Batch) -> str | None:
+    """The ratio, when every risk class of the batch is drawn at the same percent: then the
+    classes make no difference to the draw and the batch has one stratum (so no internal
+    class reaches the draw's files at all)."""
+    spec = json.loads(batch.quota_spec_json)
+    rules = [spec.get(risk) or {} for risk in json.loads(batch.stratum_labels_json)]
+    if not rules or any("percent" not in rule for rule in rules):
+        return None
+    percents = {Decimal(rule["percent"]) for rule in rules}
+    return rules[0]["percent"] if len(percents) == 1 else None
+
+
 def stratum_labels(batch: Batch) -> dict[str, str]:
-    return json.loads(batch.stratum_labels_json)
+    """Risk class → the stratum label it is drawn in."""
+    labels: dict[str, str] = json.loads(batch.stratum_labels_json)
+    if uniform_percent(batch) is not None:
+        return dict.fromkeys(labels, SINGLE_STRATUM)
+    return labels
 
 
 def pool_records(session: Session, batch: Batch) -> Iterator[tuple[str, str, str]]:
@@ -146,7 +167,11 @@ def stratum_sizes(session: Session, batch: Batch) -> dict[str, int]:
     risk = stratum_risk_class(batch.window_start).label("risk")
     pool = select(risk).where(*pool_conditions(session, batch)).subquery()
     stmt = select(pool.c.risk, func.count()).group_by(pool.c.risk)
-    return {labels[str(risk)]: n for risk, n in session.execute(stmt)}
+    sizes: dict[str, int] = {}
+    for risk_class, n in session.execute(stmt):
+        label = labels[str(risk_class)]
+        sizes[label] = sizes.get(label, 0) + n
+    return sizes
 
 
 def unit_sizes(session: Session, batch: Batch) -> dict[str, int]:

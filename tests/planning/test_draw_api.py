@@ -262,3 +262,29 @@ def test_no_events_once_results_are_submitted(client, planner, session: Session)
         == 409
     )
     assert count(session, DrawEvent) == 0
+
+
+def test_equal_ratios_make_one_public_stratum(client, planner) -> None:
+    """Every class at the same ratio: the classes make no difference to the draw, so the batch
+    has one stratum and nothing internal reaches its files — sr1, tickets public."""
+    same = {risk: {"percent": "10"} for risk in "ABCD"}
+    frozen = create_and_freeze(client, planner, quotas=same)
+    params = frozen["params"]
+    assert params["protocol"] == "sr1" and params["quotas"] == {"ALL": 20}  # 10% of 200
+    r = client.post(
+        "/api/v1/batches/CJ-2026-T01/entropy", json={"entropy": [DICE]}, headers=planner
+    )
+    assert r.status_code == 200, r.text
+    z = zipfile.ZipFile(BytesIO(client.get("/api/v1/batches/CJ-2026-T01/bundle.zip").content))
+    pool = z.read("CJ-2026-T01/pool.tsv")
+    assert {line.split(b"\t")[1] for line in pool.splitlines()} == {b"ALL"}
+    tasks = client.get("/api/v1/batches/CJ-2026-T01/tasks").json()
+    assert all(t["stratum"] == "ALL" and len(t["ticket"]) == 64 for t in tasks)
+    page = client.get("/batches/CJ-2026-T01").text
+    assert "抽取比例相同，不分层（协议 sr1）" in page
+    # Unequal ratios (one class at another percent) are strata again, sealed.
+    other = {**same, "D": {"percent": "20"}}
+    assert (
+        create_and_freeze(client, planner, code="CJ-2026-T02", quotas=other)["params"]["protocol"]
+        == "sr2"
+    )
