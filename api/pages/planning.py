@@ -385,6 +385,32 @@ def batch_detail(request: Request, code: str, session: SessionDep, user: ReaderP
     return _staff_batch(request, session, user, code)
 
 
+@router.get("/staff/batches/{code}/credential")
+def batch_credential(
+    request: Request,
+    code: str,
+    session: SessionDep,
+    user: ReaderPage,
+    settings: SettingsDep,
+    uscc: str = "",
+) -> Response:
+    """抽取核验凭据 of one entity of a sealed batch, printable, for that entity alone."""
+    uscc = uscc.strip().upper()[:32]
+    try:
+        c = pq.entity_credential(session, code, uscc, storage=settings.storage_dir)
+    except DomainError as e:
+        return _staff_batch(request, session, user, code, error=e.zh, status_code=e.status)
+    name = registry_service.get_entity(session, uscc).name
+    response = render(
+        request,
+        "staff/credential.html",
+        {"c": c, "entity_name": name},
+        title=f"抽取核验凭据 {uscc}",
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def _act(
     request: Request,
     session: Session,

@@ -30,9 +30,9 @@ from api.roles import PageUser, PlannerPage, is_planner, page_context
 from supervision.draw import sr1, standalone_verifier_source
 from supervision.errors import DomainError, NotFound
 from supervision.planning import drawing, events, queries, service
+from supervision.planning import pool as pool_q
 from supervision.planning import queries as pq
 from supervision.planning import schemas as ps
-from supervision.planning import pool as pool_q
 from supervision.planning.models import Batch, BatchState, DrawEvent
 from supervision.registry import service as registry_service
 from supervision.registry.queries import department_names, item_names

@@ -248,6 +248,34 @@ def bundle_zip(code: str, session: SessionDep, settings: SettingsDep) -> Respons
 
 
 @router.get(
+    "/batches/{code}/auditor.zip",
+    summary="审计版抽取记录包（另含 strata.tsv、conflicts.tsv；仅限工作人员）",
+    responses={200: {"content": {"application/zip": {}}}},
+)
+def auditor_zip(
+    code: str, session: SessionDep, settings: SettingsDep, user: StaffReader
+) -> Response:
+    return Response(
+        q.bundle_zip(session, code, storage=settings.storage_dir, auditor=True),
+        media_type="application/zip",
+        headers={
+            "Content-Disposition": f'attachment; filename="{code}-auditor.zip"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.get(
+    "/batches/{code}/credentials/{uscc}",
+    summary="抽取核验凭据：一户的分层与盐值（密封分层批次；仅限工作人员，只交给该主体）",
+)
+def credential(
+    code: str, uscc: str, session: SessionDep, settings: SettingsDep, user: StaffReader
+) -> dict[str, Any]:
+    return q.entity_credential(session, code, uscc, storage=settings.storage_dir)
+
+
+@router.get(
     "/batches/{code}/commitment.pdf",
     summary="抽查承诺公告（PDF，公开）",
     responses={200: {"content": {"application/pdf": {}}}},

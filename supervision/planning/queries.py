@@ -314,8 +314,10 @@ def bundle_json_text(session: Session, code: str, *, storage: Path) -> str:
     return json.dumps(files.bundle, ensure_ascii=False, indent=1, sort_keys=True)
 
 
-def bundle_zip(session: Session, code: str, *, storage: Path) -> bytes:
-    """bundle.json, pool.tsv and roster.tsv under CODE/, and the standalone verify.py."""
+def bundle_zip(session: Session, code: str, *, storage: Path, auditor: bool = False) -> bytes:
+    """bundle.json, pool.tsv and roster.tsv under CODE/, and the standalone verify.py; the
+    auditor's copy (staff only) adds the private strata.tsv (sr2) and conflicts.tsv, with
+    which the same verifier checks everything, the selection per stratum included."""
     files = export_bundle(session, code, storage=storage)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
@@ -325,6 +327,10 @@ def bundle_zip(session: Session, code: str, *, storage: Path) -> bytes:
         )
         z.writestr(f"{code}/pool.tsv", files.pool)
         z.writestr(f"{code}/roster.tsv", files.roster)
+        if auditor:
+            z.writestr(f"{code}/conflicts.tsv", files.conflicts)
+            if files.strata is not None:
+                z.writestr(f"{code}/strata.tsv", files.strata)
         z.writestr("verify.py", standalone_verifier_source())
     return buf.getvalue()
 
@@ -344,10 +350,12 @@ def entity_credential(session: Session, code: str, uscc: str, *, storage: Path) 
     if line is None:
         raise NotFound(f"主体 {uscc} 不在批次 {code} 的抽取范围内", f"{uscc} is not in the pool")
     stratum, salt = strata.strata[line], strata.salts[line]
+    labels: dict[str, str] = json.loads(batch.stratum_labels_json)
     return {
         "batch": code,
         "uscc": uscc,
         "stratum": stratum,
+        "risk_class": "、".join(risk for risk, label in labels.items() if label == stratum),
         "salt": salt,
         "tag": pool.strata[line],
         "pool_line": line + 1,
