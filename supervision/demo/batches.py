@@ -1,7 +1,7 @@
 """Demo plan and batches, so a newcomer's first look at the portal shows a real draw.
 
 One published annual plan with two batches: an undirected check of published information,
-frozen and drawn with witnesses' dice; and a joint catering food-safety check (market
+frozen and drawn with witnesses' dice, then one recusal and one withdrawn entity; and a joint catering food-safety check (market
 regulation + health), frozen and waiting for its ceremony.
 """
 
@@ -11,9 +11,9 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from supervision.clock import Clock
-from supervision.planning import drawing, freeze, service
+from supervision.planning import drawing, events, freeze, service
 from supervision.planning import schemas as s
-from supervision.planning.models import Plan
+from supervision.planning.models import Plan, Task, TaskMember
 
 DEMO_DICE = "3 6 1 4 4 2 5 6 1 1 3 2 6 5 4 4 2 1 3 6"
 
@@ -61,6 +61,7 @@ def build_demo_batches(session: Session, *, clock: Clock, storage: Path) -> dict
     drawing.enter_entropy(
         session, first.code, [DEMO_DICE], actor="demo", clock=clock, storage=storage
     )
+    _demo_events(session, first.code, clock=clock, storage=storage)
     second = s.BatchCreate(
         code=f"{plan_code}-002",
         name=f"{year}年餐饮服务单位食品安全与公共场所卫生联合抽查",
@@ -85,3 +86,37 @@ def build_demo_batches(session: Session, *, clock: Clock, storage: Path) -> dict
     service.create_batch(session, plan_code, second, actor="demo", clock=clock)
     freeze.freeze_batch(session, second.code, actor="demo", clock=clock, storage=storage)
     return {"plan": plan_code, "drawn": first.code, "awaiting_ceremony": second.code}
+
+
+# The officer's own words stay internal; the public record shows the category only.
+DEMO_RECUSAL_NOTE = "该执法人员的配偶在该企业任财务负责人"
+
+
+def _demo_events(session: Session, code: str, *, clock: Clock, storage: Path) -> None:
+    """After the draw, as in any real batch: one recusal and one withdrawn entity."""
+    batch = service.get_batch(session, code)
+    tasks = session.exec(
+        select(Task).where(Task.batch_id == batch.id).order_by(Task.position).limit(2)
+    ).all()
+    if len(tasks) < 2:
+        return
+    leader = session.exec(
+        select(TaskMember.badge_no)
+        .where(TaskMember.task_id == tasks[0].id)
+        .order_by(TaskMember.position)
+    ).first()
+    if leader is not None:
+        events.recuse(
+            session,
+            code,
+            tasks[0].uscc,
+            leader,
+            "回避",
+            actor="demo",
+            clock=clock,
+            storage=storage,
+            note=DEMO_RECUSAL_NOTE,
+        )
+    events.withdraw_entity(
+        session, code, tasks[1].uscc, "已注销", actor="demo", clock=clock, storage=storage
+    )

@@ -1,0 +1,177 @@
+"""The demo as a citizen crawls it: nothing internal leaves.
+
+The demo city is built through the product's services (registry import, batches drawn with
+a recusal and a withdrawal, listings decided), then every public page reachable from the
+home page and every public API answer, bundle and PDF is read as an anonymous visitor:
+
+- no identity number or phone number of any entity or inspector appears anywhere;
+- no private conflict declaration or free-text recusal note appears anywhere;
+- no published column lets anyone recover an entity's risk class: in every pool.tsv, a label
+  shared by several entities is shared by entities of every class in the pool, and sealed
+  draws publish no stratum or ticket per task.
+"""
+
+import io
+import json
+import re
+import zipfile
+from collections import defaultdict
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+from fastapi.testclient import TestClient
+from pypdf import PdfReader
+from sqlmodel import Session, select
+
+from supervision.accounts.models import User
+from supervision.accounts.service import UserCreate, create_user
+from supervision.clock import FixedClock
+from supervision.demo.batches import DEMO_RECUSAL_NOTE, build_demo_batches
+from supervision.demo.consequences import build_demo_consequences
+from supervision.demo.generator import build_demo_city
+from supervision.planning.models import DrawEvent
+from supervision.registry.models import ConflictDeclaration, Entity, Inspector
+from tests.conftest import TEST_PASSWORD
+
+MAX_PAGES = 250
+SKIP_PREFIXES = ("/staff", "/login", "/logout", "/api/v1/auth", "/docs", "/redoc", "/static")
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name in ("href", "src") and value:
+                self.links.append(value)
+
+
+@pytest.fixture
+def demo(session: Session, app, tmp_path, data_dir):
+    clock = FixedClock(datetime(2026, 11, 26, 2, 0, tzinfo=UTC))
+    storage = tmp_path / "files"
+    app.state.settings.storage_dir = storage
+    build_demo_city(
+        session, data_dir, tmp_path, entities=3000, inspectors=110, seed=2018, clock=clock
+    )
+    batches = build_demo_batches(session, clock=clock, storage=storage)
+    create_user(
+        session,
+        UserCreate(
+            username="reviewer",
+            display_name="审核",
+            password=TEST_PASSWORD,
+            role="reviewer",
+        ),
+        actor="test",
+        clock=clock,
+    )
+    reviewer = session.exec(select(User).where(User.username == "reviewer")).one()
+    build_demo_consequences(session, clock=clock, reviewer=reviewer)
+    session.commit()
+    return batches
+
+
+def _secrets(session: Session) -> set[str]:
+    values: set[str] = set()
+    for phone, id_no in session.exec(select(Entity.phone, Entity.legal_rep_id_no)):
+        values |= {v for v in (phone, id_no) if v}
+    values |= {p for p in session.exec(select(Inspector.phone)) if p}
+    values |= {r for r in session.exec(select(ConflictDeclaration.reason)) if r}
+    values |= {n for n in session.exec(select(DrawEvent.note)) if n}
+    return values
+
+
+def _texts(url: str, content_type: str, body: bytes) -> list[tuple[str, str]]:
+    """(where, text) pieces of a response: the body, each zip member, a PDF's text."""
+    if "zip" in content_type:
+        z = zipfile.ZipFile(io.BytesIO(body))
+        return [(f"{url}!{n}", z.read(n).decode("utf-8", "replace")) for n in z.namelist()]
+    if "pdf" in content_type:
+        reader = PdfReader(io.BytesIO(body))
+        return [(url, "\n".join(page.extract_text() or "" for page in reader.pages))]
+    return [(url, body.decode("utf-8", "replace"))]
+
+
+def _crawl(client: TestClient, start: list[str]) -> dict[str, tuple[str, bytes]]:
+    seen: dict[str, tuple[str, bytes]] = {}
+    queue = list(start)
+    while queue and len(seen) < MAX_PAGES:
+        url = queue.pop(0)
+        if url in seen or url.startswith(SKIP_PREFIXES):
+            continue
+        r = client.get(url)
+        assert r.status_code < 500, url
+        if r.status_code != 200:
+            continue
+        kind = r.headers.get("content-type", "")
+        seen[url] = (kind, r.content)
+        if "html" in kind:
+            parser = _Links()
+            parser.feed(r.text)
+            for link in parser.links:
+                target = urlsplit(urljoin(url, link))
+                if target.netloc in ("", "testserver") and target.path:
+                    path = target.path + (f"?{target.query}" if target.query else "")
+                    # One page of each paged list is enough; every filter value is not.
+                    if "page=" in target.query and not target.query.startswith("page=2"):
+                        continue
+                    queue.append(path)
+    return seen
+
+
+def test_nothing_internal_leaves_the_demo(demo, session: Session, app) -> None:
+    secrets = _secrets(session)
+    assert DEMO_RECUSAL_NOTE in secrets and len(secrets) > 3000  # the test can see them
+    client = TestClient(app)
+    codes = [b["code"] for b in client.get("/api/v1/batches").json()]
+    assert demo["drawn"] in codes
+    api = ["/api/v1/batches", "/api/v1/plans", "/api/v1/public/results", "/api/v1/items"]
+    for kind in ("abnormal", "serious"):
+        api.append(f"/api/v1/lists/{kind}/entries")
+    for code in codes:
+        for leaf in ("", "/tasks", "/workload", "/bundle.json", "/bundle.zip"):
+            api.append(f"/api/v1/batches/{code}{leaf}")
+        api.append(f"/api/v1/batches/{code}/commitment.pdf")
+    api.append(f"/api/v1/batches/{demo['drawn']}/draw.pdf")
+    pages = _crawl(client, ["/", "/verify", "/results", "/lists", "/items", *api])
+    assert len(pages) > 20 and f"/batches/{demo['drawn']}" in pages
+
+    leaks = []
+    for url, (kind, body) in pages.items():
+        for where, text in _texts(url, kind, body):
+            found = [s for s in secrets if s in text]
+            if found:
+                leaks.append((where, found[:3]))
+    assert not leaks, leaks
+
+    risk = dict(session.exec(select(Entity.uscc, Entity.risk_class)).all())
+    drawn = [code for code in codes if f"/api/v1/batches/{code}/bundle.zip" in pages]
+    assert demo["drawn"] in drawn
+    for code in drawn:
+        z = zipfile.ZipFile(io.BytesIO(pages[f"/api/v1/batches/{code}/bundle.zip"][1]))
+        assert not any(n.endswith(("strata.tsv", "conflicts.tsv")) for n in z.namelist())
+        pool = z.read(f"{code}/pool.tsv").decode()
+        classes_of: dict[str, set[str]] = defaultdict(set)
+        count: dict[str, int] = defaultdict(int)
+        for line in pool.splitlines():
+            uscc, label, _ = line.split("\t")
+            classes_of[label].add(str(risk[uscc]))
+            count[label] += 1
+        present = set().union(*classes_of.values())
+        for label, classes in classes_of.items():
+            if count[label] > 1:
+                assert classes == present, (code, label, classes, present)
+        bundle = json.loads(z.read(f"{code}/bundle.json"))
+        tasks = json.loads(pages[f"/api/v1/batches/{code}/tasks"][1])
+        if bundle["protocol"] == "sr2":
+            assert all(set(e) == {"uscc", "team", "unassigned"} for e in bundle["selected"])
+            assert all("stratum" not in t and "ticket" not in t for t in tasks)
+            page = pages[f"/batches/{code}"][1].decode()
+            assert not re.search(r"S[1-4]（", page)
+        for t in tasks:
+            assert t["state"] in ("assigned", "unassigned", "withdrawn", "published")
