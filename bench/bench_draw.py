@@ -2,9 +2,10 @@
 
     python bench/bench_draw.py [--entities 1000000] [--inspectors 200] [--percent 3]
 
-The same batch is frozen, drawn and persisted twice on the same registry, once under sr1 and
-once under sr2 (sealed strata: a salt and a tag per entity at freeze, salted entity tickets),
-each in a measuring process of its own; the sr2/sr1 ratio is printed.
+The same batch is frozen, drawn and persisted on the same registry under sr1 and under sr2
+(sealed strata: a salt and a tag per entity at freeze, salted entity tickets), each run in a
+measuring process of its own on a fresh copy of the registry, --repeat times interleaved;
+the fastest run of each protocol is reported, and the sr2/sr1 ratio.
 
 Phases, each in the same process after a separate set-up process has filled the database:
   baseline   computing one SHA-256 entity ticket per pool entity with hashlib alone
@@ -21,6 +22,7 @@ import hashlib
 import json
 import random
 import resource
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -237,6 +239,7 @@ def main() -> None:
     ap.add_argument("--entities", type=int, default=1_000_000)
     ap.add_argument("--inspectors", type=int, default=200)
     ap.add_argument("--percent", default="3")
+    ap.add_argument("--repeat", type=int, default=3, help="runs of each protocol, interleaved")
     ap.add_argument("--phase", choices=["setup", "measure"], help=argparse.SUPPRESS)
     ap.add_argument("--db", help=argparse.SUPPRESS)
     ap.add_argument("--protocol", default="sr1", help=argparse.SUPPRESS)
@@ -269,30 +272,43 @@ def main() -> None:
             f"set-up ({args.entities:,} entities, {args.inspectors} inspectors): "
             f"{time.perf_counter() - t:.1f} s"
         )
-        totals = {}
-        for protocol in ("sr1", "sr2"):
-            res = subprocess.run(
-                [
-                    sys.executable,
-                    __file__,
-                    "--phase",
-                    "measure",
-                    "--db",
-                    str(db),
-                    "--percent",
-                    args.percent,
-                    "--protocol",
-                    protocol,
-                ],
-                capture_output=True,
-                text=True,
-            )
-            if res.returncode:
-                sys.exit(res.stderr)
-            r = json.loads(res.stdout.strip().splitlines()[-1])
-            totals[protocol] = report(r, args.inspectors, protocol)
+        # The machine is shared and noisy: each protocol is measured --repeat times,
+        # interleaved, each run on a fresh copy of the same registry; the fastest run of
+        # each is reported (the least disturbed), and the ratio of the two.
+        best: dict[str, dict] = {}
+        for n in range(args.repeat):
+            for protocol in ("sr1", "sr2"):
+                run = Path(tmp) / f"run-{n}-{protocol}"
+                run.mkdir()
+                shutil.copy(db, run / "bench.db")
+                res = subprocess.run(
+                    [
+                        sys.executable,
+                        __file__,
+                        "--phase",
+                        "measure",
+                        "--db",
+                        str(run / "bench.db"),
+                        "--percent",
+                        args.percent,
+                        "--protocol",
+                        protocol,
+                    ],
+                    capture_output=True,
+                    text=True,
+                )
+                if res.returncode:
+                    sys.exit(res.stderr)
+                r = json.loads(res.stdout.strip().splitlines()[-1])
+                total = r["freeze_s"] + r["draw_total_s"]
+                print(f"run {n + 1} {protocol}: freeze + draw + persist {total:.2f} s")
+                if protocol not in best or total < best[protocol]["total"]:
+                    best[protocol] = {**r, "total": total}
+                shutil.rmtree(run)
+        totals = {p: report(best[p], args.inspectors, p) for p in ("sr1", "sr2")}
     print(
-        f"\nfreeze + draw + persist, sr2 / sr1: {totals['sr2'] / totals['sr1']:.2f}x (goal <= 1.2x)"
+        f"\nfreeze + draw + persist, sr2 / sr1 (fastest of {args.repeat} each): "
+        f"{totals['sr2'] / totals['sr1']:.2f}x (goal <= 1.2x)"
     )
 
 

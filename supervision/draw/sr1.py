@@ -64,7 +64,7 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from functools import cached_property
 from itertools import compress, islice, repeat
-from operator import lt
+from operator import ge, lt
 from typing import Any, NamedTuple
 
 PROTOCOL = "sr1"
@@ -176,8 +176,13 @@ def tag(uscc: str, stratum: str, salt: str) -> str:
 
 def tags(usccs: Sequence[str], strata: Sequence[str], salts: Sequence[str]) -> list[str]:
     """TAG(u) for many entities at once (the shared prefix hashed once; see `tag`)."""
-    suffixes = [f"{u}:{st}:{sa}" for u, st, sa in zip(usccs, strata, salts, strict=True)]
-    return [d.hex() for d in _ticket_digests("sr2:S:", suffixes)]
+    start = hashlib.sha256(b"sr2:S:")
+    out = []
+    for u, st, sa in zip(usccs, strata, salts, strict=True):
+        h = start.copy()
+        h.update(f"{u}:{st}:{sa}".encode())
+        out.append(h.hexdigest())
+    return out
 
 
 def _entity_prefix(seed: str) -> str:
@@ -245,11 +250,19 @@ class Pool:
         return zip(self.usccs, self.strata, self.units, strict=True)
 
 
-def parse_pool(data: bytes) -> Pool:
-    """Validate and read pool.tsv (USCC, STRATUM, UNIT; sorted by unique USCC)."""
+def parse_pool(data: bytes, *, checked: bool = False) -> Pool:
+    """Validate and read pool.tsv (USCC, STRATUM, UNIT; sorted by unique USCC).
+
+    ``checked=True`` skips the validation, for bytes already validated and read back by
+    their SHA-256 (the service's own frozen files): only the columns are cut out. Whoever
+    receives a file from elsewhere (the verifier, a replay) validates it.
+    """
     name = "pool.tsv"
-    usccs, strata, units = _tsv_columns(data, name, ("USCC", "STRATUM", "UNIT"), optional=())
-    _check_order(usccs, name, "USCC")
+    if checked:
+        usccs, strata, units = _trusted_columns(data, 3)
+    else:
+        usccs, strata, units = _tsv_columns(data, name, ("USCC", "STRATUM", "UNIT"), optional=())
+        _check_order(usccs, name, "USCC")
     # Labels repeat a million times; one shared string each keeps the pool small. sr2's tags
     # never repeat: interning them would only grow the interpreter's table.
     if len(set(islice(strata, 1000))) < 100:
@@ -269,9 +282,13 @@ class Strata:
         return dict(sorted(Counter(self.strata).items()))
 
 
-def parse_strata(data: bytes) -> Strata:
-    """Validate and read strata.tsv (USCC, STRATUM, SALT; sorted by unique USCC)."""
+def parse_strata(data: bytes, *, checked: bool = False) -> Strata:
+    """Validate and read strata.tsv (USCC, STRATUM, SALT; sorted by unique USCC);
+    ``checked`` as for `parse_pool`."""
     name = "strata.tsv"
+    if checked:
+        usccs, strata, salts = _trusted_columns(data, 3)
+        return Strata(usccs, list(map(sys.intern, strata)), salts)
     usccs, strata, salts = _tsv_columns(data, name, ("USCC", "STRATUM", "SALT"), optional=())
     _check_order(usccs, name, "USCC")
     # Two C-speed passes over a million salts; the line is looked for only when one is wrong.
@@ -283,6 +300,23 @@ def parse_strata(data: bytes) -> Strata:
         )
         raise TsvError(name, n, f"SALT must be {SALT_LENGTH} lowercase hex digits")
     return Strata(usccs, list(map(sys.intern, strata)), salts)
+
+
+def check_written_strata(strata: Strata) -> None:
+    """What `parse_strata` would check of a strata.tsv written from these columns, without
+    reading the file back: the USCCs are the pool's (the caller compares them), so the
+    labels and salts remain — each distinct label once, the salts in two C-speed passes."""
+    for label in set(strata.strata):
+        if (
+            not label
+            or any(c in label for c in "\t\r\n")
+            or not unicodedata.is_normalized("NFC", label)
+        ):
+            line = strata.strata.index(label) + 1
+            raise TsvError("strata.tsv", line, f"bad STRATUM label {label!r}")
+    salts = strata.salts
+    if set(map(len, salts)) - {SALT_LENGTH} or not set("".join(salts)) <= _HEX:
+        raise TsvError("strata.tsv", None, f"SALT must be {SALT_LENGTH} lowercase hex digits")
 
 
 def check_strata(strata: Strata, pool: Pool) -> None:
@@ -362,12 +396,74 @@ def conflicts_by_entity(pairs: Iterable[tuple[str, str]]) -> dict[str, set[str]]
     return by_entity
 
 
-def encode_pool(records: Iterable[Sequence[str]], *, validate: bool = True) -> bytes:
-    """Canonical pool.tsv from (USCC, STRATUM, UNIT) records in any order. ``validate=False``
-    skips reading the result back, for a caller that parses it next anyway (the freeze,
-    through `build_params`)."""
+def pool_columns(records: Iterable[Sequence[str]]) -> Pool:
+    """(USCC, STRATUM, UNIT) records in any order as a Pool's columns, sorted by USCC (not
+    yet checked: see `check_pool_columns`)."""
+    usccs: list[str] = []
+    strata: list[str] = []
+    units: list[str] = []
+    for uscc, stratum, unit in records:
+        usccs.append(uscc)
+        strata.append(stratum)
+        units.append(unit)
+    if any(map(ge, usccs, islice(usccs, 1, None))):
+        order = sorted(range(len(usccs)), key=usccs.__getitem__)
+        usccs, strata, units = ([column[n] for n in order] for column in (usccs, strata, units))
+    return Pool(usccs, strata, units)
+
+
+def encode_pool_columns(pool: Pool) -> bytes:
+    """pool.tsv written from a Pool's columns (checked with `check_pool_columns`)."""
+    return "".join(
+        [f"{u}\t{s}\t{n}\n" for u, s, n in zip(pool.usccs, pool.strata, pool.units, strict=True)]
+    ).encode()
+
+
+def encode_strata_columns(strata: Strata) -> bytes:
+    """strata.tsv written from its columns (checked with `check_written_strata`)."""
+    return "".join(
+        [
+            f"{u}\t{st}\t{sa}\n"
+            for u, st, sa in zip(strata.usccs, strata.strata, strata.salts, strict=True)
+        ]
+    ).encode()
+
+
+def check_pool_columns(pool: Pool) -> None:
+    """Every rule `parse_pool` checks, on the columns pool.tsv is written from: no empty
+    field, no TAB/CR/LF, NFC text, USCCs sorted and unique. Repeated labels are looked at
+    once each; the USCCs in one joined string, at C speed."""
+    name = "pool.tsv"
+    columns = (
+        ("USCC", pool.usccs, False),
+        ("STRATUM", pool.strata, True),
+        ("UNIT", pool.units, True),
+    )
+    for field_name, column, repeats in columns:
+        values = set(column) if repeats and len(set(islice(column, 1000))) < 100 else column
+        joined = "\x00".join(values)
+        if (
+            "" in values
+            or any(c in joined for c in "\t\r\n")
+            or not unicodedata.is_normalized("NFC", joined)
+        ):
+            line = next(
+                n
+                for n, value in enumerate(column, start=1)
+                if not value
+                or any(c in value for c in "\t\r\n")
+                or not unicodedata.is_normalized("NFC", value)
+            )
+            raise TsvError(
+                name, line, f"{field_name} must be non-empty NFC text without TAB, CR or LF"
+            )
+    _check_order(pool.usccs, name, "USCC")
+
+
+def encode_pool(records: Iterable[Sequence[str]]) -> bytes:
+    """Canonical pool.tsv from (USCC, STRATUM, UNIT) records in any order, validated."""
     rows = sorted(_records(records, 3, "pool.tsv"), key=lambda r: r[0])
-    return _encode_tsv(rows, "pool.tsv", parse_pool if validate else None)
+    return _encode_tsv(rows, "pool.tsv", parse_pool)
 
 
 def encode_roster(records: Iterable[Sequence[Any]]) -> bytes:
@@ -404,9 +500,7 @@ def _join_qualifications(codes: str | Iterable[str]) -> str:
     return ",".join(sorted(set(codes)))
 
 
-def _encode_tsv(
-    rows: list[tuple[str, ...]], name: str, parse: Callable[[bytes], object] | None
-) -> bytes:
+def _encode_tsv(rows: list[tuple[str, ...]], name: str, parse: Callable[[bytes], object]) -> bytes:
     """Join sorted rows, then validate the result with the file's own parser (unless None)."""
     try:
         data = "".join("\t".join(row) + "\n" for row in rows).encode()
@@ -414,8 +508,6 @@ def _encode_tsv(
         raise Sr1Error(f"{name}: every field must be a string ({exc})") from None
     except UnicodeEncodeError as exc:
         raise Sr1Error(f"{name}: a field is not encodable as UTF-8 ({exc.reason})") from None
-    if parse is None:
-        return data
     try:
         parse(data)
     except TsvError as exc:
@@ -439,6 +531,14 @@ def _tsv_columns(
         if field_name not in optional and "" in column:
             raise TsvError(name, column.index("") + 1, f"{field_name} is empty")
     return columns
+
+
+def _trusted_columns(data: bytes, width: int) -> list[list[str]]:
+    """The columns of a canonical TSV file known to be valid (see `parse_pool`)."""
+    if not data:
+        return [[] for _ in range(width)]
+    flat = data[:-1].decode("utf-8").replace("\n", "\t").split("\t")
+    return [flat[k::width] for k in range(width)]
 
 
 def _check_field_counts(text: str, name: str, fields: tuple[str, ...]) -> None:
@@ -518,21 +618,30 @@ def build_params(
     strata_bytes: bytes | None = None,
     *,
     check_tags: bool = True,
+    strata: Strata | None = None,
+    pool: Pool | None = None,
 ) -> dict[str, Any]:
     """The §3 parameters: ``base_params`` plus the file digests and pool size, validated
     (and, under sr2, the digest of strata.tsv and the stratum sizes). ``check_tags=False``
     skips recomputing every tag, for a caller that has just computed them from these very
-    strata (the freeze)."""
+    strata (the freeze), and ``strata`` gives the columns strata.tsv was just written from,
+    so the file is not read back (`check_written_strata` checks them instead); ``pool``
+    likewise for pool.tsv (`check_pool_columns`)."""
     parse_roster(roster_bytes)
     parse_conflicts(conflicts_bytes)
+    if pool is None:
+        pool = parse_pool(pool_bytes)
+    else:
+        check_pool_columns(pool)
     return _complete_params(
         base_params,
-        parse_pool(pool_bytes),
+        pool,
         pool_bytes,
         roster_bytes,
         conflicts_bytes,
         strata_bytes,
         check_tags=check_tags,
+        strata=strata,
     )
 
 
@@ -545,6 +654,7 @@ def _complete_params(
     strata_bytes: bytes | None = None,
     *,
     check_tags: bool = True,
+    strata: Strata | None = None,
 ) -> dict[str, Any]:
     computed = [key for key in (*FILE_PARAM_KEYS, *SEALED_PARAM_KEYS) if key in base_params]
     if computed:
@@ -558,18 +668,20 @@ def _complete_params(
         "roster_sha256": digest_bytes(roster_bytes),
         "conflicts_sha256": digest_bytes(conflicts_bytes),
     }
-    strata = None
     if base_params.get("protocol") == SEALED:
         if strata_bytes is None:
             raise ParamsError("protocol sr2 needs strata.tsv")
-        strata = parse_strata(strata_bytes)
+        if strata is None:
+            strata = parse_strata(strata_bytes)
+        else:
+            check_written_strata(strata)
         if check_tags:
             check_strata(strata, pool)
         elif strata.usccs != pool.usccs:
             raise ParamsError("strata.tsv must list exactly the pool's entities")
         params["strata_sha256"] = digest_bytes(strata_bytes)
         params["strata_sizes"] = strata.sizes()
-    elif strata_bytes is not None:
+    elif strata_bytes is not None or strata is not None:
         raise ParamsError("strata.tsv belongs to protocol sr2; params.protocol is not 'sr2'")
     check_params(params, pool, strata)
     return params

@@ -3,7 +3,7 @@ by content, and the commitment published; a commitment may be withdrawn before t
 
 import json
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,36 +42,16 @@ def commitments(session: Session, batch: Batch) -> list[Commitment]:
     )
 
 
-def sealed_files(
-    records: Iterable[tuple[str, str, str]], salt: Callable[[str], str] | None = None
-) -> tuple[bytes, bytes]:
-    """sr2's pool.tsv (each entity's tag instead of its stratum) and private strata.tsv (its
-    stratum and salt) — fresh random salts unless ``salt`` gives them (a replayed case).
-
-    Written straight from columns, without a tuple per line: at a million entities the
-    freeze holds the pool once, not three times. `build_params` then reads both files back
-    and checks every canonical rule (order included).
-    """
-    usccs: list[str] = []
-    strata: list[str] = []
-    units: list[str] = []
-    for uscc, stratum, unit in records:
-        usccs.append(uscc)
-        strata.append(stratum)
-        units.append(unit)
-    if any(a >= b for a, b in zip(usccs, usccs[1:], strict=False)):
-        order = sorted(range(len(usccs)), key=usccs.__getitem__)
-        usccs, strata, units = ([column[n] for n in order] for column in (usccs, strata, units))
-    salts = fresh_salts(len(usccs)) if salt is None else [salt(u) for u in usccs]
-    tags = sr1.tags(usccs, strata, salts)
-    pool_bytes = "".join(
-        [f"{u}\t{t}\t{n}\n" for u, t, n in zip(usccs, tags, units, strict=True)]
-    ).encode()
-    del tags, units
-    strata_bytes = "".join(
-        [f"{u}\t{st}\t{sa}\n" for u, st, sa in zip(usccs, strata, salts, strict=True)]
-    ).encode()
-    return pool_bytes, strata_bytes
+def sealed_columns(
+    pool: sr1.Pool, salt: Callable[[str], str] | None = None
+) -> tuple[sr1.Pool, sr1.Strata]:
+    """sr2's public pool (each entity's tag instead of its stratum) and private strata (its
+    stratum and salt), from the unsealed pool's columns — fresh random salts unless ``salt``
+    gives them (a replayed case). Columns, not a tuple per entity: at a million entities
+    the freeze holds the pool once."""
+    salts = fresh_salts(len(pool)) if salt is None else [salt(u) for u in pool.usccs]
+    tags = sr1.tags(pool.usccs, pool.strata, salts)
+    return sr1.Pool(pool.usccs, tags, pool.units), sr1.Strata(pool.usccs, pool.strata, salts)
 
 
 def protocol_for(sizes: dict[str, int]) -> str:
@@ -120,12 +100,15 @@ def freeze_batch(
     groups = team_groups(batch)
     sizes = {label: stratum["size"] for label, stratum in feas.strata.items()}
     protocol = protocol or protocol_for(sizes)
-    strata_bytes = None
+    strata_bytes, strata = None, None
     try:
+        # Written from columns and checked as columns (`build_params`): the files are not
+        # read back, and a million entities are held once.
+        public = sr1.pool_columns(pool_q.pool_records(session, batch))
         if protocol == sr1.SEALED:
-            pool_bytes, strata_bytes = sealed_files(pool_q.pool_records(session, batch), salt)
-        else:
-            pool_bytes = sr1.encode_pool(pool_q.pool_records(session, batch), validate=False)
+            public, strata = sealed_columns(public, salt)
+            strata_bytes = sr1.encode_strata_columns(strata)
+        pool_bytes = sr1.encode_pool_columns(public)
         roster_bytes = sr1.encode_roster(pool_q.roster_records(session, batch, groups))
         conflicts_bytes = sr1.encode_conflicts(pool_q.conflict_records(session, batch, groups))
         base = {
@@ -139,8 +122,16 @@ def freeze_batch(
         }
         # The tags were just computed from these strata: no need to hash them all again.
         params = sr1.build_params(
-            base, pool_bytes, roster_bytes, conflicts_bytes, strata_bytes, check_tags=False
+            base,
+            pool_bytes,
+            roster_bytes,
+            conflicts_bytes,
+            strata_bytes,
+            check_tags=False,
+            strata=strata,
+            pool=public,
         )
+        del public, strata
     except sr1.Sr1Error as e:
         raise sr1_refused(e) from None
     digest = sr1.commitment(params)

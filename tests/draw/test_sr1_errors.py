@@ -100,6 +100,32 @@ def test_encoders_validate_what_they_write(records: list[tuple[Any, ...]], messa
     assert message in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("records", "line", "message"),
+    [
+        ([("91652301A", "A", "U1"), ("91652301A", "B", "U1")], 2, "duplicate USCC"),
+        ([("91652301A", "A\tX", "U1")], 1, "STRATUM must be non-empty NFC text"),
+        ([("91652301A", "A", "U1"), ("91652301B", "A", "U1\n")], 2, "UNIT must be"),
+        ([("91652301A", "A", "e\u0301")], 1, "UNIT must be non-empty NFC"),
+        ([("91652301A", "", "U1")], 1, "STRATUM must be non-empty"),
+        ([("9165\r2301A", "A", "U1")], 1, "USCC must be"),
+    ],
+)
+def test_pool_columns_are_checked_as_the_file_would_be(
+    records: list[tuple[str, ...]], line: int, message: str
+) -> None:
+    """The freeze writes pool.tsv from columns and checks the columns, not the file read
+    back: the same rules, the same line numbers — and parse_pool agrees on what it refuses."""
+    pool = sr1.pool_columns(records)
+    with pytest.raises(sr1.TsvError, match=f"pool.tsv line {line}: .*{message}"):
+        sr1.check_pool_columns(pool)
+    with pytest.raises(sr1.TsvError):
+        sr1.parse_pool(sr1.encode_pool_columns(pool))
+    good = sr1.pool_columns([("91652301B", "A", "U2"), ("91652301A", "B", "U1")])
+    sr1.check_pool_columns(good)
+    assert sr1.parse_pool(sr1.encode_pool_columns(good)) == good
+
+
 def test_encoders_canonicalise_qualifications() -> None:
     data = sr1.encode_roster([("I2", "SCJ", "U", "price,food"), ("I1", "WJW", "U", {"food"})])
     assert data == b"I1\tWJW\tU\tfood\nI2\tSCJ\tU\tfood,price\n"
