@@ -85,7 +85,7 @@ def user_add(
     typer.echo(f"已创建用户 {username}（{role}） / user created")
 
 
-def _run_import(kind: str, file: Path) -> None:
+def _run_import(kind: str, file: Path, **options: str | None) -> None:
     from tqdm import tqdm
 
     from supervision.registry import importer
@@ -110,7 +110,14 @@ def _run_import(kind: str, file: Path) -> None:
 
         try:
             with transaction(_engine()) as session, file.open("rb") as fh:
-                report = fn(session, fh, filename=file.name, actor="cli", progress=progress)
+                report = fn(
+                    session,
+                    fh,
+                    filename=file.name,
+                    actor="cli",
+                    progress=progress,
+                    **{k: v for k, v in options.items() if v},
+                )
         except importer.ImportFailed as e:
             bar.close()
             _fail(e, e.report.to_dict())
@@ -118,9 +125,21 @@ def _run_import(kind: str, file: Path) -> None:
 
 
 @import_app.command("entities")
-def import_entities(file: Path) -> None:
-    """Import market entities from CSV or XLSX (all or nothing; upsert by USCC)."""
-    _run_import("entities", file)
+def import_entities(
+    file: Path,
+    unit: Annotated[
+        str | None,
+        typer.Option(
+            help="默认管辖单位（代码或名称）：文件无管辖单位列且无法从住所推断时使用 / "
+            "default supervising unit where the file has none and the address gives none"
+        ),
+    ] = None,
+) -> None:
+    """Import market entities from CSV or XLSX (all or nothing; upsert by USCC).
+
+    Exports as registration systems write them: title rows above the header, headers and
+    values under their usual names (data/import/), the unit derived from the address."""
+    _run_import("entities", file, default_unit=unit)
 
 
 @import_app.command("inspectors")

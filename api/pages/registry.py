@@ -26,6 +26,7 @@ from supervision.errors import DomainError
 from supervision.registry import importer
 from supervision.registry import queries as rq
 from supervision.registry import service as registry_service
+from supervision.registry.columns import vocabulary
 from supervision.registry.models import (
     ENTITY_STATUS_LABELS,
     ENTITY_TYPE_LABELS,
@@ -144,11 +145,12 @@ def inspectors(request: Request, session: SessionDep, user: StaffPage) -> Respon
 
 # ---- bulk import ---------------------------------------------------------------------------
 
-IMPORT_KINDS = {"entities": "市场主体", "inspectors": "执法检查人员"}
+IMPORT_KINDS = {"entities": "市场主体", "inspectors": "执法检查人员", "tax-filings": "涉税信息"}
 
 
 def _import_page(
     request: Request,
+    session: Session | None = None,
     *,
     kind: str = "entities",
     report: dict[str, Any] | None = None,
@@ -158,6 +160,8 @@ def _import_page(
     context = {
         "kind": kind,
         "kinds": IMPORT_KINDS,
+        "units": rq.list_units(session) if session is not None else [],
+        "vocabulary": vocabulary().columns,
         "report": report,
         "error": error,
         "limit_mb": request.app.state.settings.upload_max_bytes / 1024 / 1024,
@@ -168,8 +172,8 @@ def _import_page(
 
 
 @router.get("/staff/import")
-def import_form(request: Request, user: PlannerPage) -> Response:
-    return _import_page(request)
+def import_form(request: Request, session: SessionDep, user: PlannerPage) -> Response:
+    return _import_page(request, session)
 
 
 @router.post("/staff/import")
@@ -184,11 +188,11 @@ def import_upload(
 ) -> Response:
     kind = form_text(form, "kind")
     if kind not in IMPORT_KINDS:
-        return _import_page(request, error="请选择导入的名录类型", status_code=400)
+        return _import_page(request, session, error="请选择导入的名录类型", status_code=400)
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
         return _import_page(
-            request, kind=kind, error="请选择要上传的 CSV 或 XLSX 文件", status_code=400
+            request, session, kind=kind, error="请选择要上传的 CSV 或 XLSX 文件", status_code=400
         )
     try:
         # The JSON API's own path: size check, then the all-or-nothing importer.
@@ -202,11 +206,12 @@ def import_upload(
                 actor=user.username,
                 clock=clock,
                 error_cap=settings.import_error_cap,
+                default_unit=form_text(form, "default_unit")[:100] or None,
             ).to_dict()
     except importer.ImportFailed as exc:
         return _import_page(
-            request, kind=kind, report=exc.report.to_dict(), error=exc.zh, status_code=400
+            request, session, kind=kind, report=exc.report.to_dict(), error=exc.zh, status_code=400
         )
     except DomainError as exc:
-        return _import_page(request, kind=kind, error=exc.zh, status_code=exc.status)
-    return _import_page(request, kind=kind, report=report)
+        return _import_page(request, session, kind=kind, error=exc.zh, status_code=exc.status)
+    return _import_page(request, session, kind=kind, report=report)

@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, UploadFile
+from fastapi import APIRouter, File, Form, UploadFile
 from pydantic import BaseModel
 
 from api.deps import ClockDep, SessionDep, SettingsDep
@@ -29,7 +29,9 @@ router = APIRouter(
 )
 
 
-def run_import(kind: str, upload: UploadFile, session, user, clock, settings) -> dict[str, Any]:
+def run_import(
+    kind: str, upload: UploadFile, session, user, clock, settings, default_unit=None
+) -> dict[str, Any]:
     report = importer.import_upload(
         session,
         kind,
@@ -39,6 +41,7 @@ def run_import(kind: str, upload: UploadFile, session, user, clock, settings) ->
         actor=user.username,
         clock=clock,
         error_cap=settings.import_error_cap,
+        default_unit=default_unit,
     )
     return report.to_dict()
 
@@ -50,8 +53,12 @@ def import_entities(
     user: Planner,
     clock: ClockDep,
     settings: SettingsDep,
+    default_unit: Annotated[
+        str | None,
+        Form(max_length=100, description="默认管辖单位：文件无管辖单位列且无法从住所推断时使用"),
+    ] = None,
 ) -> dict[str, Any]:
-    return run_import("entities", file, session, user, clock, settings)
+    return run_import("entities", file, session, user, clock, settings, default_unit)
 
 
 @router.post("/inspectors", summary="批量导入执法检查人员（CSV/XLSX，全部成功或全部不写入）")

@@ -1,31 +1,25 @@
-"""Column names of registry import files, as registration offices export them.
+"""Column names and values of registry import files, as registration systems export them.
 
-Each canonical field accepts its English name and the Chinese headers seen in real exports.
-The demo generator writes the first Chinese header of each field, so demo files look like a
-registration office's export and go through the same import path.
+The vocabulary is data, not code: `data/import/headers.csv` lists every header each field is
+known by (a jurisdiction adds its own systems' names there), `data/import/values.csv` how
+statuses and entity types are written, and `data/import/address_rules.csv` which words of an
+address name a township (for the supervising unit when a file has none). `vocabulary(dir)`
+reads them (cached per file version); the module-level names below are the shipped data's,
+for the demo generator, which writes the first Chinese header and spelling of each field.
 """
 
-ENTITY_COLUMNS: dict[str, tuple[str, ...]] = {
-    "uscc": ("统一社会信用代码", "信用代码", "uscc"),
-    "name": ("企业名称", "主体名称", "名称", "name"),
-    "entity_type": ("主体类型", "市场主体类型", "entity_type"),
-    "legal_rep": ("法定代表人", "法定代表人/负责人", "负责人", "经营者", "legal_rep"),
-    "legal_rep_id_no": ("法定代表人证件号码", "证件号码", "legal_rep_id_no"),
-    "phone": ("联系电话", "电话", "phone"),
-    "registered_address": ("住所", "注册地址", "registered_address"),
-    "business_address": ("经营场所", "实际经营地址", "business_address"),
-    "region_code": ("行政区划代码", "区划代码", "region_code"),
-    "industry_code": ("行业代码", "国民经济行业代码", "industry_code"),
-    "registration_authority": ("登记机关", "registration_authority"),
-    "supervising_unit": ("管辖单位代码", "管辖单位", "supervising_unit"),
-    "established_on": ("成立日期", "established_on"),
-    "status": ("登记状态", "经营状态", "status"),
-    "opened_on": ("开业日期", "opened_on"),
-    "ceased_trading_on": ("自行停业日期", "自行停业起始日期", "停业日期", "ceased_trading_on"),
-    "revoked_on": ("吊销日期", "吊销营业执照日期", "吊销时间", "revoked_on"),
-    "risk_class": ("信用风险分类", "风险分类", "risk_class"),
-    "annual_report_years": ("已报年报年度", "年报年度", "annual_report_years"),
-}
+import csv
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from supervision.settings import PROJECT_ROOT
+
+DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
+HEADERS_FILE = "import/headers.csv"
+VALUES_FILE = "import/values.csv"
+ADDRESS_RULES_FILE = "import/address_rules.csv"
+
 ENTITY_REQUIRED = (
     "uscc",
     "name",
@@ -38,57 +32,14 @@ ENTITY_REQUIRED = (
     "supervising_unit",
     "established_on",
 )
-
-INSPECTOR_COLUMNS: dict[str, tuple[str, ...]] = {
-    "badge_no": ("执法证号", "执法证件号", "badge_no"),
-    "name": ("姓名", "name"),
-    "department_code": ("部门代码", "所属部门", "department_code"),
-    "unit_code": ("单位代码", "所属单位", "unit_code"),
-    "qualifications": ("执法资格", "专业领域", "qualifications"),
-    "active": ("在岗", "是否在岗", "active"),
-    "is_expert": ("专家", "是否专家", "is_expert"),
-    "cert_valid_until": ("证件有效期至", "有效期至", "cert_valid_until"),
-    "phone": ("联系电话", "电话", "phone"),
-}
+# Required fields an entities file may leave out because each row's value can be derived:
+# the type from the credit code's type characters, the unit from the address (or a default).
+ENTITY_DERIVABLE = ("entity_type", "supervising_unit")
 INSPECTOR_REQUIRED = ("badge_no", "name", "department_code", "unit_code")
-
 # Tax filings as the tax office exchanges them (涉税信息交换): one row per entity and year.
 # A row needs 是否申报 or 申报日期 (a date means a return was filed).
-TAX_FILING_COLUMNS: dict[str, tuple[str, ...]] = {
-    "uscc": ("统一社会信用代码", "纳税人识别号", "信用代码", "uscc"),
-    "year": ("年度", "所属年度", "税款所属年度", "year"),
-    "filed": ("是否申报", "申报情况", "filed"),
-    "filed_on": ("申报日期", "filed_on"),
-}
 TAX_FILING_REQUIRED = ("uscc", "year")
 
-# Values as exports write them → canonical codes.
-ENTITY_TYPE_VALUES = {
-    "企业": "enterprise",
-    "公司": "enterprise",
-    "enterprise": "enterprise",
-    "个体工商户": "individual",
-    "个体": "individual",
-    "individual": "individual",
-    "农民专业合作社": "cooperative",
-    "合作社": "cooperative",
-    "cooperative": "cooperative",
-}
-ENTITY_STATUS_VALUES = {
-    "存续": "active",
-    "在营": "active",
-    "存续（在营、开业、在册）": "active",
-    "active": "active",
-    "歇业": "suspended",
-    "suspended": "suspended",
-    "吊销": "revoked",
-    "吊销，未注销": "revoked",
-    "revoked": "revoked",
-    "注销": "deregistered",
-    "deregistered": "deregistered",
-    "迁出": "moved_out",
-    "moved_out": "moved_out",
-}
 BOOLEAN_VALUES = {
     "是": True,
     "否": False,
@@ -109,3 +60,100 @@ TAX_FILED_VALUES = {
     "零申报": True,
     "未申报": False,
 }
+# The USCC's first two characters (登记管理部门 + 机构类别, GB 32100-2015) for market entities
+# registered by market regulation: 91 enterprise, 92 individual business, 93 cooperative.
+USCC_TYPE_PREFIXES = {"91": "enterprise", "92": "individual", "93": "cooperative"}
+
+
+class VocabularyError(ValueError):
+    """A vocabulary file that cannot be used; the message names the file and the line."""
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    columns: dict[str, dict[str, tuple[str, ...]]]  # kind → field → headers, preferred first
+    values: dict[str, dict[str, str]]  # field → exact spelling (lower-case) → code
+    contains: dict[str, tuple[tuple[str, str], ...]]  # field → (word, code), in file order
+    address_rules: tuple[tuple[str, str], ...]  # (pattern, township code), longest first
+
+    def value(self, field: str, raw: str) -> str | None:
+        """The code of a written value: an exact spelling, else the first word it contains."""
+        code = self.values.get(field, {}).get(raw.lower())
+        if code is not None:
+            return code
+        for word, code in self.contains.get(field, ()):
+            if word in raw:
+                return code
+        return None
+
+    def township_of(self, address: str) -> str | None:
+        for pattern, township in self.address_rules:
+            if pattern in address:
+                return township
+        return None
+
+
+def _rows(path: Path) -> list[tuple[int, dict[str, str]]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise VocabularyError(f"{path.name}: cannot read ({exc})") from None
+    lines = [line for line in text.splitlines() if line and not line.startswith("#")]
+    reader = csv.DictReader(lines)
+    out = []
+    for n, row in enumerate(reader, start=2):
+        if None in row or any(v is None or not v.strip() for v in row.values()):
+            raise VocabularyError(f"{path.name} row {n}: every cell must be filled")
+        out.append((n, {k: v.strip() for k, v in row.items()}))
+    return out
+
+
+@lru_cache(maxsize=8)
+def _load(data_dir: Path, stamp: tuple[float, ...]) -> Vocabulary:
+    columns: dict[str, dict[str, list[str]]] = {}
+    seen: dict[tuple[str, str], str] = {}
+    for n, row in _rows(data_dir / HEADERS_FILE):
+        kind, field, header = row["kind"], row["field"], row["header"]
+        key = (kind, header.lower())
+        if key in seen and seen[key] != field:
+            raise VocabularyError(
+                f"headers.csv row {n}: {header!r} already means {seen[key]} for {kind}"
+            )
+        seen[key] = field
+        columns.setdefault(kind, {}).setdefault(field, []).append(header)
+    values: dict[str, dict[str, str]] = {}
+    contains: dict[str, list[tuple[str, str]]] = {}
+    for n, row in _rows(data_dir / VALUES_FILE):
+        if row["match"] == "exact":
+            values.setdefault(row["field"], {})[row["value"].lower()] = row["code"]
+        elif row["match"] == "contains":
+            contains.setdefault(row["field"], []).append((row["value"], row["code"]))
+        else:
+            raise VocabularyError(f"values.csv row {n}: match must be exact or contains")
+    rules = [(row["pattern"], row["township"]) for _, row in _rows(data_dir / ADDRESS_RULES_FILE)]
+    return Vocabulary(
+        columns={k: {f: tuple(h) for f, h in v.items()} for k, v in columns.items()},
+        values=values,
+        contains={f: tuple(w) for f, w in contains.items()},
+        address_rules=tuple(sorted(rules, key=lambda r: -len(r[0]))),
+    )
+
+
+def vocabulary(data_dir: Path | None = None) -> Vocabulary:
+    """The import vocabulary of ``data_dir`` (the configured one by default), re-read when a
+    file changes."""
+    if data_dir is None:
+        from supervision.settings import get_settings
+
+        data_dir = get_settings().data_dir
+    files = (HEADERS_FILE, VALUES_FILE, ADDRESS_RULES_FILE)
+    stamp = tuple((data_dir / f).stat().st_mtime if (data_dir / f).exists() else 0.0 for f in files)
+    return _load(Path(data_dir), stamp)
+
+
+_SHIPPED = vocabulary(DEFAULT_DATA_DIR)
+ENTITY_COLUMNS = _SHIPPED.columns["entities"]
+INSPECTOR_COLUMNS = _SHIPPED.columns["inspectors"]
+TAX_FILING_COLUMNS = _SHIPPED.columns["tax_filings"]
+ENTITY_TYPE_VALUES = _SHIPPED.values["entity_type"]
+ENTITY_STATUS_VALUES = _SHIPPED.values["status"]

@@ -468,9 +468,15 @@ def test_missing_required_columns_are_named(session: Session) -> None:
     assert "industry_code" in error.reason_en and "established_on" in error.reason_en
 
 
-def test_two_headers_for_one_field_refused(session: Session) -> None:
-    report = refused(session, to_csv([entity_row(1)], [*HEADER, "名称"]))
-    assert "企业名称" in report.errors[0].reason_zh and "名称" in report.errors[0].reason_zh
+def test_two_names_of_one_field_read_the_preferred_one(session: Session) -> None:
+    """Exports carry 成立日期 and 核准日期, 企业名称 and 名称: the preferred name is read,
+    the other listed as ignored; the same header twice is refused."""
+    row = {**entity_row(1), "名称": "别的名字"}
+    report = run(session, to_csv([row], [*HEADER, "名称"]))
+    assert report.ok and report.ignored_columns == ["名称（与“企业名称”同义，未采用）"]
+    assert session.exec(select(Entity.name)).one() == entity_row(1)["企业名称"]
+    report = refused(session, to_csv([entity_row(2)], [*HEADER, "企业名称"]))
+    assert "企业名称" in report.errors[0].reason_zh and "两次" in report.errors[0].reason_zh
 
 
 def test_unknown_columns_are_ignored_and_reported(session: Session) -> None:
@@ -503,7 +509,7 @@ def test_bad_dates(session: Session, written: str, reason: str) -> None:
 
 def test_row_errors_list_every_problem_with_line_and_column(session: Session) -> None:
     rows = [
-        entity_row(1, 主体类型="外星公司"),
+        entity_row(1, 主体类型="外星人"),
         entity_row(2, 行政区划代码="65230"),
         entity_row(3, 法定代表人=""),
         entity_row(4, 行业代码="F52X"),

@@ -50,9 +50,16 @@ def import_entities(
     clock: Clock | None = None,
     progress: Callable[[int], None] | None = None,
     error_cap: int = 200,
+    default_unit: str | None = None,
 ) -> ImportReport:
-    """Upsert market entities (and their annual-report years) from a CSV or XLSX file."""
-    return _import(session, source, _ENTITIES, filename, actor, clock, progress, error_cap)
+    """Upsert market entities (and their annual-report years) from a CSV or XLSX file.
+
+    A file without a supervising-unit column has each entity's unit derived from its
+    address (data/import/address_rules.csv); ``default_unit`` (a unit's code or name) is
+    used where none can be, and without it such rows are errors."""
+    return _import(
+        session, source, _ENTITIES, filename, actor, clock, progress, error_cap, default_unit
+    )
 
 
 def import_tax_filings(
@@ -96,6 +103,7 @@ def import_upload(
     actor: str,
     clock: Clock | None = None,
     error_cap: int = 200,
+    default_unit: str | None = None,
 ) -> ImportReport:
     """An uploaded file of one of IMPORT_KINDS: refused whole when larger than `max_bytes`."""
     source.seek(0, 2)
@@ -106,8 +114,15 @@ def import_upload(
             f"文件过大（{size // 1_048_576} MB），上限为 {max_bytes // 1_048_576} MB",
             f"file too large: {size} bytes, limit {max_bytes}",
         )
+    options = {"default_unit": default_unit} if kind == "entities" and default_unit else {}
     return IMPORT_KINDS[kind](
-        session, source, filename=filename, actor=actor, clock=clock, error_cap=error_cap
+        session,
+        source,
+        filename=filename,
+        actor=actor,
+        clock=clock,
+        error_cap=error_cap,
+        **options,
     )
 
 

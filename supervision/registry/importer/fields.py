@@ -2,7 +2,7 @@
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -11,12 +11,14 @@ from sqlmodel import Session, select
 
 from supervision.registry.columns import (
     BOOLEAN_VALUES,
+    Vocabulary,
 )
 from supervision.registry.importer.report import _Bad, _split_message
 from supervision.registry.models import (
     Department,
     Industry,
     Inspector,
+    Region,
     Unit,
     canonical_qualifications,
 )
@@ -47,19 +49,42 @@ class _Refs:
     unit_names: dict[str, str]  # unit name → code
     departments: set[str]
     department_names: dict[str, str]  # department name → code
+    # A region written as text (新疆维吾尔自治区昌吉回族自治州昌吉市, 昌吉市…) → its code; a text
+    # two regions share maps to None (ambiguous).
+    region_names: dict[str, str | None] = field(default_factory=dict)
+    industry_names: dict[str, str] = field(default_factory=dict)  # 批发业 → 51
 
     @classmethod
     def load(cls, session: Session) -> "_Refs":
         units = session.exec(select(Unit.code, Unit.name, Unit.department_code)).all()
         departments = session.exec(select(Department.code, Department.name)).all()
-        industries = session.exec(select(Industry.code, Industry.parent_code)).all()
+        industries = session.exec(select(Industry.code, Industry.parent_code, Industry.name)).all()
+        regions = session.exec(select(Region.code, Region.name, Region.parent_code)).all()
         return cls(
-            industries=dict(industries),
+            industries={code: parent for code, parent, _ in industries},
             units={code: dept for code, _, dept in units},
             unit_names={name: code for code, name, _ in units},
             departments={code for code, _ in departments},
             department_names={name: code for code, name in departments},
+            region_names=_region_names(regions),
+            industry_names={name: code for code, _, name in industries},
         )
+
+
+def _region_names(regions: list[tuple[str, str, str | None]]) -> dict[str, str | None]:
+    """Every way of writing a region from its own name up to the full chain of its parents'
+    names (昌吉市, 昌吉回族自治州昌吉市, 新疆维吾尔自治区昌吉回族自治州昌吉市)."""
+    by_code = {code: (name, parent) for code, name, parent in regions}
+    names: dict[str, str | None] = {}
+    for code, (name, parent) in by_code.items():
+        text = name
+        while True:
+            names[text] = code if names.get(text, code) == code else None
+            if parent is None or parent not in by_code:
+                break
+            parent_name, parent = by_code[parent]
+            text = parent_name + text
+    return names
 
 
 DATE_RE = re.compile(
@@ -101,6 +126,25 @@ def _past_date(today: str) -> Callable[[str], str]:
     return parse
 
 
+def _vocabulary_value(
+    vocab: Vocabulary, field_name: str, zh_name: str, en_name: str
+) -> Callable[[str], str]:
+    """A status or type as registration systems write it (data/import/values.csv): an exact
+    spelling, else the first listed word it contains (有限责任公司（自然人投资或控股）→ enterprise)."""
+    accepted = "、".join(k for k in vocab.values.get(field_name, {}) if not k.isascii())
+
+    def parse(raw: str) -> str:
+        code = vocab.value(field_name, raw)
+        if code is None:
+            raise _Bad(
+                f"{zh_name}“{raw}”无法识别（可用：{accepted}，或在 data/import/values.csv 中补充）",
+                f"unknown {en_name} {raw!r} (add it to data/import/values.csv)",
+            )
+        return code
+
+    return parse
+
+
 def _coded(values: dict[str, Any], zh_name: str, en_name: str) -> Callable[[str], Any]:
     """Look a value up in one of the columns.py value maps (English case-insensitively)."""
     accepted = "、".join(k for k in values if not k.isascii())
@@ -124,22 +168,40 @@ def _risk_class(raw: str) -> str:
     return code
 
 
-def _region_code(raw: str) -> str:
-    if not (raw.isascii() and raw.isdigit() and len(raw) in (6, 9, 12)):
+def _region_code(refs: _Refs) -> Callable[[str], str]:
+    """A region by its code, or by its name as exports write it (昌吉市, or with its
+    province and prefecture in front: 新疆维吾尔自治区昌吉回族自治州昌吉市)."""
+
+    def parse(raw: str) -> str:
+        if raw.isascii() and raw.isdigit() and len(raw) in (6, 9, 12):
+            return raw
+        text = "".join(raw.split())
+        if text in refs.region_names:
+            code = refs.region_names[text]
+            if code is None:
+                raise _Bad(
+                    f"行政区划“{raw}”对应多个区划，请填写代码",
+                    f"region {raw!r} names several regions: give its code",
+                )
+            return code
         raise _Bad(
-            "行政区划代码应为6位数字（乡镇街道为9或12位）",
-            "region code must be 6 digits (9 or 12 for townships)",
+            "行政区划应为6位代码（乡镇街道为9或12位）或区划名称，如652301或新疆维吾尔自治区"
+            "昌吉回族自治州昌吉市",
+            "region must be a 6-digit code (9 or 12 for townships) or a region's name",
         )
-    return raw
+
+    return parse
 
 
 def _industry_code(refs: _Refs) -> Callable[[str], str]:
     def parse(raw: str) -> str:
+        if raw in refs.industry_names:  # a section or division by name: 批发业 → 51
+            return refs.industry_names[raw]
         code = raw.upper()
         m = INDUSTRY_RE.fullmatch(code)
         if not code or m is None:
             raise _Bad(
-                "行业代码应为GB/T 4754门类字母和/或2–4位数字，如F5211、5211或F",
+                "行业代码应为GB/T 4754门类字母和/或2–4位数字，如F5211、5211或F，或门类、大类名称",
                 "industry code must be a GB/T 4754 section letter and/or 2-4 digits "
                 "(F5211, 5211, F)",
             )

@@ -1,7 +1,7 @@
 """The kinds of import (entities, inspectors) and how a header maps onto their columns."""
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Table, and_, or_
@@ -9,16 +9,17 @@ from sqlmodel import select
 
 from supervision.registry.columns import (
     ENTITY_COLUMNS,
+    ENTITY_DERIVABLE,
     ENTITY_REQUIRED,
-    ENTITY_STATUS_VALUES,
-    ENTITY_TYPE_VALUES,
     INSPECTOR_COLUMNS,
     INSPECTOR_REQUIRED,
+    USCC_TYPE_PREFIXES,
+    Vocabulary,
+    vocabulary,
 )
 from supervision.registry.importer.fields import (
     _badge_key,
     _boolean,
-    _coded,
     _Field,
     _industry_code,
     _max_len,
@@ -30,6 +31,7 @@ from supervision.registry.importer.fields import (
     _region_code,
     _risk_class,
     _uscc_key,
+    _vocabulary_value,
     _years,
 )
 from supervision.registry.importer.report import _FileProblem
@@ -49,6 +51,10 @@ class _Context:
     today: str  # ISO date in China
     this_year: int
     refs: _Refs
+    vocab: Vocabulary = field(default_factory=vocabulary)
+    # The supervising unit of entities whose unit the file neither gives nor lets derive.
+    default_unit: str | None = None
+    stations: dict[str, str] = field(default_factory=dict)  # township code → station code
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,8 @@ class _Kind:
         None
     )
     child: tuple[str, tuple[str, str]] | None = None  # table, (key column, value column)
+    # Required fields a file may leave out: each row's value is derived instead (`_derived`).
+    derivable: tuple[str, ...] = ()
     # The pass over the rows, when the kind does not fit the upsert-by-key writers.
     stream: Callable[..., None] | None = None
 
@@ -84,18 +92,22 @@ def _entity_fields(ctx: _Context) -> dict[str, _Field]:
     )
     return {
         "name": _Field(),
-        "entity_type": _Field(_coded(ENTITY_TYPE_VALUES, "主体类型", "entity type")),
+        "entity_type": _Field(
+            _vocabulary_value(ctx.vocab, "entity_type", "主体类型", "entity type")
+        ),
         "legal_rep": _Field(),
         "legal_rep_id_no": _Field(),
         "phone": _Field(),
         "registered_address": _Field(),
         "business_address": _Field(),
-        "region_code": _Field(_region_code),
+        "region_code": _Field(_region_code(ctx.refs)),
         "industry_code": _Field(_industry_code(ctx.refs)),
         "registration_authority": _Field(),
         "supervising_unit": unit,
         "established_on": _Field(_past_date(ctx.today)),
-        "status": _Field(_coded(ENTITY_STATUS_VALUES, "登记状态", "status"), default="active"),
+        "status": _Field(
+            _vocabulary_value(ctx.vocab, "status", "登记状态", "status"), default="active"
+        ),
         "opened_on": _Field(_past_date(ctx.today)),
         "ceased_trading_on": _Field(_past_date(ctx.today)),
         "revoked_on": _Field(_past_date(ctx.today)),
@@ -227,6 +239,7 @@ _ENTITIES = _Kind(
     flag_row=_revoked_without_date,
     check_written=_entity_dates_written,
     child=("annual_report", ("uscc", "year")),
+    derivable=ENTITY_DERIVABLE,
 )
 _INSPECTORS = _Kind(
     name="inspectors",
@@ -243,7 +256,7 @@ _INSPECTORS = _Kind(
 
 # ---- header -------------------------------------------------------------------------------
 
-_TEXT, _PARSED, _CHILD = 0, 1, 2
+_TEXT, _PARSED, _CHILD, _DERIVED = 0, 1, 2, 3
 _REQUIRED = object()
 _MISS = object()
 
@@ -256,46 +269,95 @@ class _Plan:
     key_index: int
     key_header: str
     # (cell index, header as written, field name, mode, text limit or (cache, parse), default)
+    # A _DERIVED step reads another column's cell (the key, the address) and its parse gives
+    # the value or None (not derivable: then the default, or an error).
     steps: list[tuple[int, str, str, int, Any, Any]]
     columns: list[str]  # row values after the key columns, in order
     absent_defaults: dict[str, Any]  # columns not in the file that still need a value
     ignored: list[str]
+    derived: dict[str, str] = field(default_factory=dict)  # field → how, for the report
+
+
+def _columns(kind: _Kind, ctx: _Context) -> dict[str, tuple[str, ...]]:
+    return ctx.vocab.columns.get(kind.name, kind.columns)
+
+
+def header_score(kind: _Kind, ctx: _Context, cells: list[str]) -> int:
+    """How many of a row's cells are headers of this kind (0 unless the key's is there)."""
+    lookup = _lookup(kind, ctx)
+    found = {lookup[c][0] for cell in cells if (c := cell.strip().lower()) in lookup}
+    return len(found) if kind.key in found else 0
+
+
+def _lookup(kind: _Kind, ctx: _Context) -> dict[str, tuple[str, int]]:
+    """Header (lower-case) → (field, rank of the header among the field's names)."""
+    return {
+        alias.lower(): (name, rank)
+        for name, aliases in _columns(kind, ctx).items()
+        for rank, alias in enumerate(aliases)
+    }
 
 
 def _plan(kind: _Kind, ctx: _Context, header: list[str], line: int) -> _Plan:
-    lookup = {alias.lower(): name for name, aliases in kind.columns.items() for alias in aliases}
-    found: dict[str, tuple[int, str]] = {}
+    columns_of = _columns(kind, ctx)
+    lookup = _lookup(kind, ctx)
+    found: dict[str, tuple[int, str, int]] = {}
     ignored: list[str] = []
     for index, cell in enumerate(header):
         title = cell.strip()
-        name = lookup.get(title.lower())
-        if name is None:
+        hit = lookup.get(title.lower())
+        if hit is None:
             if title:
                 ignored.append(title)
-        elif name in found:
-            first = found[name][1]
+            continue
+        name, rank = hit
+        if name not in found:
+            found[name] = (index, title, rank)
+            continue
+        first_index, first, first_rank = found[name]
+        if rank == first_rank:
             raise _FileProblem(
                 line,
-                f"列“{first}”和“{title}”都表示{kind.columns[name][0]}，只能保留一列",
-                f"columns {first!r} and {title!r} both mean {name}: keep one",
+                f"列“{first}”出现了两次，只能保留一列",
+                f"column {first!r} appears twice: keep one",
             )
+        # Two names of one field (成立日期 and 核准日期): the preferred name is read.
+        if rank < first_rank:
+            found[name] = (index, title, rank)
+            ignored.append(f"{first}（与“{title}”同义，未采用）")
         else:
-            found[name] = (index, title)
-    missing = [name for name in kind.required if name not in found]
+            ignored.append(f"{title}（与“{first}”同义，未采用）")
+    derived: dict[str, str] = {}
+    missing = []
+    for name in kind.required:
+        if name in found:
+            continue
+        how = _derivation(kind, ctx, name, found)
+        if how is None:
+            missing.append(name)
+        else:
+            derived[name] = how
     if missing:
         raise _FileProblem(
             line,
-            "缺少必填列：" + "、".join(kind.columns[n][0] for n in missing),
+            "缺少必填列："
+            + "、".join(columns_of[n][0] for n in missing)
+            + "（可用的列名见导入页面的列名对照表，或下载导入模板）",
             "missing required columns: "
-            + ", ".join(f"{n} ({kind.columns[n][0]})" for n in missing),
+            + ", ".join(f"{n} ({columns_of[n][0]})" for n in missing)
+            + " (the import page lists every accepted header; or download the template)",
         )
     fields = kind.fields(ctx)
     steps = []
     columns = []
     for name, spec in fields.items():
+        if name in derived:
+            steps.append(_derived_step(ctx, name, found, derived[name]))
+            columns.append(name)
+            continue
         if name not in found:
             continue
-        index, title = found[name]
+        index, title, _rank = found[name]
         default = _REQUIRED if name in kind.required else spec.default
         if spec.parse is None:
             steps.append((index, title, name, _TEXT, _max_len(kind.table, name), default))
@@ -307,7 +369,40 @@ def _plan(kind: _Kind, ctx: _Context, header: list[str], line: int) -> _Plan:
     absent = {
         name: spec.default
         for name, spec in fields.items()
-        if name not in found and spec.default is not None
+        if name not in found and name not in derived and spec.default is not None
     }
-    key_index, key_header = found[kind.key]
-    return _Plan(len(header), key_index, key_header, steps, columns, absent, ignored)
+    key_index, key_header, _rank = found[kind.key]
+    return _Plan(len(header), key_index, key_header, steps, columns, absent, ignored, derived)
+
+
+def _derivation(
+    kind: _Kind, ctx: _Context, name: str, found: dict[str, tuple[int, str, int]]
+) -> str | None:
+    """How a required field missing from the file is derived per row, if it can be."""
+    if name not in kind.derivable:
+        return None
+    if name == "entity_type":
+        return "uscc"
+    if name == "supervising_unit" and "registered_address" in found:
+        return "address"
+    return None
+
+
+def _derived_step(
+    ctx: _Context, name: str, found: dict[str, tuple[int, str, int]], how: str
+) -> tuple[int, str, str, int, Any, Any]:
+    if how == "uscc":
+        index, title, _ = found["uscc"]
+
+        def derive(raw: str) -> str | None:
+            return USCC_TYPE_PREFIXES.get(raw[:2].upper())
+
+        return (index, title, name, _DERIVED, ({}, derive), None)
+    index, title, _ = found["registered_address"]
+    stations, vocab = ctx.stations, ctx.vocab
+
+    def from_address(raw: str) -> str | None:
+        township = vocab.township_of(raw)
+        return stations.get(township) if township is not None else None
+
+    return (index, title, name, _DERIVED, ({}, from_address), ctx.default_unit)

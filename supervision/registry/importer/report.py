@@ -33,6 +33,10 @@ class ImportReport:
     unchanged: int = 0
     annual_reports_added: int = 0
     ignored_columns: list[str] = field(default_factory=list)
+    header_line: int | None = None  # rows above it were the export's title and notes
+    # Derived required fields: field → {"derived": n, "default": m}.
+    derived: dict[str, dict[str, int]] = field(default_factory=dict)
+    skipped_lines: list[int] = field(default_factory=list)  # totals and note rows
     flagged: list[RowError] = field(default_factory=list)
     flagged_total: int = 0
     errors: list[RowError] = field(default_factory=list)

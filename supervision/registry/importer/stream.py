@@ -1,8 +1,9 @@
 """The streaming pass: validate every row, write while all rows so far are good."""
 
+import itertools
 from collections.abc import Callable, Iterator
 from contextlib import closing
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -10,9 +11,11 @@ from sqlmodel import Session
 
 from supervision.audit.service import record_change
 from supervision.clock import Clock, SystemClock
+from supervision.registry.columns import vocabulary
 from supervision.registry.importer.fields import _Refs
 from supervision.registry.importer.kinds import (
     _CHILD,
+    _DERIVED,
     _MISS,
     _REQUIRED,
     _TEXT,
@@ -20,6 +23,7 @@ from supervision.registry.importer.kinds import (
     _Kind,
     _Plan,
     _plan,
+    header_score,
 )
 from supervision.registry.importer.reading import (
     CACHE_CAP,
@@ -38,6 +42,21 @@ from supervision.registry.importer.report import (
 )
 from supervision.registry.importer.writers import _PostgresWriter, _SqliteWriter, _writer
 
+
+def _not_derived(name: str, raw: str) -> tuple[str, str]:
+    if name == "entity_type":
+        return (
+            f"文件没有“主体类型”列，且无法由信用代码第1–2位（{raw[:2]}）推断主体类型",
+            f"no entity type column, and the credit code's characters {raw[:2]!r} do not give one",
+        )
+    return (
+        "文件没有“管辖单位”列，且无法从住所推断管辖单位（住所中没有可识别的乡镇、街道或道路）："
+        "请指定默认管辖单位，或在 data/import/address_rules.csv 中补充",
+        "no supervising-unit column and none can be derived from the address: give a default "
+        "unit, or add the place to data/import/address_rules.csv",
+    )
+
+
 # ---- the pass -----------------------------------------------------------------------------
 
 # Rows per write: big enough to amortise a statement, small enough to keep memory flat.
@@ -53,6 +72,7 @@ def _import(
     clock: Clock | None,
     progress: Callable[[int], None] | None,
     error_cap: int,
+    default_unit: str | None = None,
 ) -> ImportReport:
     clock = clock or SystemClock()
     report = ImportReport(kind=kind.name, filename=filename)
@@ -67,7 +87,11 @@ def _import(
             issues.error(sniffed.problem.line, None, "", sniffed.problem.zh, sniffed.problem.en)
             raise ImportFailed(report)
         today = clock.today()
-        ctx = _Context(today.isoformat(), today.year, _Refs.load(session))
+        try:
+            ctx = _context(session, today, default_unit)
+        except _FileProblem as problem:
+            issues.error(problem.line, None, "", problem.zh, problem.en)
+            raise ImportFailed(report) from None
         if sniffed.format == "xlsx":
             reader = _read_xlsx(stream)
         else:
@@ -103,6 +127,43 @@ def _import(
     return report
 
 
+def _context(session: Session, today: date, default_unit: str | None) -> _Context:
+    """What the rows are checked against: reference data, the vocabulary, and — for the
+    supervising unit of entities a file gives none — the stations and a default."""
+    from supervision.registry.reference import read_reference
+    from supervision.settings import get_settings
+
+    data_dir = get_settings().data_dir
+    refs = _Refs.load(session)
+    stations = read_reference(data_dir).station_of_township()
+    if refs.units:
+        stations = {t: u for t, u in stations.items() if u in refs.units}
+    unit = None
+    if default_unit:
+        unit = default_unit.strip()
+        unit = refs.unit_names.get(unit, unit)
+        if refs.units and unit not in refs.units:
+            raise _FileProblem(
+                None,
+                f"默认管辖单位“{default_unit}”不存在",
+                f"the default supervising unit {default_unit!r} does not exist",
+            )
+    return _Context(
+        today.isoformat(),
+        today.year,
+        refs,
+        vocab=vocabulary(data_dir),
+        default_unit=unit,
+        stations=stations,
+    )
+
+
+# A row whose key cell starts with one of these is a totals or note row of the export.
+TOTALS_WORDS = ("合计", "总计", "共计", "小计", "总数", "备注", "说明", "制表")
+# Title and note rows an export may put above its header.
+HEADER_SEARCH_ROWS = 30
+
+
 def _stream(
     session: Session,
     kind: _Kind,
@@ -112,15 +173,12 @@ def _stream(
     now: datetime,
     progress: Callable[[int], None] | None,
 ) -> None:
-    """Resolve the header, then hand the rows to the validator and a writer."""
-    for line, header in rows:
-        if header.__class__ is _Unreadable:
-            raise _FileProblem(line, header.zh, header.en)
-        if any(cell.strip() for cell in header):
-            break
-    else:
-        raise _FileProblem(None, "文件为空（没有表头行）", "the file is empty (no header row)")
+    """Find the header (title rows above it are skipped), then hand the rows to the
+    validator and a writer."""
+    line, header, rows = _find_header(kind, ctx, rows)
+    issues.report.header_line = line
     plan = _plan(kind, ctx, header, line)
+    issues.report.derived = {name: {} for name in plan.derived}
     issues.report.ignored_columns = plan.ignored
     conn = session.connection()
     with closing(_writer(conn, kind, plan, now)) as writer:
@@ -136,6 +194,33 @@ def _stream(
         ]
         for line, title, zh, en in sorted(found, key=lambda f: f[0]):
             issues.error(line, title, "", zh, en)
+
+
+def _find_header(
+    kind: _Kind, ctx: _Context, rows: Iterator[tuple[int, list[str] | _Unreadable]]
+) -> tuple[int, list[str], Iterator[tuple[int, list[str] | _Unreadable]]]:
+    """The header row: among the first rows, the first that names the key column and most
+    fields; rows above it are the export's title and notes. With none, the first non-blank
+    row (whose missing columns the plan then names)."""
+    looked: list[tuple[int, list[str]]] = []
+    for line, cells in rows:
+        if cells.__class__ is _Unreadable:
+            raise _FileProblem(line, cells.zh, cells.en)
+        if not any(cell.strip() for cell in cells):
+            continue
+        looked.append((line, cells))
+        if header_score(kind, ctx, cells) >= 2 or len(looked) >= HEADER_SEARCH_ROWS:
+            break
+    if not looked:
+        raise _FileProblem(None, "文件为空（没有表头行）", "the file is empty (no header row)")
+    best = next(
+        ((n, c) for n, c in looked if header_score(kind, ctx, c) >= 2),
+        None,
+    )
+    if best is None:
+        return looked[0][0], looked[0][1], itertools.chain(looked[1:], rows)
+    after = [(n, c) for n, c in looked if n > best[0]]
+    return best[0], best[1], itertools.chain(after, rows)
 
 
 def _validate_and_write(
@@ -157,6 +242,7 @@ def _validate_and_write(
     # The loop below runs once per row of files with millions of rows: everything it touches
     # is a local, and cells are checked with str methods and cached verdicts.
     text_mode, child_mode, required, miss, bad_value = _TEXT, _CHILD, _REQUIRED, _MISS, _Bad
+    derived_mode, totals_words, derived_counts = _DERIVED, TOTALS_WORDS, report.derived
     width, steps, tail = plan.width, plan.steps, writer.tail
     key_index, key_header, parse_key = plan.key_index, plan.key_header, kind.parse_key
     check_row, flag_row = kind.check_row, kind.flag_row
@@ -203,6 +289,10 @@ def _validate_and_write(
 
             values: list[Any] = []
             key = raw = cells[key_index].strip()
+            if raw.startswith(totals_words):
+                report.skipped_lines.append(line)  # the export's totals or notes
+                read -= 1
+                continue
             if not raw:
                 error(line, key_header, raw, "必填项为空", "required value is empty")
                 bad = True
@@ -236,6 +326,36 @@ def _validate_and_write(
                         bad = True
                     elif mode != child_mode:
                         values.append(default)
+                elif mode == derived_mode:
+                    cache, derive = arg
+                    value = cache.get(raw, miss)
+                    if value is miss:
+                        value = derive(raw)
+                        if len(cache) < CACHE_CAP:
+                            cache[raw] = value
+                    counts = derived_counts[_name]
+                    if value is None and default is not None:
+                        value = default
+                        counts["default"] = counts.get("default", 0) + 1
+                        flag(
+                            line,
+                            title,
+                            raw,
+                            f"未能从住所推断管辖单位，已用默认单位{default}",
+                            f"no unit could be derived from the address; default {default} used",
+                        )
+                    elif value is None:
+                        error(
+                            line,
+                            title,
+                            raw,
+                            *_not_derived(_name, raw),
+                        )
+                        bad = True
+                        continue
+                    else:
+                        counts["derived"] = counts.get("derived", 0) + 1
+                    values.append(value)
                 elif mode == text_mode:
                     if "\x00" in raw:
                         error(line, title, raw, "含有空字符（NUL）", "contains a NUL character")
