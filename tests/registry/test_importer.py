@@ -292,9 +292,9 @@ def test_wrong_encoding_refused_clearly(session: Session, data: bytes, detected:
     assert report.sha256 == hashlib.sha256(data).hexdigest()
 
 
-def test_legacy_xls_refused(session: Session) -> None:
+def test_a_damaged_legacy_xls_is_refused_readably(session: Session) -> None:
     report = refused(session, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512))
-    assert ".xls" in report.errors[0].reason_zh
+    assert "无法读取旧版Excel（.xls）" in report.errors[0].reason_zh
 
 
 def test_broken_xlsx_refused(session: Session) -> None:

@@ -8,10 +8,13 @@ text, dates in four spellings, a totals row at the end, GB18030 with CRLF.
 
 import csv
 import io
+from datetime import date
 from datetime import UTC, datetime
 from pathlib import Path
 
+import openpyxl
 import pytest
+import xlwt
 from sqlmodel import Session, select
 
 from supervision.clock import FixedClock
@@ -275,3 +278,60 @@ def test_the_upload_path_takes_the_default_unit_too(registry) -> None:
         default_unit="652301-XY",
     )
     assert report.ok and report.derived["supervising_unit"]["default"] == 1
+
+
+def _sheet_rows(rows: list[list[str]]) -> list[list[object]]:
+    """The export's rows as a spreadsheet holds them: dates as date cells, a totals row."""
+    out: list[list[object]] = [["昌吉市市场主体登记信息导出"], [], HEADER]
+    for row in rows:
+        cells: list[object] = list(row)
+        if row[5] == "2019-03-01":
+            cells[5] = date(2019, 3, 1)
+        out.append(cells)
+    out.append(["合计", len(rows)])
+    return out
+
+
+def _xls(sheets: dict[str, list[list[object]]]) -> bytes:
+    book = xlwt.Workbook(encoding="utf-8")
+    dates = xlwt.easyxf(num_format_str="YYYY-MM-DD")
+    for name, rows in sheets.items():
+        sheet = book.add_sheet(name)
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                if isinstance(value, date):
+                    sheet.write(r, c, value, dates)
+                else:
+                    sheet.write(r, c, value)
+    buf = io.BytesIO()
+    book.save(buf)
+    return buf.getvalue()
+
+
+def _xlsx(sheets: dict[str, list[list[object]]]) -> bytes:
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for name, rows in sheets.items():
+        sheet = book.create_sheet(name)
+        for row in rows:
+            sheet.append(row)
+    buf = io.BytesIO()
+    book.save(buf)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("write", [_xls, _xlsx], ids=["xls", "xlsx"])
+def test_old_and_new_excel_files_load_from_the_sheet_with_the_header(registry, write) -> None:
+    """A workbook with a cover sheet first: the sheet holding the header is read; a date
+    typed as an Excel date cell is a date; the totals row is left out."""
+    sheets = {"说明": [["本表由登记系统导出"], ["请勿修改"]], "主体名录": _sheet_rows(_rows())}
+    data = write(sheets)
+    report = import_entities(
+        registry, io.BytesIO(data), filename="导出.xls", actor="c", clock=CLOCK
+    )
+    assert report.ok and report.inserted == len(CASES), report.errors
+    assert report.format == write.__name__.strip("_") and report.header_line == 3
+    assert report.skipped_lines == [len(CASES) + 4]
+    individual = registry.exec(select(Entity).where(Entity.uscc == _code(5, "individual"))).one()
+    assert individual.established_on == date(2019, 3, 1)
+    assert individual.supervising_unit == "652301-07"

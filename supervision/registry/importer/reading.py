@@ -8,7 +8,7 @@ import itertools
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -17,6 +17,7 @@ from typing import Any, BinaryIO
 
 import charset_normalizer
 import openpyxl
+import python_calamine
 
 from supervision.registry.importer.report import _FileProblem, _Unreadable
 
@@ -93,15 +94,7 @@ def _sniff(stream: BinaryIO) -> _Sniffed:
     if head.startswith(XLSX_MAGIC):
         return done("xlsx", None)
     if head.startswith(XLS_MAGIC):
-        return done(
-            None,
-            None,
-            _FileProblem(
-                None,
-                "不支持旧版Excel（.xls）文件，请另存为.xlsx或CSV",
-                "legacy Excel (.xls) files are not supported: save as .xlsx or CSV",
-            ),
-        )
+        return done("xls", None)
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or _looks_binary(head):
         return done(None, None, _unknown_encoding(head))
 
@@ -235,8 +228,17 @@ def _csv_problem(exc: csv.Error) -> _Unreadable:
     return _Unreadable(None, "", f"CSV格式错误：{exc}", f"malformed CSV: {exc}")
 
 
-def _read_xlsx(stream: BinaryIO) -> Iterator[tuple[int, list[str] | _Unreadable]]:
-    """Rows of the first sheet as text, numbered like Excel numbers them."""
+# Rows of each sheet looked at for the header when a workbook has several sheets.
+SHEET_HEAD_ROWS = 30
+# An old .xls holds at most 65,536 rows of 256 cells: read whole (it cannot be streamed).
+XLS_MAX_BYTES = 64 << 20
+
+
+def _read_xlsx(
+    stream: BinaryIO, has_header: Callable[[list[list[str]]], bool] | None = None
+) -> Iterator[tuple[int, list[str] | _Unreadable]]:
+    """Rows of the sheet with the header (the first sheet whose first rows hold it; the
+    first sheet when none does), as text, numbered like Excel numbers them."""
     try:
         workbook = openpyxl.load_workbook(stream, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl fails in many ways on untrusted input: report any
@@ -247,11 +249,66 @@ def _read_xlsx(stream: BinaryIO) -> Iterator[tuple[int, list[str] | _Unreadable]
         ) from None
     try:
         sheet = workbook.worksheets[0]
+        if has_header is not None and len(workbook.worksheets) > 1:
+            for candidate in workbook.worksheets:
+                head = [
+                    cells
+                    for values in itertools.islice(
+                        candidate.iter_rows(values_only=True), SHEET_HEAD_ROWS
+                    )
+                    if not isinstance(cells := _xlsx_cells(values), _Unreadable)
+                ]
+                if has_header(head):
+                    sheet = candidate
+                    break
         # Read-only sheets fill gaps with empty rows, so enumeration gives Excel's numbers.
         for line, values in enumerate(sheet.iter_rows(values_only=True), start=1):
             yield line, _xlsx_cells(values)
     finally:
         workbook.close()
+
+
+def _read_xls(
+    stream: BinaryIO, has_header: Callable[[list[list[str]]], bool] | None = None
+) -> Iterator[tuple[int, list[str] | _Unreadable]]:
+    """Rows of an old Excel (.xls) workbook's sheet with the header, read with calamine."""
+    data = stream.read(XLS_MAX_BYTES + 1)
+    if len(data) > XLS_MAX_BYTES:
+        raise _FileProblem(
+            None,
+            "旧版Excel（.xls）文件过大，请另存为.xlsx或CSV",
+            "the .xls file is too large: save it as .xlsx or CSV",
+        )
+    try:
+        workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        sheets = [workbook.get_sheet_by_index(n) for n in range(len(workbook.sheet_names))]
+        tables = [sheet.to_python(skip_empty_area=False) for sheet in sheets]
+    except Exception as exc:  # a hostile or damaged file: report whatever calamine says
+        raise _FileProblem(
+            None,
+            f"无法读取旧版Excel（.xls）文件（{type(exc).__name__}），请另存为.xlsx或CSV",
+            f"cannot read the .xls file ({type(exc).__name__}: {exc}); save as .xlsx or CSV",
+        ) from None
+    if not tables:
+        return
+    table = tables[0]
+    if has_header is not None:
+        for candidate in tables:
+            head = [
+                cells
+                for values in candidate[:SHEET_HEAD_ROWS]
+                if not isinstance(cells := _xlsx_cells(tuple(values)), _Unreadable)
+            ]
+            if has_header(head):
+                table = candidate
+                break
+    for line, values in enumerate(table, start=1):
+        yield line, _xlsx_cells(tuple(_xls_value(v) for v in values))
+
+
+def _xls_value(value: Any) -> Any:
+    """calamine gives "" for an empty cell and floats for numbers, like openpyxl's None/float."""
+    return None if value == "" else value
 
 
 def _xlsx_cells(values: tuple[Any, ...]) -> list[str] | _Unreadable:

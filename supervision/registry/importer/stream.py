@@ -29,6 +29,7 @@ from supervision.registry.importer.reading import (
     CACHE_CAP,
     _binary,
     _read_csv,
+    _read_xls,
     _read_xlsx,
     _sniff,
 )
@@ -92,8 +93,14 @@ def _import(
         except _FileProblem as problem:
             issues.error(problem.line, None, "", problem.zh, problem.en)
             raise ImportFailed(report) from None
+
+        def has_header(rows: list[list[str]]) -> bool:
+            return any(header_score(kind, ctx, cells) >= 2 for cells in rows)
+
         if sniffed.format == "xlsx":
-            reader = _read_xlsx(stream)
+            reader = _read_xlsx(stream, has_header)
+        elif sniffed.format == "xls":
+            reader = _read_xls(stream, has_header)
         else:
             reader = _read_csv(stream, sniffed.encoding)
         # closing(): the reader lets go of the stream before `_binary` closes it.
