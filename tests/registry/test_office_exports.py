@@ -8,8 +8,7 @@ text, dates in four spellings, a totals row at the end, GB18030 with CRLF.
 
 import csv
 import io
-from datetime import date
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import openpyxl
