@@ -1,7 +1,9 @@
 """Staff pages of the registries: entities, inspectors, and the bulk import form."""
 
+import hashlib
 import math
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -19,14 +21,15 @@ from api.pages.render import (
     page_links,
     render,
 )
-from api.roles import PlannerPage, StaffPage, page_context
+from api.roles import PlannerPage, ReaderPage, StaffPage, page_context
 from api.scope import entity_scope
 from supervision.disclosure import audience_of, visible
-from supervision.errors import DomainError
+from supervision.errors import DomainError, NotFound
 from supervision.registry import importer
 from supervision.registry import queries as rq
 from supervision.registry import service as registry_service
 from supervision.registry.columns import vocabulary
+from supervision.registry.importer import files as import_files
 from supervision.registry.models import (
     ENTITY_STATUS_LABELS,
     ENTITY_TYPE_LABELS,
@@ -148,6 +151,68 @@ def inspectors(request: Request, session: SessionDep, user: StaffPage) -> Respon
 IMPORT_KINDS = {"entities": "市场主体", "inspectors": "执法检查人员", "tax-filings": "涉税信息"}
 
 
+# A failed import keeps this many errors for its downloadable report (the page shows the
+# first settings.import_error_cap of them).
+FULL_ERROR_CAP = 100_000
+ERROR_REPORTS_DIR = "import-reports"
+
+
+def _keep_error_report(storage: Path, report: importer.ImportReport) -> str:
+    """Write the full error report beside the stored files; its SHA-256 names it. Nothing
+    of a failed import reaches the database (it rolls back), so the report is a plain file."""
+    data = import_files.error_report_csv(report)
+    digest = hashlib.sha256(data).hexdigest()
+    folder = storage / ERROR_REPORTS_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{digest}.csv").write_bytes(data)
+    return digest
+
+
+@router.get("/staff/import/errors/{digest}.csv")
+def import_error_report(digest: str, user: PlannerPage, settings: SettingsDep) -> Response:
+    if not (len(digest) == 64 and set(digest) <= set("0123456789abcdef")):
+        raise NotFound("没有这份错误报告", "no such error report")
+    path = settings.storage_dir / ERROR_REPORTS_DIR / f"{digest}.csv"
+    if not path.is_file():
+        raise NotFound("没有这份错误报告（可能已清理），请重新上传查看", "no such error report")
+    return Response(
+        path.read_bytes(),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="import-errors-{digest[:12]}.csv"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.get("/staff/import/template/{kind}.{fmt}")
+def import_template(kind: str, fmt: str, user: PlannerPage) -> Response:
+    """The import template of a kind: its header row under the preferred names."""
+    if kind not in import_files.TEMPLATE_KINDS or fmt not in ("csv", "xlsx"):
+        raise NotFound("没有这个导入模板", "no such template")
+    if fmt == "csv":
+        body, media = import_files.template_csv(kind), "text/csv; charset=utf-8"
+    else:
+        body = import_files.template_xlsx(kind)
+        media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(
+        body,
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="import-template-{kind}.{fmt}"'},
+    )
+
+
+@router.get("/staff/imports")
+def import_history(request: Request, session: SessionDep, user: ReaderPage) -> Response:
+    rows = import_files.import_history(session)
+    return render(
+        request,
+        "staff/imports.html",
+        {"rows": rows, "kinds": {k.replace("-", "_"): v for k, v in IMPORT_KINDS.items()}},
+        title="导入记录",
+    )
+
+
 def _import_page(
     request: Request,
     session: Session | None = None,
@@ -165,6 +230,8 @@ def _import_page(
         "report": report,
         "error": error,
         "limit_mb": request.app.state.settings.upload_max_bytes / 1024 / 1024,
+        "errors_shown": request.app.state.settings.import_error_cap,
+        "templates": {k: import_files.template_columns(k) for k in import_files.TEMPLATE_KINDS},
     }
     return render(
         request, "staff/import.html", context, status_code=status_code, title="批量导入名录"
@@ -195,7 +262,8 @@ def import_upload(
             request, session, kind=kind, error="请选择要上传的 CSV 或 XLSX 文件", status_code=400
         )
     try:
-        # The JSON API's own path: size check, then the all-or-nothing importer.
+        # The JSON API's own path: size check, then the all-or-nothing importer. Every error
+        # is kept (up to FULL_ERROR_CAP) for the downloadable report; the page shows the first.
         with attempt(session):
             report = importer.import_upload(
                 session,
@@ -205,12 +273,15 @@ def import_upload(
                 max_bytes=settings.upload_max_bytes,
                 actor=user.username,
                 clock=clock,
-                error_cap=settings.import_error_cap,
+                error_cap=FULL_ERROR_CAP,
                 default_unit=form_text(form, "default_unit")[:100] or None,
+                snapshot_of=form_text(form, "snapshot_of")[:32] or None,
             ).to_dict()
     except importer.ImportFailed as exc:
+        failed = exc.report.to_dict()
+        failed["error_report"] = _keep_error_report(settings.storage_dir, exc.report)
         return _import_page(
-            request, session, kind=kind, report=exc.report.to_dict(), error=exc.zh, status_code=400
+            request, session, kind=kind, report=failed, error=exc.zh, status_code=400
         )
     except DomainError as exc:
         return _import_page(request, session, kind=kind, error=exc.zh, status_code=exc.status)

@@ -51,14 +51,27 @@ def import_entities(
     progress: Callable[[int], None] | None = None,
     error_cap: int = 200,
     default_unit: str | None = None,
+    snapshot_of: str | None = None,
 ) -> ImportReport:
     """Upsert market entities (and their annual-report years) from a CSV or XLSX file.
+
+    ``snapshot_of`` (a unit, or a region code) declares the file a full snapshot of that
+    scope: registered entities of it the file does not list are reported, never deleted.
 
     A file without a supervising-unit column has each entity's unit derived from its
     address (data/import/address_rules.csv); ``default_unit`` (a unit's code or name) is
     used where none can be, and without it such rows are errors."""
     return _import(
-        session, source, _ENTITIES, filename, actor, clock, progress, error_cap, default_unit
+        session,
+        source,
+        _ENTITIES,
+        filename,
+        actor,
+        clock,
+        progress,
+        error_cap,
+        default_unit,
+        snapshot_of,
     )
 
 
@@ -104,6 +117,7 @@ def import_upload(
     clock: Clock | None = None,
     error_cap: int = 200,
     default_unit: str | None = None,
+    snapshot_of: str | None = None,
 ) -> ImportReport:
     """An uploaded file of one of IMPORT_KINDS: refused whole when larger than `max_bytes`."""
     source.seek(0, 2)
@@ -114,7 +128,9 @@ def import_upload(
             f"文件过大（{size // 1_048_576} MB），上限为 {max_bytes // 1_048_576} MB",
             f"file too large: {size} bytes, limit {max_bytes}",
         )
-    options = {"default_unit": default_unit} if kind == "entities" and default_unit else {}
+    options = (
+        {"default_unit": default_unit, "snapshot_of": snapshot_of} if kind == "entities" else {}
+    )
     return IMPORT_KINDS[kind](
         session,
         source,

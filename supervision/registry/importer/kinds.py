@@ -55,6 +55,9 @@ class _Context:
     # The supervising unit of entities whose unit the file neither gives nor lets derive.
     default_unit: str | None = None
     stations: dict[str, str] = field(default_factory=dict)  # township code → station code
+    # A full snapshot of one unit (its code) or region (a code prefix): registered entities
+    # of that scope the file does not list are reported for a person to review.
+    snapshot_of: str | None = None
 
 
 @dataclass(frozen=True)

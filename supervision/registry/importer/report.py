@@ -7,6 +7,8 @@ from supervision.errors import Invalid
 
 # Characters of a bad value repeated in the report (enough to find it in the file).
 VALUE_SHOWN = 50
+# Entities absent from a snapshot listed in the report (all are counted).
+ABSENT_SHOWN = 1000
 
 
 @dataclass
@@ -37,6 +39,11 @@ class ImportReport:
     # Derived required fields: field → {"derived": n, "default": m}.
     derived: dict[str, dict[str, int]] = field(default_factory=dict)
     skipped_lines: list[int] = field(default_factory=list)  # totals and note rows
+    # A snapshot import: registered entities of its scope the file does not list (kept, not
+    # deleted), the first ABSENT_SHOWN of them, and how many in all.
+    snapshot_of: str | None = None
+    absent: list[dict[str, str]] = field(default_factory=list)
+    absent_total: int = 0
     flagged: list[RowError] = field(default_factory=list)
     flagged_total: int = 0
     errors: list[RowError] = field(default_factory=list)

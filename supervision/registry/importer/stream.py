@@ -7,6 +7,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from sqlalchemy import or_, select
 from sqlmodel import Session
 
 from supervision.audit.service import record_change
@@ -34,6 +35,7 @@ from supervision.registry.importer.reading import (
     _sniff,
 )
 from supervision.registry.importer.report import (
+    ABSENT_SHOWN,
     ImportFailed,
     ImportReport,
     _Bad,
@@ -42,6 +44,7 @@ from supervision.registry.importer.report import (
     _Unreadable,
 )
 from supervision.registry.importer.writers import _PostgresWriter, _SqliteWriter, _writer
+from supervision.registry.models import Entity
 
 
 def _not_derived(name: str, raw: str) -> tuple[str, str]:
@@ -74,6 +77,7 @@ def _import(
     progress: Callable[[int], None] | None,
     error_cap: int,
     default_unit: str | None = None,
+    snapshot_of: str | None = None,
 ) -> ImportReport:
     clock = clock or SystemClock()
     report = ImportReport(kind=kind.name, filename=filename)
@@ -89,7 +93,7 @@ def _import(
             raise ImportFailed(report)
         today = clock.today()
         try:
-            ctx = _context(session, today, default_unit)
+            ctx = _context(session, today, default_unit, snapshot_of)
         except _FileProblem as problem:
             issues.error(problem.line, None, "", problem.zh, problem.en)
             raise ImportFailed(report) from None
@@ -126,6 +130,9 @@ def _import(
                     "unchanged": report.unchanged,
                     "flagged": report.flagged_total,
                     "annual_reports_added": report.annual_reports_added,
+                    "derived": report.derived,
+                    "snapshot_of": report.snapshot_of,
+                    "absent": report.absent_total,
                 },
                 clock=clock,
             )
@@ -134,7 +141,9 @@ def _import(
     return report
 
 
-def _context(session: Session, today: date, default_unit: str | None) -> _Context:
+def _context(
+    session: Session, today: date, default_unit: str | None, snapshot_of: str | None = None
+) -> _Context:
     """What the rows are checked against: reference data, the vocabulary, and — for the
     supervising unit of entities a file gives none — the stations and a default."""
     from supervision.registry.reference import read_reference
@@ -162,6 +171,22 @@ def _context(session: Session, today: date, default_unit: str | None) -> _Contex
         vocab=vocabulary(data_dir),
         default_unit=unit,
         stations=stations,
+        snapshot_of=_snapshot_scope(refs, snapshot_of),
+    )
+
+
+def _snapshot_scope(refs: _Refs, scope: str | None) -> str | None:
+    """A unit (code or name) or a region code (a prefix: 652301, 652301101) — or refused."""
+    if not scope or not scope.strip():
+        return None
+    scope = scope.strip()
+    scope = refs.unit_names.get(scope, scope)
+    if scope in refs.units or (scope.isascii() and scope.isdigit() and len(scope) in (2, 4, 6, 9)):
+        return scope
+    raise _FileProblem(
+        None,
+        f"全量快照的范围“{scope}”既不是管辖单位，也不是行政区划代码",
+        f"snapshot scope {scope!r} is neither a unit nor a region code",
     )
 
 
@@ -190,6 +215,8 @@ def _stream(
     conn = session.connection()
     with closing(_writer(conn, kind, plan, now)) as writer:
         seen = _validate_and_write(kind, ctx, plan, header, rows, issues, writer, progress)
+    if seen is not None and ctx.snapshot_of and kind.name == "entities":
+        _report_absent(conn, ctx.snapshot_of, seen, issues.report)
     # Only an update can meet stored values the file did not carry: inserted rows hold the
     # file's values alone, already checked row by row (a million-row first load skips the scan).
     if seen is not None and kind.check_written is not None and issues.report.updated:
@@ -201,6 +228,26 @@ def _stream(
         ]
         for line, title, zh, en in sorted(found, key=lambda f: f[0]):
             issues.error(line, title, "", zh, en)
+
+
+def _report_absent(conn: Any, scope: str, seen: dict[str, int], report: Any) -> None:
+    """Registered entities of the snapshot's unit or region that the file does not list."""
+    e = Entity.__table__.c
+    report.snapshot_of = scope
+    rows = conn.execute(
+        select(e.uscc, e.name, e.supervising_unit, e.status)
+        .where(or_(e.supervising_unit == scope, e.region_code.startswith(scope, autoescape=True)))
+        .order_by(e.uscc)
+        .execution_options(yield_per=10_000)
+    )
+    for uscc, name, unit, status in rows:
+        if uscc in seen:
+            continue
+        report.absent_total += 1
+        if len(report.absent) < ABSENT_SHOWN:
+            report.absent.append(
+                {"uscc": uscc, "name": name, "supervising_unit": unit, "status": str(status)}
+            )
 
 
 def _find_header(
