@@ -74,7 +74,8 @@ class Vocabulary:
     columns: dict[str, dict[str, tuple[str, ...]]]  # kind → field → headers, preferred first
     values: dict[str, dict[str, str]]  # field → exact spelling (lower-case) → code
     contains: dict[str, tuple[tuple[str, str], ...]]  # field → (word, code), in file order
-    address_rules: tuple[tuple[str, str], ...]  # (pattern, township code), longest first
+    # (pattern, township code): township names first, then places, the longest first in each.
+    address_rules: tuple[tuple[str, str], ...]
 
     def value(self, field: str, raw: str) -> str | None:
         """The code of a written value: an exact spelling, else the first word it contains."""
@@ -130,12 +131,18 @@ def _load(data_dir: Path, stamp: tuple[float, ...]) -> Vocabulary:
             contains.setdefault(row["field"], []).append((row["value"], row["code"]))
         else:
             raise VocabularyError(f"values.csv row {n}: match must be exact or contains")
-    rules = [(row["pattern"], row["township"]) for _, row in _rows(data_dir / ADDRESS_RULES_FILE)]
+    rules = []
+    for n, row in _rows(data_dir / ADDRESS_RULES_FILE):
+        if row["kind"] not in ("township", "place"):
+            raise VocabularyError(f"address_rules.csv row {n}: kind must be township or place")
+        rules.append(
+            (row["kind"] != "township", -len(row["pattern"]), row["pattern"], row["township"])
+        )
     return Vocabulary(
         columns={k: {f: tuple(h) for f, h in v.items()} for k, v in columns.items()},
         values=values,
         contains={f: tuple(w) for f, w in contains.items()},
-        address_rules=tuple(sorted(rules, key=lambda r: -len(r[0]))),
+        address_rules=tuple((pattern, township) for *_, pattern, township in sorted(rules)),
     )
 
 
