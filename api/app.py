@@ -1,5 +1,6 @@
 """The application factory: the only place the web layer is wired to the domain core."""
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -41,6 +42,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         scheduler.shutdown(wait=False)
 
 
+log = logging.getLogger("supervision")
+
+
 def create_app(
     settings: Settings | None = None, engine: Engine | None = None, clock: Clock | None = None
 ) -> FastAPI:
@@ -48,6 +52,8 @@ def create_app(
     # Refuse to start on a malformed rulebook rather than apply part of it (read once: the
     # requests' accessor serves this same reading until a file changes).
     book = rulebook(settings.data_dir)
+    for name, key, note in book.to_confirm():
+        log.warning("rulebook %s: %s is to confirm: %s", name, key, note)
     app = FastAPI(
         lifespan=_lifespan,
         title="双随机、一公开 监管抽查系统",

@@ -310,9 +310,11 @@ def _check_rulebook() -> None:
     from supervision.enforcement.rulebook import load_rulebook
 
     try:
-        load_rulebook(get_settings().data_dir)
+        book = load_rulebook(get_settings().data_dir)
     except DomainError as e:
         _fail(e)
+    for name, key, note in book.to_confirm():
+        typer.secho(f"规则库待核实 / to confirm: {name} · {key}: {note}", fg="yellow", err=True)
 
 
 def _clock():

@@ -31,6 +31,7 @@ from api.pages.render import (
     validation_messages,
 )
 from api.roles import PlannerPage, ReaderPage, StaffPage, page_context
+from supervision.enforcement.rulebook import rulebook
 from supervision.errors import DomainError
 from supervision.planning import events, feasibility, freeze, service
 from supervision.planning import pool as pool_q
@@ -60,6 +61,7 @@ def dashboard(request: Request, session: SessionDep, user: StaffPage) -> Respons
         "plans": pq.list_plans(session, user),
         "batches": batches,
         "states": list(BatchState),
+        "to_confirm": rulebook(request.app.state.settings.data_dir).to_confirm(),
     }
     return render(request, "staff/dashboard.html", context, title="工作台")
 

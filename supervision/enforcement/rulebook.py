@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -36,10 +36,24 @@ class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
+# Every rule cites its source: the law and article, and where the product's figure comes
+# from. The loader refuses a rule without one.
+def _source() -> Any:
+    return Field(min_length=4)
+
+
+class ToConfirm(_Spec):
+    """A figure that could not be checked against the official text: kept, reported at
+    start-up and on the staff pages until a legal officer confirms it (and removes the mark)."""
+
+    key: str = Field(min_length=1)
+    note: str = Field(min_length=4)
+
+
 class AbnormalReason(_Spec):
     code: str
     label: str
-    legal_basis: str
+    legal_basis: str = _source()
     list_within_working_days: int = Field(ge=0, le=60)
     remove_within_working_days: int = Field(ge=0, le=60)
     # Kinds of correction evidence a removal may name; at least one is needed.
@@ -54,14 +68,14 @@ class ResultProposal(_Spec):
 class SeriousReason(_Spec):
     code: str
     label: str
-    legal_basis: str
+    legal_basis: str = _source()
     years: int = Field(ge=1, le=10)  # automatic removal after this many years
 
 
 class Measure(_Spec):
     code: str
     label: str
-    legal_basis: str
+    legal_basis: str = _source()
     lists: tuple[ListKind, ...] = Field(min_length=1)
     binds: Literal["entity", "legal_rep"]
     # None: while the entity is listed; otherwise this many years from the listing decision.
@@ -72,12 +86,14 @@ class MoveToSerious(_Spec):
     after_years: int = Field(ge=1)
     reminder_days_before: int = Field(ge=0)
     serious_reason: str
+    legal_basis: str = _source()
 
 
 class RevocationCandidate(_Spec):
     consecutive_missed_reports: int = Field(ge=1, le=5)
     requires_listed: bool = True
     requires_reason: str
+    legal_basis: str = _source()
 
 
 EntityTypeCode = Literal["enterprise", "individual", "cooperative"]
@@ -88,12 +104,12 @@ class TradingRule(_Spec):
 
     months: int = Field(ge=1, le=60)
     entity_types: tuple[EntityTypeCode, ...] = Field(min_length=1)
-    legal_basis: str = Field(min_length=1)
+    legal_basis: str = _source()
 
 
 class ZombieRule(_Spec):
     consecutive_missed_reports: int = Field(ge=1, le=5)
-    legal_basis: str
+    legal_basis: str = _source()
     # 工商企监字〔2016〕97号: no annual report *and* no tax return. When true, an entity whose
     # imported tax filings show a return in one of the years is not a candidate; without
     # tax data for it the reports decide alone.
@@ -105,7 +121,7 @@ class ZombieRule(_Spec):
 class DeregistrationRule(_Spec):
     revoked_years: int = Field(ge=1, le=10)
     notice_days: int = Field(ge=1)
-    legal_basis: str
+    legal_basis: str = _source()
     # Whom the rule binds (公司法 Art. 241 binds companies).
     entity_types: tuple[EntityTypeCode, ...] = Field(default=("enterprise",), min_length=1)
 
@@ -149,7 +165,7 @@ class RegimeFile(_Spec):
     rulebook: str
     kind: Literal["regime"]
     effective_from: date
-    source: str
+    source: str = _source()
     authority_default: str
     individual_businesses: Literal["mark", "list"]
     abnormal_reasons: tuple[AbnormalReason, ...] = Field(min_length=1)
@@ -165,6 +181,7 @@ class RegimeFile(_Spec):
     zombie: ZombieRule | None = None
     risk_feedback: tuple[RiskFeedback, ...] = ()
     compulsory_deregistration: DeregistrationRule | None = None
+    to_confirm: tuple[ToConfirm, ...] = ()
 
     @model_validator(mode="after")
     def _references(self) -> RegimeFile:
@@ -195,9 +212,10 @@ class LocalFile(_Spec):
     kind: Literal["local"]
     effective_from: date
     effective_until: date | None = None
-    source: str
+    source: str = _source()
     region_code: str
     measures: tuple[Measure, ...] = Field(min_length=1)
+    to_confirm: tuple[ToConfirm, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -244,6 +262,14 @@ class Rulebook:
 
     def all_measure_codes(self) -> set[str]:
         return {m.code for f in (*self.regimes, *self.locals) for m in f.measures}
+
+    def to_confirm(self) -> list[tuple[str, str, str]]:
+        """(rulebook, key, note) of every figure still marked "to confirm"."""
+        return [
+            (f.rulebook, item.key, item.note)
+            for f in (*self.regimes, *self.locals)
+            for item in f.to_confirm
+        ]
 
 
 def _check_regime(name: str, regime: RegimeFile, result_codes: set[str]) -> None:

@@ -209,3 +209,82 @@ def test_malformed_zombie_rules_name_file_and_key(data_dir, tmp_path, file, old,
         load_rulebook(data)
     assert (err.value.file, err.value.key) == (f"rulebook/{file}", key)
     assert f"rulebook/{file}" in err.value.zh and key in err.value.en
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "key"),
+    [
+        (
+            "2024.yaml",
+            "    legal_basis: 《企业信息公示暂行条例》（2024年修订）第十八条\n",
+            "abnormal_reasons[0].legal_basis (annual_report)",
+        ),
+        (
+            "2014.yaml",
+            "    legal_basis: 《企业信息公示暂行条例》（2014）第十七条第二款；《严重违法失信企业"
+            "名单管理暂行办法》（原工商总局令第83号，2016年4月1日起施行）第五条\n",
+            "escalation.move_to_serious.legal_basis",
+        ),
+    ],
+)
+def test_a_rule_without_its_source_is_refused(data_dir, tmp_path, file, old, key) -> None:
+    """Every rule cites its law and article; a file that drops one does not load."""
+    data = _copy(data_dir, tmp_path)
+    path = data / "rulebook" / file
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, "", 1), encoding="utf-8")
+    with pytest.raises(RulebookError) as err:
+        load_rulebook(data)
+    assert err.value.key == key
+
+
+def test_listing_articles_follow_the_2024_regulation(book) -> None:
+    """国务院令第777号 (2024) renumbered the 条例: listing is Art. 18, restrictions Art. 19
+    (DOMAIN §10); no 2024+ rule may cite Art. 15 for a listing."""
+    for name in ("2024", "2025"):
+        regime = book.regime(name)
+        by_regulation = [r for r in regime.abnormal_reasons if "暂行条例" in r.legal_basis]
+        assert by_regulation and all("第十八条" in r.legal_basis for r in by_regulation)
+        assert not any("第十五条" in r.legal_basis for r in regime.abnormal_reasons)
+        assert all("第十九条" in m.legal_basis for m in regime.measures)
+        assert "第十八条" in regime.escalation.revocation_candidate.legal_basis
+
+
+def test_the_2025_measures_never_apply_before_their_decision_and_stay_to_confirm(book) -> None:
+    """总局令第101号 is a revision decision of 2025-03-18: nothing of it is in force before."""
+    assert book.regime_on(date(2025, 3, 17)).rulebook == "2024"
+    assert book.regime("2025").effective_from >= date(2025, 3, 18)
+    marks = {(name, key) for name, key, _ in book.to_confirm()}
+    assert ("2025", "effective_from") in marks
+
+
+def test_every_to_confirm_is_reported_at_start_up(
+    data_dir, tmp_path, monkeypatch, caplog, capsys
+) -> None:
+    from api.app import create_app
+    from supervision.settings import Settings, get_settings
+
+    with caplog.at_level("WARNING", logger="supervision"):
+        create_app(Settings(database_url=f"sqlite:///{tmp_path / 'x.db'}", data_dir=data_dir))
+    marks = load_rulebook(data_dir).to_confirm()
+    assert marks and all(
+        any(key in r.getMessage() and name in r.getMessage() for r in caplog.records)
+        for name, key, _ in marks
+    )
+    # The long-running CLI commands (serve, scheduler) print them before starting.
+    from supervision.cli import _check_rulebook
+
+    monkeypatch.setenv("SUPERVISION_DATA_DIR", str(data_dir))
+    get_settings.cache_clear()
+    try:
+        _check_rulebook()
+    finally:
+        get_settings.cache_clear()
+    err = capsys.readouterr().err
+    assert all(f"{name} · {key}" in err for name, key, _ in marks)
+
+
+def test_the_staff_dashboard_shows_what_is_to_confirm(client, login) -> None:
+    page = client.get("/staff", headers=login("reviewer")).text
+    assert "规则库中有" in page and "effective_from" in page and "总局令第101号" in page

@@ -99,7 +99,7 @@ def test_same_facts_in_2025_give_a_revocation_candidate_not_a_move(
 ) -> None:
     # Unreachable since 2025, no annual reports for 2023 and 2024.
     uscc = make_entity("A0000003", reports=(2021, 2022))
-    entry = listed(session, book, uscc, "2025-03-03", "2025-03-10", no="昌市监异列〔2025〕3号")
+    entry = listed(session, book, uscc, "2025-04-01", "2025-04-08", no="昌市监异列〔2025〕3号")
     assert entry.rulebook == "2025"
     # A 2014-regime listing whose three years fall in the new regime is not moved either.
     old = make_entity("A0000004", reports=(2021, 2022, 2023, 2024))
