@@ -58,6 +58,11 @@ class AbnormalReason(_Spec):
     remove_within_working_days: int = Field(ge=0, le=60)
     # Kinds of correction evidence a removal may name; at least one is needed.
     removal_evidence: tuple[str, ...] = Field(min_length=1)
+    # The entity types the reason binds (instant information is an enterprise's duty; an
+    # individual business has three reasons only: 《个体工商户年度报告暂行办法》).
+    entity_types: tuple[Literal["enterprise", "individual", "cooperative"], ...] = Field(
+        default=("enterprise", "individual", "cooperative"), min_length=1
+    )
 
 
 class ResultProposal(_Spec):

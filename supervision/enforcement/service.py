@@ -41,7 +41,13 @@ from supervision.enforcement.rulebook import RegimeFile, Rulebook, rulebook
 from supervision.errors import Conflict, Invalid, NotFound
 from supervision.inspection.models import ResultLine, ResultStatus, ResultVersion
 from supervision.planning.models import Task
-from supervision.registry.models import REPORTING_STATUSES, AnnualReport, Entity, EntityType
+from supervision.registry.models import (
+    ENTITY_TYPE_LABELS,
+    REPORTING_STATUSES,
+    AnnualReport,
+    Entity,
+    EntityType,
+)
 
 OPEN_STATES = (EntryState.proposed, EntryState.listed)
 
@@ -150,6 +156,12 @@ def new_entry(
     decide_by = None
     if kind == ListKind.abnormal:
         reason = regime.reason(reason_code)
+        if entity.entity_type not in reason.entity_types:
+            raise Invalid(
+                f"列入事由“{reason.label}”不适用于{ENTITY_TYPE_LABELS.get(entity.entity_type, entity.entity_type)}"
+                f"（{reason.legal_basis}）",
+                f"the reason {reason_code!r} does not apply to a {entity.entity_type}",
+            )
         decide_by = deadline_or_none(fact_on, reason.list_within_working_days, calendar)
     entry = ListEntry(
         list_kind=kind,
@@ -266,9 +278,12 @@ def propose_from_results(
     }
     created: list[int] = []
     for task_id, uscc, published_at, completed_on, codes in rows:
-        published_on = published_at.astimezone(CHINA_TZ).date()
+        # The fact was verified (查实) when the check was completed: the listing's 10 working
+        # days run from that day, under the regime in force on it — not from the result's
+        # publication, which may come up to 20 working days later.
+        verified_on = completed_on or published_at.astimezone(CHINA_TZ).date()
         try:
-            regime = book.regime_on(published_on)
+            regime = book.regime_on(verified_on)
         except Conflict:
             continue
         for code in (c for c in codes.split(",") if c):
@@ -280,6 +295,8 @@ def propose_from_results(
             if _open_entry_exists(session, ListKind.abnormal, uscc, reason):
                 continue
             entity = get_entity(session, uscc)
+            if entity.entity_type not in regime.reason(reason).entity_types:
+                continue  # e.g. instant information: individual businesses have no such duty
             entry = new_entry(
                 session,
                 kind=ListKind.abnormal,
@@ -288,8 +305,7 @@ def propose_from_results(
                 reason_code=reason,
                 source="result",
                 source_ref=ref,
-                # Listed within 10 working days after verification: the publication.
-                fact_on=published_on,
+                fact_on=verified_on,
                 actor=actor,
                 clock=clock,
                 note=f"检查结果代码 {code}（完结日期 {completed_on}）",

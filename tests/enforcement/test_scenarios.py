@@ -311,3 +311,23 @@ def test_zombie_and_deregistration_candidates(session, book, make_entity) -> Non
     }
     zombie = next(r for r in rows if r.kind == CandidateKind.zombie)
     assert zombie.evidence["missing_annual_reports"] == [2024, 2025]
+
+
+@pytest.mark.parametrize("year", ["2016-05-10", "2024-08-12", "2026-04-13"])
+def test_an_individual_business_never_gets_an_instant_information_listing(
+    session, book, make_entity, year
+) -> None:
+    """Instant information (即时信息, 《企业信息公示暂行条例》第十条/第十八条) is an enterprise's
+    duty; an individual business has three listing reasons only (《个体工商户年度报告暂行办法》
+    第十三条至第十五条: no annual report, a false report, unreachable) — under every regime."""
+    shop = make_entity("K0000001", entity_type="individual")
+    with pytest.raises(Exception) as refused:
+        proposed(session, book, shop, year, reason="instant_info")
+    assert "不适用于个体工商户" in str(refused.value)
+    assert session.exec(select(ListEntry).where(ListEntry.uscc == shop)).first() is None
+    company = make_entity("K0000002")
+    assert proposed(session, book, company, year, reason="instant_info").reason_code == (
+        "instant_info"
+    )
+    # The reasons an individual business does have still apply to it.
+    assert proposed(session, book, shop, year, reason="unreachable").uscc == shop
