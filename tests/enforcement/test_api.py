@@ -1,6 +1,5 @@
 """The lists, restrictions and candidates through the API: roles, privacy, refusals."""
 
-from datetime import date
 
 from sqlmodel import select
 
