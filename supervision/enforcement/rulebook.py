@@ -123,12 +123,30 @@ class ZombieRule(_Spec):
     ceased_trading: TradingRule | None = None
 
 
+class NoticeChange(_Spec):
+    """From a day on, a public notice of another length, on another basis."""
+
+    since: date
+    notice_days: int = Field(ge=1)
+    legal_basis: str = _source()
+
+
 class DeregistrationRule(_Spec):
     revoked_years: int = Field(ge=1, le=10)
     notice_days: int = Field(ge=1)
     legal_basis: str = _source()
     # Whom the rule binds (公司法 Art. 241 binds companies).
     entity_types: tuple[EntityTypeCode, ...] = Field(default=("enterprise",), min_length=1)
+    # A later measure changing the notice within the regime (by `since`, ascending).
+    notice_changes: tuple[NoticeChange, ...] = ()
+
+    def notice_on(self, day: date) -> tuple[int, str]:
+        """The notice's length in days, and its basis, for a candidate found on `day`."""
+        days, basis = self.notice_days, self.legal_basis
+        for change in sorted(self.notice_changes, key=lambda c: c.since):
+            if change.since <= day:
+                days, basis = change.notice_days, f"{self.legal_basis}；{change.legal_basis}"
+        return days, basis
 
 
 # In a risk-feedback rule's `results`: every "problem found" code of data/result_codes.yaml

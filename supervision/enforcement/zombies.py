@@ -381,12 +381,13 @@ def deregistration_candidates(
     if rule is None:
         return 0
     cutoff = last_day_with(lambda d: add_years(d, rule.revoked_years) <= today, today)
+    notice_days, legal_basis = rule.notice_on(today)
     evidence = _spliced(
         {
             "status": "revoked",
             "revoked_years": rule.revoked_years,
-            "notice_days": rule.notice_days,
-            "legal_basis": rule.legal_basis,
+            "notice_days": notice_days,
+            "legal_basis": legal_basis,
         },
         {"revoked_on": Entity.revoked_on},
     )

@@ -1,6 +1,5 @@
 """The lists, restrictions and candidates through the API: roles, privacy, refusals."""
 
-
 from sqlmodel import select
 
 from supervision.audit.models import AuditEntry

@@ -289,9 +289,28 @@ def test_deregistration_counts_from_the_revocation_date(session, book, entity) -
     evidence = found[over]
     assert evidence["basis_key"] == "revoked"
     assert evidence["revoked_on"] == "2023-11-25"
-    assert (evidence["revoked_years"], evidence["notice_days"]) == (3, 60)
-    assert evidence["legal_basis"] == "《公司法》（2023）第二百四十一条"
+    # Found after 2025-10-10: the 90-day notice of 《强制注销公司登记制度实施办法》.
+    assert (evidence["revoked_years"], evidence["notice_days"]) == (3, 90)
+    assert evidence["legal_basis"] == (
+        "《公司法》（2023）第二百四十一条；《强制注销公司登记制度实施办法》（2025年10月10日起施行）"
+    )
     assert zombies.deregistration_candidates(session, at("2026-11-27"), book) == 1
+
+
+def test_a_2022_revocation_gets_the_90_day_notice_only_from_2025_10_10(
+    session, book, entity
+) -> None:
+    """《公司法》（2023）第二百四十一条: a company whose licence was revoked (or ordered closed,
+    or whose registration was cancelled) three years ago may be deregistered after a public
+    notice — 60 days by the 2023 law until SAMR's 《强制注销公司登记制度实施办法》 set 90
+    from 2025-10-10 (DOMAIN §10)."""
+    before = entity("R0000011", status="revoked", revoked="2022-06-01")
+    assert zombies.deregistration_candidates(session, at("2025-10-09"), book) == 1
+    assert candidates(session, CandidateKind.compulsory_deregistration)[before]["notice_days"] == 60
+    after = entity("R0000012", status="revoked", revoked="2022-06-02")
+    assert zombies.deregistration_candidates(session, at("2025-10-10"), book) == 1
+    found = candidates(session, CandidateKind.compulsory_deregistration)
+    assert found[after]["notice_days"] == 90 and "实施办法" in found[after]["legal_basis"]
 
 
 def test_monthly_job_runs_every_finding(session, book, entity, data_dir) -> None:
