@@ -95,9 +95,18 @@ class MoveToSerious(_Spec):
 
 
 class RevocationCandidate(_Spec):
+    """2024 条例 Art. 18: listed for missed annual reports, not corrected for N years running,
+    *and* found unreachable (verified separately: a listing for that reason) → a proposal to
+    revoke the licence. Enterprises only."""
+
     consecutive_missed_reports: int = Field(ge=1, le=5)
     requires_listed: bool = True
-    requires_reason: str
+    requires_reason: str  # the listing that must still stand (annual_report)
+    # A second listing that must stand too: the separate verification (unreachable).
+    also_listed_for: str | None = None
+    entity_types: tuple[Literal["enterprise", "individual", "cooperative"], ...] = Field(
+        default=("enterprise",), min_length=1
+    )
     legal_basis: str = _source()
 
 
@@ -216,8 +225,9 @@ class RegimeFile(_Spec):
         if mv and mv.serious_reason not in {r.code for r in self.serious_reasons}:
             raise ValueError(f"escalation: unknown serious reason {mv.serious_reason!r}")
         rc = self.escalation.revocation_candidate
-        if rc and rc.requires_reason not in reasons:
-            raise ValueError(f"escalation: unknown reason {rc.requires_reason!r}")
+        for code in (rc.requires_reason, rc.also_listed_for) if rc else ():
+            if code is not None and code not in reasons:
+                raise ValueError(f"escalation: unknown reason {code!r}")
         return self
 
     def reason(self, code: str) -> AbnormalReason | None:

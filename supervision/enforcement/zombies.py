@@ -34,6 +34,7 @@ from sqlalchemy import (
     literal_column,
 )
 from sqlalchemy import select as sa_select
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from supervision.accounts.models import User
@@ -434,6 +435,19 @@ def revocation_candidates(
         return 0
     years = last_due_years(today, rule.consecutive_missed_reports)
     key = f"missed:{years[0]}-{years[-1]}"
+    also = []
+    if rule.also_listed_for is not None:
+        other = aliased(ListEntry)
+        also.append(
+            exists(
+                sa_select(other.id).where(
+                    other.uscc == ListEntry.uscc,
+                    other.list_kind == ListKind.abnormal,
+                    other.state == EntryState.listed,
+                    other.reason_code == rule.also_listed_for,
+                )
+            )
+        )
     rows = session.execute(
         sa_select(ListEntry.id, ListEntry.uscc, ListEntry.decision_no, ListEntry.decided_on)
         .join(Entity, Entity.uscc == ListEntry.uscc)
@@ -442,7 +456,9 @@ def revocation_candidates(
             ListEntry.state == EntryState.listed,
             ListEntry.reason_code == rule.requires_reason,
             col(Entity.status).in_(REPORTING_STATUSES),
+            col(Entity.entity_type).in_(rule.entity_types),
             *_no_reports(years),
+            *also,
             _not_found_yet(CandidateKind.revocation, key),
         )
         .order_by(ListEntry.id)
@@ -466,7 +482,10 @@ def revocation_candidates(
                         "decision_no": decision_no,
                         "listed_on": decided_on,
                         "reason": rule.requires_reason,
-                        "rule": f"{regime.rulebook}: 连续两年未报送年报、仍在经营异常名录、无法联系",
+                        "also_listed_for": rule.also_listed_for,
+                        "legal_basis": rule.legal_basis,
+                        "rule": f"{regime.rulebook}: 因未报送年报列入经营异常名录、连续两年未改正，"
+                        "且经核查通过登记的住所无法联系",
                     }
                 ),
             )

@@ -97,10 +97,21 @@ def test_reminder_given_late_delays_the_move_by_60_days(session, book, make_enti
 def test_same_facts_in_2025_give_a_revocation_candidate_not_a_move(
     session, book, make_entity
 ) -> None:
-    # Unreachable since 2025, no annual reports for 2023 and 2024.
+    # Listed for the missed 2023 report, never corrected; found unreachable in 2025; no
+    # annual reports for 2023 and 2024 (《企业信息公示暂行条例》（2024）第十八条).
     uscc = make_entity("A0000003", reports=(2021, 2022))
+    listed(session, book, uscc, "2024-07-01", "2024-07-08", reason="annual_report")
     entry = listed(session, book, uscc, "2025-04-01", "2025-04-08", no="昌市监异列〔2025〕3号")
     assert entry.rulebook == "2025"
+    # Unreachable alone (reports missing, but never listed for them) is not enough, nor is a
+    # listing for the reports without the unreachable finding; nor an individual business.
+    only_unreachable = make_entity("A0000005", reports=(2021, 2022))
+    listed(session, book, only_unreachable, "2025-04-01", "2025-04-08")
+    only_reports = make_entity("A0000006", reports=(2021, 2022))
+    listed(session, book, only_reports, "2024-07-01", "2024-07-08", reason="annual_report")
+    shop = make_entity("A0000007", reports=(2021, 2022), entity_type="individual")
+    listed(session, book, shop, "2025-04-01", "2025-04-08", reason="annual_report")
+    listed(session, book, shop, "2025-04-01", "2025-04-08")
     # A 2014-regime listing whose three years fall in the new regime is not moved either.
     old = make_entity("A0000004", reports=(2021, 2022, 2023, 2024))
     listed(session, book, old, "2022-01-04", "2022-01-10")
@@ -117,7 +128,7 @@ def test_same_facts_in_2025_give_a_revocation_candidate_not_a_move(
         uscc,
         "missed:2023-2024",
     )
-    assert "昌市监异列〔2025〕3号" in cand.evidence
+    assert "unreachable" in cand.evidence and "第十八条" in cand.evidence
     clock.advance(days=400)  # a year later: still no move to the serious list
     escalation.escalate(session, clock, book)
     assert (
