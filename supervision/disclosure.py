@@ -87,7 +87,6 @@ def _parse(text: str) -> dict[str, dict[str, dict[Audience, str]]]:
 
 
 TABLE = _parse(_TABLE)
-RECORDS = tuple(TABLE)
 
 
 def audience_of(user: User | None) -> Audience:
