@@ -134,12 +134,19 @@ def import_entities(
             "default supervising unit where the file has none and the address gives none"
         ),
     ] = None,
+    snapshot_of: Annotated[
+        str | None,
+        typer.Option(
+            help="全量快照范围（管辖单位或行政区划代码）：库中该范围内、文件未列出的主体将列出供核实"
+            "（不删除） / the file is a full snapshot of this unit or region"
+        ),
+    ] = None,
 ) -> None:
     """Import market entities from CSV or XLSX (all or nothing; upsert by USCC).
 
     Exports as registration systems write them: title rows above the header, headers and
     values under their usual names (data/import/), the unit derived from the address."""
-    _run_import("entities", file, default_unit=unit)
+    _run_import("entities", file, default_unit=unit, snapshot_of=snapshot_of)
 
 
 @import_app.command("inspectors")

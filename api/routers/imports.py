@@ -30,7 +30,14 @@ router = APIRouter(
 
 
 def run_import(
-    kind: str, upload: UploadFile, session, user, clock, settings, default_unit=None
+    kind: str,
+    upload: UploadFile,
+    session,
+    user,
+    clock,
+    settings,
+    default_unit=None,
+    snapshot_of=None,
 ) -> dict[str, Any]:
     report = importer.import_upload(
         session,
@@ -42,6 +49,7 @@ def run_import(
         clock=clock,
         error_cap=settings.import_error_cap,
         default_unit=default_unit,
+        snapshot_of=snapshot_of,
     )
     return report.to_dict()
 
@@ -57,8 +65,16 @@ def import_entities(
         str | None,
         Form(max_length=100, description="默认管辖单位：文件无管辖单位列且无法从住所推断时使用"),
     ] = None,
+    snapshot_of: Annotated[
+        str | None,
+        Form(
+            max_length=32,
+            description="全量快照范围（管辖单位或行政区划代码）：库中该范围内、文件未列出的主体"
+            "在报告中列出（不删除）",
+        ),
+    ] = None,
 ) -> dict[str, Any]:
-    return run_import("entities", file, session, user, clock, settings, default_unit)
+    return run_import("entities", file, session, user, clock, settings, default_unit, snapshot_of)
 
 
 @router.post("/inspectors", summary="批量导入执法检查人员（CSV/XLSX，全部成功或全部不写入）")

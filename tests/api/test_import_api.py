@@ -58,3 +58,38 @@ def test_upload_limits_and_roles(client, login, app, session, clock) -> None:
     assert r.status_code == 400 and "文件过大" in r.json()["detail"]["zh"]
     assert count(session, Entity) == entities  # the refused entities upload wrote no entity
     assert count(session, Inspector) == 2
+
+
+def test_api_and_cli_take_a_default_unit_and_a_snapshot(
+    client, login, session, clock, tmp_path, monkeypatch
+) -> None:
+    """An export without a unit column: the API form's default_unit fills it; snapshot_of
+    lists the registered entities of the unit the file does not carry (none deleted)."""
+    usccs = small_city(session, clock, entities=20, inspectors=2)
+    session.commit()
+    in_unit = set(
+        session.exec(select(Entity.uscc).where(Entity.supervising_unit == "652301-02")).all()
+    )
+    header = HEADER.replace(",管辖单位代码", "")
+    body = "91652301MA77XY121U,昌吉市新华书店,企业,王五,昌吉市某处,652301,F52,昌吉市市场监督管理局,2019-03-01\r\n"
+    files = {"file": ("无单位.csv", (header + body).encode("gb18030"), "text/csv")}
+    r = client.post(
+        "/api/v1/import/entities",
+        files=files,
+        data={"default_unit": "652301-02", "snapshot_of": "652301-02"},
+        headers=login("planner"),
+    )
+    assert r.status_code == 200, r.text
+    report = r.json()
+    assert report["derived"] == {"supervising_unit": {"default": 1}}
+    assert report["snapshot_of"] == "652301-02" and report["absent_total"] == len(in_unit)
+    assert {a["uscc"] for a in report["absent"]} == in_unit
+    assert count(session, Entity) == len(usccs) + 1
+    files = {"file": ("无单位.csv", (header + body).encode("gb18030"), "text/csv")}
+    r = client.post(
+        "/api/v1/import/entities",
+        files=files,
+        data={"snapshot_of": "火星"},
+        headers=login("planner"),
+    )
+    assert r.status_code == 400 and "全量快照的范围" in r.json()["detail"]["zh"]
