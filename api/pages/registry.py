@@ -215,7 +215,7 @@ def import_history(request: Request, session: SessionDep, user: ReaderPage) -> R
 
 def _import_page(
     request: Request,
-    session: Session | None = None,
+    session: Session,
     *,
     kind: str = "entities",
     report: dict[str, Any] | None = None,
@@ -225,7 +225,7 @@ def _import_page(
     context = {
         "kind": kind,
         "kinds": IMPORT_KINDS,
-        "units": rq.list_units(session) if session is not None else [],
+        "units": rq.list_units(session),
         "vocabulary": vocabulary().columns,
         "report": report,
         "error": error,

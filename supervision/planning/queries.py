@@ -344,8 +344,9 @@ def entity_credential(session: Session, code: str, uscc: str, *, storage: Path) 
     batch = get_batch(session, code)
     c = _sealed_commitment(session, batch)
     params = json.loads(c.params_json)
-    pool = sr1.parse_pool(get_bytes(storage, c.pool_sha256))
-    strata = sr1.parse_strata(get_bytes(storage, params["strata_sha256"]))
+    # Frozen files read back by their digest were validated at the freeze: cut, not re-checked.
+    pool = sr1.parse_pool(get_bytes(storage, c.pool_sha256), checked=True)
+    strata = sr1.parse_strata(get_bytes(storage, params["strata_sha256"]), checked=True)
     line = pool.index(uscc)
     if line is None:
         raise NotFound(f"主体 {uscc} 不在批次 {code} 的抽取范围内", f"{uscc} is not in the pool")

@@ -60,7 +60,7 @@ def test_upload_limits_and_roles(client, login, app, session, clock) -> None:
     assert count(session, Inspector) == 2
 
 
-def test_api_and_cli_take_a_default_unit_and_a_snapshot(
+def test_the_api_takes_a_default_unit_and_a_snapshot(
     client, login, session, clock, tmp_path, monkeypatch
 ) -> None:
     """An export without a unit column: the API form's default_unit fills it; snapshot_of

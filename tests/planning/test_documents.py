@@ -1,6 +1,7 @@
 """Published PDFs: read back their text, render a page, and keep private data out."""
 
 import io
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -8,6 +9,8 @@ from pypdf import PdfReader
 
 from tests.factories import DICE, create_and_freeze
 from tests.strict import need_tool
+
+RENDERS = Path("/tmp/sv-screens")
 
 
 def pdf_text(data: bytes) -> str:
@@ -50,6 +53,9 @@ def test_commitment_and_result_pdfs(client, planner, tmp_path: Path) -> None:
         )
         png = next(tmp_path.glob("page*.png"))
         assert png.stat().st_size > 10_000  # a real rendered page, not a blank one
+        # Kept beside the browser screenshots for a person to look at.
+        RENDERS.mkdir(parents=True, exist_ok=True)
+        shutil.copy(png, RENDERS / "draw-pdf-page1.png")
 
 
 def test_commitment_pdf_hidden_for_drafts(client, planner) -> None:

@@ -263,18 +263,15 @@ def _find_header(
         if not any(cell.strip() for cell in cells):
             continue
         looked.append((line, cells))
-        if header_score(kind, ctx, cells) >= 2 or len(looked) >= HEADER_SEARCH_ROWS:
+        if header_score(kind, ctx, cells) >= 2:
+            return line, cells, rows
+        if len(looked) >= HEADER_SEARCH_ROWS:
             break
     if not looked:
         raise _FileProblem(None, "文件为空（没有表头行）", "the file is empty (no header row)")
-    best = next(
-        ((n, c) for n, c in looked if header_score(kind, ctx, c) >= 2),
-        None,
-    )
-    if best is None:
-        return looked[0][0], looked[0][1], itertools.chain(looked[1:], rows)
-    after = [(n, c) for n, c in looked if n > best[0]]
-    return best[0], best[1], itertools.chain(after, rows)
+    # No row names the key and another field: the first one is the header, whose missing
+    # columns the plan then names.
+    return looked[0][0], looked[0][1], itertools.chain(looked[1:], rows)
 
 
 def _validate_and_write(
