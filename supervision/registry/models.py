@@ -110,6 +110,8 @@ class Entity(EntityBase, table=True):
         Index("ix_entity_region", "region_code"),
         Index("ix_entity_industry", "industry_code"),
         Index("ix_entity_legal_rep_id_no", "legal_rep_id_no"),
+        # Exact names, and the ordered scan that short search fragments fall back to.
+        Index("ix_entity_name", "name"),
     )
     id: int | None = Field(default=None, primary_key=True)
     uscc: str = Field(max_length=18, unique=True)

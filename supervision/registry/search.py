@@ -1,0 +1,254 @@
+"""Find a business by its credit code or by any fragment of its name (the portal's search).
+
+Three ways in, chosen by the query:
+
+* an 18-character credit code → that entity (the unique index), and a code's first six or
+  more characters → the codes that start so (same index, in order);
+* a name fragment of three characters or more → the trigram index: SQLite's FTS5 with the
+  ``trigram`` tokenizer, PostgreSQL's ``pg_trgm`` GIN index (migration 0008). Ranked — the
+  exact name first, then by the engine's relevance (bm25 / trigram similarity) — as long as
+  the fragment is selective enough to rank (at most ``RANKED`` matches); a fragment shared
+  by more names than that (“有限公司”) lists them in name order and asks for more characters;
+* a fragment of one or two characters → no trigram can serve it, so the name index is
+  scanned in order and stops as soon as the page is full (``instr``/``strpos``).
+
+When a fragment of four characters or more finds nothing, the search retries tolerant of a
+typo: SQLite by any of the fragment's trigrams ranked by bm25, PostgreSQL by word
+similarity (``<%``); those hits are marked ``similar``. Totals are exact up to ``COUNT_CAP``
+and reported as "more than" beyond it — counting every "公司" would cost a scan per request.
+"""
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import bindparam, text
+from sqlmodel import Session
+
+# Objects of the index that are not described by the models (the migration comparison skips them).
+INDEX_OBJECTS = ("entity_fts", "ix_entity_name_trgm")
+MAX_QUERY = 60
+SHORT = 3
+COUNT_CAP = 1000
+RANKED = 1000
+TYPO_MIN = 4
+_CODE = re.compile(r"[0-9A-Z]{6,18}")
+_COLUMNS = "e.id, e.uscc, e.name, e.entity_type, e.status, e.legal_rep, e.established_on"
+
+
+@dataclass(frozen=True)
+class Hit:
+    uscc: str
+    name: str
+    entity_type: str
+    status: str
+    legal_rep: str
+    established_on: date | None
+
+
+@dataclass
+class SearchPage:
+    query: str
+    how: str  # "code" | "ranked" | "ordered" | "short" | "similar" | "none"
+    total: int
+    capped: bool  # the total is a lower bound ("more than COUNT_CAP")
+    page: int
+    per_page: int
+    hits: list[Hit] = field(default_factory=list)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def normalize(q: str) -> str:
+    """What the user typed, as the index holds names: NFKC (full-width letters and digits
+    become ASCII), no control characters, outer spaces trimmed, at most MAX_QUERY characters."""
+    q = unicodedata.normalize("NFKC", q or "")
+    q = "".join(ch for ch in q if unicodedata.category(ch)[0] != "C")
+    return q.strip()[:MAX_QUERY]
+
+
+def search(session: Session, q: str, *, page: int = 1, per_page: int = 20) -> SearchPage:
+    query = normalize(q)
+    page = max(1, page)
+    out = SearchPage(query, "none", 0, False, page, per_page)
+    if not query:
+        return out
+    conn = session.connection()
+    pg = conn.dialect.name == "postgresql"
+    code = query.upper().replace(" ", "")
+    if _CODE.fullmatch(code) and any(ch.isdigit() for ch in code):
+        _by_code(conn, code, out)
+        if out.total:
+            return out
+    if len(query) < SHORT:
+        _short(conn, query, out, pg)
+    else:
+        _trigram(conn, query, out, pg)
+        if not out.total and len(query) >= TYPO_MIN:
+            _similar(conn, query, out, pg)
+    return out
+
+
+def _hits(rows: Any) -> list[Hit]:
+    out = []
+    for r in rows:
+        established = r.established_on
+        if isinstance(established, str):  # SQLite through a raw text query
+            established = date.fromisoformat(established)
+        out.append(Hit(r.uscc, r.name, r.entity_type, r.status, r.legal_rep, established))
+    return out
+
+
+def _capped_count(conn: Any, inner: str, params: dict[str, Any]) -> tuple[int, bool]:
+    n = conn.execute(
+        text(f"SELECT count(*) FROM ({inner} LIMIT {COUNT_CAP + 1}) AS c"), params
+    ).scalar_one()
+    return min(n, COUNT_CAP), n > COUNT_CAP
+
+
+def _page(out: SearchPage) -> dict[str, int]:
+    return {"limit": out.per_page, "offset": (out.page - 1) * out.per_page}
+
+
+def _by_code(conn: Any, code: str, out: SearchPage) -> None:
+    if len(code) == 18:
+        rows = conn.execute(
+            text(f"SELECT {_COLUMNS} FROM entity e WHERE e.uscc = :c"), {"c": code}
+        ).all()
+        out.how, out.total, out.hits = "code", len(rows), _hits(rows)
+        return
+    # A code's beginning: the unique index in order, from the prefix to its successor.
+    params = {"lo": code, "hi": code + "\x7f"}
+    where = "e.uscc >= :lo AND e.uscc < :hi"
+    out.total, out.capped = _capped_count(conn, f"SELECT 1 FROM entity e WHERE {where}", params)
+    if out.total:
+        rows = conn.execute(
+            text(
+                f"SELECT {_COLUMNS} FROM entity e WHERE {where} "
+                "ORDER BY e.uscc LIMIT :limit OFFSET :offset"
+            ),
+            {**params, **_page(out)},
+        ).all()
+        out.how, out.hits = "code", _hits(rows)
+
+
+def _short(conn: Any, query: str, out: SearchPage, pg: bool) -> None:
+    contains = "strpos(e.name, :q) > 0" if pg else "instr(e.name, :q) > 0"
+    params = {"q": query}
+    out.total, out.capped = _capped_count(conn, f"SELECT 1 FROM entity e WHERE {contains}", params)
+    if out.total:
+        rows = conn.execute(
+            text(
+                f"SELECT {_COLUMNS} FROM entity e WHERE {contains} "
+                "ORDER BY e.name <> :q, e.name, e.id LIMIT :limit OFFSET :offset"
+                if out.page == 1 and not out.capped
+                else f"SELECT {_COLUMNS} FROM entity e WHERE {contains} "
+                "ORDER BY e.name, e.id LIMIT :limit OFFSET :offset"
+            ),
+            {**params, **_page(out)},
+        ).all()
+        out.how, out.hits = "short", _hits(rows)
+
+
+def _fts_phrase(query: str) -> str:
+    return '"' + query.replace('"', '""') + '"'
+
+
+def _like(query: str) -> str:
+    return "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _trigram(conn: Any, query: str, out: SearchPage, pg: bool) -> None:
+    if pg:
+        source = "entity e"
+        match = "e.name ILIKE :like ESCAPE '\\'"
+        params: dict[str, Any] = {"q": query, "like": _like(query)}
+        relevance = "similarity(e.name, :q) DESC"
+    else:
+        source = "entity_fts f JOIN entity e ON e.id = f.rowid"
+        match = "entity_fts MATCH :m"
+        params = {"q": query, "m": _fts_phrase(query)}
+        relevance = "bm25(entity_fts)"
+    out.total, out.capped = _capped_count(conn, f"SELECT 1 FROM {source} WHERE {match}", params)
+    if not out.total:
+        return
+    if out.capped:
+        # Too common to rank: the index in name order, the exact name (if any) first.
+        order, out.how = "e.name <> :q, e.name, e.id", "ordered"
+    else:
+        order, out.how = f"e.name <> :q, {relevance}, length(e.name), e.id", "ranked"
+    rows = conn.execute(
+        text(
+            f"SELECT {_COLUMNS} FROM {source} WHERE {match} "
+            f"ORDER BY {order} LIMIT :limit OFFSET :offset"
+        ),
+        {**params, **_page(out)},
+    ).all()
+    out.hits = _hits(rows)
+
+
+RARE_DOCS = 20_000
+WORD_SIMILARITY = 0.2
+MAX_GRAMS = 8
+
+
+def _rare_grams(conn: Any, query: str) -> list[str]:
+    """The fragment's trigrams that some name holds, rarest first, while together they match
+    at most RARE_DOCS names — a gram every name shares ("公司") cannot tell names apart."""
+    grams = sorted({query[i : i + 3].lower() for i in range(len(query) - 2)})
+    counts = dict(
+        conn.execute(
+            text("SELECT term, doc FROM entity_fts_vocab WHERE term IN :grams").bindparams(
+                bindparam("grams", expanding=True)
+            ),
+            {"grams": grams},
+        ).all()
+    )
+    chosen, docs = [], 0
+    for gram in sorted(counts, key=lambda g: (counts[g], g)):
+        if docs + counts[gram] > RARE_DOCS or len(chosen) == MAX_GRAMS:
+            break
+        chosen.append(gram)
+        docs += counts[gram]
+    return chosen
+
+
+def _similar(conn: Any, query: str, out: SearchPage, pg: bool) -> None:
+    """Names sharing most of the fragment's trigrams: one mistyped character still finds."""
+    if pg:
+        # Chinese names are one "word" to pg_trgm: one wrong character costs three of the
+        # fragment's trigrams, so the default threshold (0.6) would forgive nothing.
+        conn.execute(
+            text("SELECT set_config('pg_trgm.word_similarity_threshold', :t, true)"),
+            {"t": str(WORD_SIMILARITY)},
+        )
+        source, match = "entity e", ":q <% e.name"
+        params: dict[str, Any] = {"q": query}
+        order = "word_similarity(:q, e.name) DESC, e.id"
+    else:
+        grams = _rare_grams(conn, query)
+        if not grams:
+            return
+        source = "entity_fts f JOIN entity e ON e.id = f.rowid"
+        match = "entity_fts MATCH :m"
+        params = {"m": " OR ".join(_fts_phrase(g) for g in grams)}
+        order = "bm25(entity_fts), e.id"
+    # Only the best page or two are worth showing for a guess.
+    total = conn.execute(
+        text(f"SELECT count(*) FROM (SELECT 1 FROM {source} WHERE {match} LIMIT :cap) AS c"),
+        {**params, "cap": out.per_page * 2},
+    ).scalar_one()
+    if not total:
+        return
+    rows = conn.execute(
+        text(
+            f"SELECT {_COLUMNS} FROM {source} WHERE {match} "
+            f"ORDER BY {order} LIMIT :limit OFFSET :offset"
+        ),
+        {**params, **_page(out)},
+    ).all()
+    out.how, out.total, out.capped, out.hits = "similar", total, False, _hits(rows)
