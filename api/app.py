@@ -15,6 +15,7 @@ from api.pages import candidates as candidate_pages
 from api.pages import enforcement as enforcement_pages
 from api.pages import inspection as inspection_pages
 from api.pages import planning as planning_pages
+from api.pages import portal as portal_pages
 from api.pages import public as public_pages
 from api.pages import registry as registry_pages
 from api.pages.render import STATIC_DIR
@@ -77,6 +78,7 @@ def create_app(
     app.include_router(imports.router)
     app.include_router(inspection.router)
     app.include_router(public_pages.router)
+    app.include_router(portal_pages.router)
     app.include_router(auth_pages.router)
     app.include_router(registry_pages.router)
     app.include_router(planning_pages.router)

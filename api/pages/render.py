@@ -27,9 +27,11 @@ from starlette.datastructures import FormData
 from api.deps import TOKEN_COOKIE, Unauthorized, mark_refused
 from api.roles import is_planner, is_reader
 from supervision.accounts.models import ROLE_LABELS, User
+from supervision.enforcement.models import LIST_KIND_LABELS
 from supervision.errors import DomainError, Forbidden
 from supervision.formatting import cn_date, cn_datetime, hash_groups
 from supervision.planning.models import BATCH_STATE_LABELS, PLAN_STATE_LABELS, TASK_STATE_LABELS
+from supervision.registry.models import ENTITY_STATUS_LABELS, ENTITY_TYPE_LABELS
 from supervision.registry.reference import ITEM_CATEGORY_LABELS, METHOD_LABELS
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -55,6 +57,9 @@ def _env() -> jinja2.Environment:
         role_label=lambda r: ROLE_LABELS.get(str(r), str(r)),
         method_label=lambda m: METHOD_LABELS.get(m, m),
         category_label=lambda c: ITEM_CATEGORY_LABELS.get(c, c),
+        entity_type=lambda t: ENTITY_TYPE_LABELS.get(str(t), str(t)),
+        entity_status=lambda t: ENTITY_STATUS_LABELS.get(str(t), str(t)),
+        list_kind=lambda k: LIST_KIND_LABELS.get(str(k), str(k)),
     )
     return env
 
@@ -135,6 +140,7 @@ def _nav(request: Request, user: User | None) -> list[dict[str, Any]]:
     path = request.url.path
     items = [
         ("/", "首页"),
+        ("/entities", "查询企业"),
         ("/items", "抽查事项"),
         ("/results", "结果公示"),
         ("/lists", "异常名录"),

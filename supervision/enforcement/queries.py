@@ -92,16 +92,19 @@ def public_entries(
     session: Session,
     book: Rulebook,
     *,
-    list_kind: ListKind,
+    list_kind: ListKind | None,
     q: str | None,
     page: int,
     per_page: int,
+    uscc: str | None = None,
 ) -> s.ListEntriesPublicPage:
-    """Decided listings as published: listed and removed ones (never proposals or withdrawn)."""
-    conds = [
-        ListEntry.list_kind == list_kind,
-        col(ListEntry.state).in_((EntryState.listed, EntryState.removed)),
-    ]
+    """Decided listings as published: listed and removed ones (never proposals or withdrawn);
+    of one list, or (``list_kind=None``) of both — one entity's record."""
+    conds = [col(ListEntry.state).in_((EntryState.listed, EntryState.removed))]
+    if list_kind is not None:
+        conds.append(ListEntry.list_kind == list_kind)
+    if uscc:
+        conds.append(ListEntry.uscc == uscc)
     if q:
         conds.append(
             or_(
@@ -129,7 +132,9 @@ def public_entries(
             listed_on=e.decided_on,
             decision_no=e.decision_no or "",
             authority=e.authority or "",
+            legal_basis=e.legal_basis or "",
             removed_on=e.removed_on,
+            removal_no=e.removal_no,
             removal_reason=e.removal_reason,
         )
         for e, name in rows

@@ -117,7 +117,9 @@ class ListEntryPublic(BaseModel):
     listed_on: date
     decision_no: str
     authority: str
+    legal_basis: str = ""
     removed_on: date | None
+    removal_no: str | None = None
     removal_reason: str | None
 
 

@@ -171,7 +171,7 @@ def review_queue(
 # ---- the public record ---------------------------------------------------------------------
 
 
-def _published_filter(batch: str | None, q: str | None):
+def _published_filter(batch: str | None, q: str | None, uscc: str | None = None):
     """Latest published version per task, joined to what the public record shows."""
     latest = (
         select(ResultVersion.task_id, func.max(ResultVersion.seq).label("seq"))
@@ -193,6 +193,8 @@ def _published_filter(batch: str | None, q: str | None):
     )
     if batch:
         stmt = stmt.where(Batch.code == batch)
+    if uscc:
+        stmt = stmt.where(Task.uscc == uscc)
     if q:
         stmt = stmt.where(
             col(Entity.name).contains(q, autoescape=True)
@@ -209,11 +211,12 @@ def public_results(
     page: int,
     per_page: int,
     book: ResultCodeBook,
+    uscc: str | None = None,
 ) -> s.ResultsPublicPage:
     """Published results only — the list, the total and the counts all use the same filter."""
     q = (q or "").replace("\x00", "").strip() or None
     batch = (batch or "").replace("\x00", "") or None
-    base = _published_filter(batch, q)
+    base = _published_filter(batch, q, uscc)
     ids = base.with_only_columns(ResultVersion.id).subquery()
     total = session.execute(select(func.count()).select_from(ids)).scalar_one()
     counts: dict[str, int] = {}

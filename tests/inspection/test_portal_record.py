@@ -1,0 +1,72 @@
+"""A business's public record on the portal: found by a fragment of its name or its code, its
+published result shown in the national format, nothing unpublished or private."""
+
+from fastapi.testclient import TestClient
+
+from tests.inspection.conftest import approve, record_and_submit
+
+DAY = "2026-09-10"
+
+
+def _publish(client: TestClient, task: int, headers: dict) -> None:
+    r = client.post(f"/api/v1/tasks/{task}/publish", headers=headers)
+    assert r.status_code == 200, r.text
+
+
+def test_a_published_result_is_on_the_entity_page_and_an_unpublished_one_is_not(
+    client: TestClient, draw_batch, member, login
+) -> None:
+    tasks = draw_batch()
+    planner = login("planner")
+    reviewer = login("reviewer")
+    record_and_submit(client, tasks[0], member(tasks[0]), DAY)
+    approve(client, tasks[0], reviewer)
+    _publish(client, tasks[0], reviewer)
+    record_and_submit(client, tasks[1], member(tasks[1]), DAY)  # submitted, never published
+    first = client.get(f"/api/v1/tasks/{tasks[0]}", headers=planner).json()
+    second = client.get(f"/api/v1/tasks/{tasks[1]}", headers=planner).json()
+
+    public = TestClient(client.app)
+    page = public.get(f"/entities/{first['uscc']}")
+    assert page.status_code == 200
+    html = page.text
+    assert first["entity_name"] in html and first["uscc"] in html
+    assert "“双随机”抽查检查结果" in html and "CJ-2026-R01" in html
+    assert 'href="/batches/CJ-2026-R01"' in html
+    assert "不定向" in html and "企业公示信息检查" in html
+    assert "13900000000" not in html and "652301198001010011" not in html
+
+    other = public.get(f"/entities/{second['uscc']}").text
+    assert "暂无已公示的抽查检查结果" in other
+
+    # Lower-case and surrounding spaces: the same page.
+    assert public.get(f"/entities/{first['uscc'].lower()}").status_code == 200
+
+
+def test_search_finds_by_code_and_by_a_two_character_fragment(
+    client: TestClient, draw_batch, login
+) -> None:
+    draw_batch()
+    task = client.get("/api/v1/batches/CJ-2026-R01/tasks").json()[0]
+    public = TestClient(client.app, follow_redirects=False)
+    r = public.get("/entities", params={"q": task["uscc"]})
+    assert r.status_code == 303 and r.headers["location"] == f"/entities/{task['uscc']}"
+    number = task["entity_name"].removeprefix("昌吉市测试商贸").split("号")[0]
+    r = public.get("/entities", params={"q": f"{number}号"})
+    assert r.status_code == 200 and task["entity_name"] in r.text
+    assert f'href="/entities/{task["uscc"]}"' in r.text
+    r = public.get("/entities", params={"q": "商贸"})
+    assert "找到 200 条结果" in r.text and 'rel="next"' in r.text
+    r = public.get("/entities", params={"q": "商贸", "page": "10"})
+    assert r.status_code == 200 and "第 10 / 10 页" in r.text
+
+
+def test_unknown_entity_and_hostile_input_get_a_chinese_page(client: TestClient) -> None:
+    public = TestClient(client.app)
+    r = public.get("/entities/91652301MA0000000X")
+    assert r.status_code == 404 and "未找到统一社会信用代码" in r.text and "<html" in r.text
+    for q in ["<script>alert(1)</script>", "'\"", "%", "x" * 10_000, "\u202e"]:
+        r = public.get("/entities", params={"q": q, "page": "-1"})
+        assert r.status_code == 200 and "<script>alert(1)" not in r.text
+    r = public.get("/entities/" + "A" * 500)
+    assert r.status_code == 404
