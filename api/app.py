@@ -4,9 +4,12 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.errors import install_error_handlers
 from api.guards import RejectNulInPath
@@ -18,7 +21,7 @@ from api.pages import planning as planning_pages
 from api.pages import portal as portal_pages
 from api.pages import public as public_pages
 from api.pages import registry as registry_pages
-from api.pages.render import STATIC_DIR
+from api.pages.render import STATIC_DIR, error_page
 from api.routers import auth, enforcement, imports, inspection, planning, registry
 from supervision.clock import Clock, SystemClock
 from supervision.db import is_sqlite, make_engine
@@ -46,6 +49,34 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 log = logging.getLogger("supervision")
 
 
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path.startswith("/openapi")
+
+
+def _install_page_errors(app: FastAPI) -> None:
+    """Unknown addresses and crashes outside the JSON API answer a Chinese page, not JSON."""
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if _wants_json(request):
+            return await http_exception_handler(request, exc)
+        message = {
+            404: "您要找的页面不存在，可能是地址有误，或该内容尚未公示。",
+            405: "该地址不支持这种访问方式。",
+        }.get(exc.status_code, "请求未能完成。")
+        return error_page(request, exc.status_code, message)
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        if _wants_json(request):
+            return JSONResponse(
+                {"detail": {"zh": "服务器内部错误，请稍后再试", "en": "internal server error"}},
+                status_code=500,
+            )
+        return error_page(request, 500, "服务器内部错误，请稍后再试。问题已记录。")
+
+
 def create_app(
     settings: Settings | None = None, engine: Engine | None = None, clock: Clock | None = None
 ) -> FastAPI:
@@ -68,6 +99,7 @@ def create_app(
     app.state.read_engine = app.state.engine.execution_options(sqlite_read=True)
     app.state.clock = clock or SystemClock()
     install_error_handlers(app)
+    _install_page_errors(app)
     app.add_middleware(RejectNulInPath)
     # Routes are matched in order: the other departments' restrictions lookup (the hot path,
     # in the enforcement router) is tried first. No two routers share a path.

@@ -3,13 +3,14 @@
 import json
 from pathlib import Path
 
-from sqlmodel import Session
+from sqlmodel import Session, func, select
 
-from reports.render import render_pdf
+from reports.render import TEMPLATES, render_pdf
 from supervision.errors import NotFound
 from supervision.planning import bundle, drawing, freeze, queries, service
-from supervision.planning.models import Plan
-from supervision.registry.models import InspectionItem
+from supervision.planning.models import Plan, Task
+from supervision.registry.models import Entity, InspectionItem
+from supervision.storage.artefacts import artefact, content_key
 
 
 def _items(session: Session, batch) -> list[InspectionItem]:
@@ -32,6 +33,56 @@ def commitment_pdf(session: Session, code: str) -> bytes:
         params=json.loads(commitment.params_json),
         authority=plan.authority,
     )
+
+
+# Part of every PDF's content key: bump when a template or the renderer changes what it prints.
+DOCUMENTS_VERSION = "2026-12-01"
+
+
+def _template_digest(*names: str) -> str:
+    return content_key(
+        *((TEMPLATES / n).read_bytes() for n in ("base.html", *names)), DOCUMENTS_VERSION
+    )
+
+
+def draw_result_pdf_file(session: Session, code: str, *, storage: Path) -> Path:
+    """The draw result notice as a stored artefact: rebuilt only when the draw's content
+    (its events, hence its teams and withdrawals) changes."""
+    batch = service.get_batch(session, code)
+    names = session.exec(
+        select(func.count(), func.max(Entity.updated_at))
+        .select_from(Task)
+        .join(Entity, Entity.id == Task.entity_id)
+        .where(Task.batch_id == batch.id)
+    ).one()
+    key = content_key(
+        "draw.pdf",
+        bundle.bundle_key(session, code),
+        tuple(names),
+        _template_digest("draw_result.html"),
+    )
+    return artefact(
+        storage, f"{code}-draw.pdf", key, lambda: draw_result_pdf(session, code, storage=storage)
+    )
+
+
+def commitment_pdf_file(session: Session, code: str, *, storage: Path) -> Path:
+    """The commitment notice as a stored artefact, keyed by the standing commitment."""
+    batch = service.get_batch(session, code)
+    commitment = freeze.active_commitment(session, batch)
+    if commitment is None:
+        raise NotFound("该批次没有有效的承诺", "the batch has no standing commitment")
+    items = [(i.code, i.name, i.legal_basis) for i in _items(session, batch)]
+    key = content_key(
+        "commitment.pdf",
+        code,
+        commitment.commitment,
+        commitment.published_at.isoformat(),
+        batch.name,
+        items,
+        _template_digest("commitment.html"),
+    )
+    return artefact(storage, f"{code}-commitment.pdf", key, lambda: commitment_pdf(session, code))
 
 
 def draw_result_pdf(session: Session, code: str, *, storage: Path) -> bytes:

@@ -31,9 +31,7 @@ def page_number(raw: str, last: int = MAX_PAGE) -> int:
 def entities(
     request: Request, session: SessionDep, user: PageUser, q: str = "", page: str = "1"
 ) -> Response:
-    result = entity_search.search(
-        session, q, page=page_number(page), per_page=SEARCH_PAGE_SIZE
-    )
+    result = entity_search.search(session, q, page=page_number(page), per_page=SEARCH_PAGE_SIZE)
     if result.how == "code" and result.total == 1 and len(result.query) >= 18:
         return RedirectResponse(f"/entities/{result.hits[0].uscc}", status_code=303)
     pages = page_links(result.total, result.page, SEARCH_PAGE_SIZE, {"q": result.query})

@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import Response
+from fastapi.responses import FileResponse, Response
 
 from api.deps import (
     ClockDep,
@@ -19,8 +19,7 @@ from api.deps import (
 )
 from api.errors import ERROR_RESPONSES
 from api.roles import Planner, StaffReader
-from reports.documents import commitment_pdf as commitment_pdf_bytes
-from reports.documents import draw_result_pdf
+from reports.documents import commitment_pdf_file, draw_result_pdf_file
 from supervision.jobs.runner import recent_runs
 from supervision.jobs.schemas import JobRunPublic
 from supervision.planning import drawing, events, feasibility, freeze, queries, service
@@ -230,8 +229,8 @@ def workload(code: str, session: SessionDep, user: OptionalUser) -> list[dict[st
     responses={200: {"content": {"application/json": {}}}},
 )
 def bundle_json(code: str, session: SessionDep, settings: SettingsDep) -> Response:
-    body = q.bundle_json_text(session, code, storage=settings.storage_dir)
-    return Response(body, media_type="application/json; charset=utf-8")
+    path = q.bundle_json_file(session, code, storage=settings.storage_dir)
+    return FileResponse(path, media_type="application/json; charset=utf-8")
 
 
 @router.get(
@@ -240,8 +239,8 @@ def bundle_json(code: str, session: SessionDep, settings: SettingsDep) -> Respon
     responses={200: {"content": {"application/zip": {}}}},
 )
 def bundle_zip(code: str, session: SessionDep, settings: SettingsDep) -> Response:
-    return Response(
-        q.bundle_zip(session, code, storage=settings.storage_dir),
+    return FileResponse(
+        q.bundle_zip_file(session, code, storage=settings.storage_dir),
         media_type="application/zip",
         headers={"Content-Disposition": f'attachment; filename="{code}-bundle.zip"'},
     )
@@ -280,10 +279,12 @@ def credential(
     summary="抽查承诺公告（PDF，公开）",
     responses={200: {"content": {"application/pdf": {}}}},
 )
-def commitment_pdf(code: str, session: SessionDep, user: OptionalUser) -> Response:
+def commitment_pdf(
+    code: str, session: SessionDep, user: OptionalUser, settings: SettingsDep
+) -> Response:
     q.visible_batch(session, code, user)
-    return Response(
-        commitment_pdf_bytes(session, code),
+    return FileResponse(
+        commitment_pdf_file(session, code, storage=settings.storage_dir),
         media_type="application/pdf",
         headers={"Content-Disposition": f'inline; filename="{code}-commitment.pdf"'},
     )
@@ -295,9 +296,8 @@ def commitment_pdf(code: str, session: SessionDep, user: OptionalUser) -> Respon
     responses={200: {"content": {"application/pdf": {}}}},
 )
 def draw_pdf(code: str, session: SessionDep, settings: SettingsDep) -> Response:
-    pdf = draw_result_pdf(session, code, storage=settings.storage_dir)
-    return Response(
-        pdf,
+    return FileResponse(
+        draw_result_pdf_file(session, code, storage=settings.storage_dir),
         media_type="application/pdf",
         headers={"Content-Disposition": f'inline; filename="{code}-draw.pdf"'},
     )

@@ -7,18 +7,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from supervision.draw import sr1
 from supervision.planning.drawing import frozen_inputs, frozen_strata, get_draw
-from supervision.planning.events import draw_events, draw_state
+from supervision.planning.events import draw_state
 from supervision.planning.models import (
     Batch,
     Commitment,
     Draw,
+    DrawEvent,
     Plan,
 )
 from supervision.planning.service import get_batch
+from supervision.storage.artefacts import content_key
 
 # ---- bundle --------------------------------------------------------------------------------
 
@@ -50,14 +52,34 @@ _BUNDLE_CACHE: OrderedDict[tuple[str, ...], dict[str, Any]] = OrderedDict()
 _BUNDLE_CACHE_SIZE = 8
 
 
+def _key(session: Session, batch: Batch, draw: Draw, c: Commitment) -> tuple[str, ...]:
+    last = session.exec(
+        select(DrawEvent.chain)
+        .where(DrawEvent.draw_id == draw.id)
+        .order_by(col(DrawEvent.seq).desc())
+        .limit(1)
+    ).first()
+    meta = bundle_meta(session, batch, draw)
+    return (c.commitment, draw.seed, last or "", sr1.canonical_json(meta))
+
+
+def bundle_key(session: Session, code: str) -> str:
+    """What fully determines a drawn batch's public bundle, as one digest: a few small queries,
+    so a request can ask for the stored artefact without rebuilding anything."""
+    batch = get_batch(session, code)
+    draw = get_draw(session, batch)
+    return content_key(
+        "bundle", code, *_key(session, batch, draw, session.get(Commitment, draw.commitment_id))
+    )
+
+
 def export_bundle(session: Session, code: str, *, storage: Path) -> BundleFiles:
     """The sr1 bundle of a drawn batch as it stands now (events included)."""
     batch = get_batch(session, code)
     draw = get_draw(session, batch)
     c = session.get(Commitment, draw.commitment_id)
     meta = bundle_meta(session, batch, draw)
-    events = draw_events(session, draw)
-    key = (c.commitment, draw.seed, events[-1].chain if events else "", sr1.canonical_json(meta))
+    key = _key(session, batch, draw, c)
     if key in _BUNDLE_CACHE:
         _BUNDLE_CACHE.move_to_end(key)
     else:

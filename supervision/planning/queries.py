@@ -20,7 +20,7 @@ from supervision.disclosure import Audience, visible
 from supervision.draw import sr1, standalone_verifier_source
 from supervision.errors import NotFound
 from supervision.planning import schemas as s
-from supervision.planning.bundle import export_bundle
+from supervision.planning.bundle import bundle_key, export_bundle
 from supervision.planning.freeze import active_commitment
 from supervision.planning.models import (
     Batch,
@@ -38,6 +38,7 @@ from supervision.planning.models import (
 )
 from supervision.planning.service import get_batch, get_plan
 from supervision.registry.models import Entity, Inspector
+from supervision.storage.artefacts import artefact, content_key
 from supervision.storage.service import get_bytes
 
 # Once its commitment is published a batch is public, and stays so.
@@ -312,6 +313,26 @@ def task_rows(session: Session, batch: Batch) -> list[dict[str, Any]]:
 def bundle_json_text(session: Session, code: str, *, storage: Path) -> str:
     files = export_bundle(session, code, storage=storage)
     return json.dumps(files.bundle, ensure_ascii=False, indent=1, sort_keys=True)
+
+
+def bundle_json_file(session: Session, code: str, *, storage: Path) -> Path:
+    """bundle.json as a stored artefact: built once per content, then read from storage."""
+    return artefact(
+        storage,
+        f"{code}-bundle.json",
+        bundle_key(session, code),
+        lambda: bundle_json_text(session, code, storage=storage).encode("utf-8"),
+    )
+
+
+def bundle_zip_file(session: Session, code: str, *, storage: Path) -> Path:
+    """The public bundle.zip as a stored artefact (the auditor's copy is never stored)."""
+    return artefact(
+        storage,
+        f"{code}-bundle.zip",
+        content_key("zip", bundle_key(session, code), standalone_verifier_source()),
+        lambda: bundle_zip(session, code, storage=storage),
+    )
 
 
 def bundle_zip(session: Session, code: str, *, storage: Path, auditor: bool = False) -> bytes:
