@@ -81,8 +81,8 @@ def test_bundle_and_pdfs_are_served_from_storage_until_the_draw_changes(
 
         return real(storage, name, key, counted)
 
-    from supervision.planning import queries
     from reports import documents
+    from supervision.planning import queries
 
     monkeypatch.setattr(queries, "artefact", counting)
     monkeypatch.setattr(documents, "artefact", counting)

@@ -22,6 +22,7 @@ from api.pages.render import (
     FormDep,
     PageRoute,
     attempt,
+    page_links,
     redirect,
     render,
     validation_messages,
@@ -35,12 +36,13 @@ from supervision.planning import queries as pq
 from supervision.planning import schemas as ps
 from supervision.planning.models import Batch, BatchState, DrawEvent
 from supervision.registry import service as registry_service
-from supervision.registry.queries import department_names, item_names
+from supervision.registry.queries import department_names, item_names, unit_names
 
 router = APIRouter(
     route_class=PageRoute, include_in_schema=False, dependencies=[Depends(page_context)]
 )
 CEREMONY_FIRST = 10
+TASKS_PER_PAGE = 100
 MAX_ENTROPY_LINES = next(
     m.max_length
     for m in ps.EntropyCreate.model_fields["entropy"].metadata
@@ -143,32 +145,71 @@ def events_view(
     return out
 
 
-def drawn_record(session: Session, batch: Batch, *, internal: bool = False) -> dict[str, Any]:
+def drawn_record(
+    session: Session,
+    batch: Batch,
+    *,
+    internal: bool = False,
+    q: str | None = None,
+    unit: str | None = None,
+    page: int = 1,
+    per_page: int | None = None,
+) -> dict[str, Any]:
     """Tasks, events and workload of a drawn batch, as the public (or, ``internal``, staff)
-    sees them."""
-    tasks = pq.drawn_tasks(session, batch, internal=internal)
+    sees them: every task, or (``per_page``) one page of those matching ``q``/``unit``."""
+    if per_page is None:
+        tasks = pq.drawn_tasks(session, batch, internal=internal)
+        total = len(tasks)
+    else:
+        tasks, total = pq.drawn_task_page(
+            session, batch, q=q, unit=unit, page=page, per_page=per_page
+        )
     names = {m["badge_no"]: m["name"] for t in tasks for m in t.team}
-    entity_names = {t.uscc: t.entity_name for t in tasks}
+    summary = pq.task_summary(session, batch)
+    evs = draw_events(session, batch)
+    involved = {t.uscc: t.entity_name for t in tasks}
+    for row in evs:
+        outcome = json.loads(row.outcome_json)
+        for u in (json.loads(row.event_json)["uscc"], outcome.get("replacement_uscc")):
+            if u and u not in involved:
+                involved[u] = ""
+    missing = [u for u, n in involved.items() if not n]
+    if missing:
+        involved.update(registry_service.entity_names(session, missing))
     workload = [
         {**w, "name": _inspector_name(session, names, w["badge_no"])}
         for w in queries.workload(session, batch)
     ]
     return {
         "tasks": tasks,
-        "events": events_view(session, batch, entity_names, names, internal=internal),
+        "matching": total,
+        "selected": summary["total"],
+        "events": events_view(session, batch, involved, names, internal=internal),
         "workload": workload,
-        "unassigned": sum(1 for t in tasks if t.state == "unassigned"),
-        "withdrawn": sum(1 for t in tasks if t.state == "withdrawn"),
-        "understaffed": sum(1 for t in tasks if t.understaffed),
+        "unassigned": summary["unassigned"],
+        "withdrawn": summary["withdrawn"],
+        "understaffed": summary["understaffed"],
+        "published": summary["published"],
         "sealed": pq.is_sealed(session, batch),
-        "single_stratum": len({t.stratum for t in tasks if t.stratum is not None}) <= 1
+        "single_stratum": pq.stratum_count(session, batch) <= 1
         and pool_q.uniform_percent(batch) is not None,
     }
 
 
-def task_views(session: Session, batch: Batch) -> list[ps.DrawnTaskPublic]:
-    """Tasks in selection order with current teams, as the public tasks endpoint gives them."""
-    return pq.drawn_tasks(session, batch)
+def task_views(
+    session: Session, batch: Batch, *, first: int | None = None
+) -> list[ps.DrawnTaskPublic]:
+    """The tasks (or the ``first`` ones) in selection order with current teams, as the public
+    sees them."""
+    if first is None:
+        return pq.drawn_tasks(session, batch)
+    tasks, _ = pq.drawn_task_page(session, batch, q=None, unit=None, page=1, per_page=first)
+    return tasks
+
+
+def _units(session: Session, batch: Batch) -> list[tuple[str, str]]:
+    names = unit_names(session)
+    return [(code, names.get(code, code)) for code in pq.task_units(session, batch)]
 
 
 def public_batch(session: Session, code: str) -> Batch:
@@ -222,16 +263,39 @@ def plan_page(request: Request, code: str, session: SessionDep, user: PageUser) 
 
 
 @router.get("/batches/{code}")
-def batch_page(request: Request, code: str, session: SessionDep, user: PageUser) -> Response:
+def batch_page(
+    request: Request,
+    code: str,
+    session: SessionDep,
+    user: PageUser,
+    q: str = "",
+    unit: str = "",
+    page: str = "1",
+) -> Response:
     batch = public_batch(session, code)
     pub = pq.batch_public(session, batch)
     departments = department_names(session)
+    query = q.replace("\x00", "").strip()[:60]
+    unit = unit.replace("\x00", "").strip()[:32]
+    number = int(page) if page.isdigit() and 0 < int(page) <= 100_000 else 1
+    record = None
+    pages = None
+    if pub.seed:
+        record = drawn_record(
+            session, batch, q=query or None, unit=unit or None, page=number, per_page=TASKS_PER_PAGE
+        )
+        pages = page_links(record["matching"], number, TASKS_PER_PAGE, {"q": query, "unit": unit})
     context: dict[str, Any] = {
         "batch": pub,
         "items": item_names(session),
         "departments": departments,
         "commitments": [commitment_view(c, departments) for c in reversed(pub.commitments)],
-        "record": drawn_record(session, batch) if pub.seed else None,
+        "record": record,
+        "pages": pages,
+        "per_page": TASKS_PER_PAGE,
+        "q": query,
+        "unit": unit,
+        "units": _units(session, batch) if pub.seed else [],
         "base_url": str(request.base_url).rstrip("/"),
     }
     return render(request, "public/batch.html", context, title=f"{pub.name}（{pub.code}）")
@@ -248,7 +312,7 @@ def _ceremony(
     status_code: int = 200,
 ) -> Response:
     pub = pq.batch_public(session, batch)
-    tasks = task_views(session, batch) if pub.seed else []
+    tasks = task_views(session, batch, first=CEREMONY_FIRST) if pub.seed else []
     current = current_commitment(pub)
     return render(
         request,
@@ -256,8 +320,8 @@ def _ceremony(
         {
             "batch": pub,
             "commitment": current,
-            "first": tasks[:CEREMONY_FIRST],
-            "selected_total": len(tasks),
+            "first": tasks,
+            "selected_total": pq.task_summary(session, batch)["total"] if pub.seed else 0,
             "can_enter": is_planner(user) and pub.state == BatchState.frozen,
             "entered": entered,
             "error": error,
@@ -354,8 +418,8 @@ def worked_example(session: Session) -> dict[str, Any] | None:
     if current is None:
         return None
     batch = service.get_batch(session, pub.code)
-    tasks = task_views(session, batch)
-    first = tasks[:3]  # positions follow the selected list: smallest tickets first
+    tasks = task_views(session, batch, first=3)
+    first = tasks  # positions follow the selected list: smallest tickets first
     lead = tasks[0] if tasks else None
     leader = lead.team[0] if lead and lead.team else None
     canonical = sr1.canonical_json(current.params)

@@ -205,6 +205,12 @@ def drawn_tasks(
     rows = task_rows(session, batch)
     if internal:
         return [s.DrawnTaskPublic(**row) for row in rows]
+    return _public_tasks(session, batch, rows)
+
+
+def _public_tasks(
+    session: Session, batch: Batch, rows: list[dict[str, Any]]
+) -> list[s.DrawnTaskPublic]:
     keep = visible("task", Audience.public, sealed=is_sealed(session, batch))
     return [
         s.DrawnTaskPublic(
@@ -274,23 +280,59 @@ def workload(session: Session, batch: Batch) -> list[dict[str, Any]]:
     ]
 
 
-def task_rows(session: Session, batch: Batch) -> list[dict[str, Any]]:
-    """Every task of a batch in selection order, with entity name and current team."""
-    rows = session.exec(
+def _task_filter(stmt: Any, q: str | None, unit: str | None) -> Any:
+    """Tasks whose entity name contains ``q`` or whose code starts with it, and/or whose
+    current team has a member from ``unit`` (the team's unit is public)."""
+    if q:
+        stmt = stmt.where(
+            col(Entity.name).contains(q, autoescape=True)
+            | col(Task.uscc).startswith(q.upper(), autoescape=True)
+        )
+    if unit:
+        stmt = stmt.where(
+            select(TaskMember.id)
+            .join(Inspector, Inspector.id == TaskMember.inspector_id)
+            .where(
+                TaskMember.task_id == Task.id,
+                TaskMember.active == True,  # noqa: E712
+                Inspector.unit_code == unit,
+            )
+            .exists()
+        )
+    return stmt
+
+
+def task_rows(
+    session: Session,
+    batch: Batch,
+    *,
+    q: str | None = None,
+    unit: str | None = None,
+    offset: int = 0,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """The tasks of a batch in selection order, with entity name and current team: all of
+    them, or one page of those matching the filters."""
+    stmt = (
         select(Task, Entity.name)
         .join(Entity, Entity.id == Task.entity_id)
         .where(Task.batch_id == batch.id)
-        .order_by(Task.position)
-    ).all()
-    members = session.exec(
+    )
+    stmt = _task_filter(stmt, q, unit).order_by(Task.position)
+    if limit is not None:
+        stmt = stmt.offset(offset).limit(limit)
+    rows = session.exec(stmt).all()
+    members = (
         select(TaskMember.task_id, TaskMember.badge_no, Inspector.name)
         .join(Task, Task.id == TaskMember.task_id)
         .join(Inspector, Inspector.id == TaskMember.inspector_id)
         .where(Task.batch_id == batch.id, TaskMember.active == True)  # noqa: E712
         .order_by(TaskMember.task_id, TaskMember.position)
-    ).all()
+    )
+    if limit is not None:
+        members = members.where(col(TaskMember.task_id).in_([t.id for t, _ in rows]))
     teams: dict[int, list[dict[str, str]]] = {}
-    for task_id, badge, name in members:
+    for task_id, badge, name in session.exec(members).all():
         teams.setdefault(task_id, []).append({"badge_no": badge, "name": name})
     return [
         {
@@ -305,6 +347,66 @@ def task_rows(session: Session, batch: Batch) -> list[dict[str, Any]]:
         }
         for t, name in rows
     ]
+
+
+def task_count(
+    session: Session, batch: Batch, *, q: str | None = None, unit: str | None = None
+) -> int:
+    stmt = select(func.count()).select_from(Task).join(Entity, Entity.id == Task.entity_id)
+    stmt = _task_filter(stmt.where(Task.batch_id == batch.id), q, unit)
+    return session.execute(stmt).scalar_one()
+
+
+def task_summary(session: Session, batch: Batch) -> dict[str, int]:
+    """How many tasks, how many unassigned, withdrawn and short of staff: the batch's
+    summary without loading its tasks."""
+    rows = session.execute(
+        select(Task.state, Task.understaffed, func.count())
+        .where(Task.batch_id == batch.id)
+        .group_by(Task.state, Task.understaffed)
+    ).all()
+    out = {"total": 0, "unassigned": 0, "withdrawn": 0, "understaffed": 0, "published": 0}
+    for state, short, n in rows:
+        out["total"] += n
+        if state in ("unassigned", "withdrawn", "published"):
+            out[state] += n
+        if short:
+            out["understaffed"] += n
+    return out
+
+
+def stratum_count(session: Session, batch: Batch) -> int:
+    return session.execute(
+        select(func.count(func.distinct(Task.stratum))).where(Task.batch_id == batch.id)
+    ).scalar_one()
+
+
+def task_units(session: Session, batch: Batch) -> list[str]:
+    """The units whose inspectors are on this batch's current teams (the filter's choices)."""
+    return list(
+        session.exec(
+            select(Inspector.unit_code)
+            .join(TaskMember, TaskMember.inspector_id == Inspector.id)
+            .join(Task, Task.id == TaskMember.task_id)
+            .where(Task.batch_id == batch.id, TaskMember.active == True)  # noqa: E712
+            .distinct()
+            .order_by(Inspector.unit_code)
+        )
+    )
+
+
+def drawn_task_page(
+    session: Session,
+    batch: Batch,
+    *,
+    q: str | None,
+    unit: str | None,
+    page: int,
+    per_page: int,
+) -> tuple[list[s.DrawnTaskPublic], int]:
+    """One page of the public drawn list (filters applied) and how many match."""
+    rows = task_rows(session, batch, q=q, unit=unit, offset=(page - 1) * per_page, limit=per_page)
+    return _public_tasks(session, batch, rows), task_count(session, batch, q=q, unit=unit)
 
 
 # ---- the published bundle ------------------------------------------------------------------

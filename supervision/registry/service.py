@@ -91,6 +91,17 @@ def get_entity(session: Session, uscc: str) -> Entity:
     return entity
 
 
+def entity_names(session: Session, usccs: list[str]) -> dict[str, str]:
+    """Names by credit code, for the codes that exist."""
+    out: dict[str, str] = {}
+    for i in range(0, len(usccs), 500):
+        chunk = usccs[i : i + 500]
+        out.update(
+            session.exec(select(Entity.uscc, Entity.name).where(col(Entity.uscc).in_(chunk))).all()
+        )
+    return out
+
+
 def list_entities(
     session: Session, flt: EntityFilter, page: int = 1, page_size: int = 50
 ) -> tuple[list[Entity], int]:
