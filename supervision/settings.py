@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     token_ttl_hours: int = 12
     authority_name: str = "昌吉市市场监督管理局"
     authority_region: str = "652301"
+    # The portal's public address: absolute links in the Atom feed and open-data files are
+    # built from it, never from a request's Host header.
+    public_url: str = "http://127.0.0.1:8000"
     # Upper bound on the number of bad rows an import error report lists.
     import_error_cap: int = 200
     upload_max_bytes: int = 200 * 1024 * 1024

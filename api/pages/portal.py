@@ -12,6 +12,8 @@ from fastapi.responses import RedirectResponse, Response
 from api.deps import ClockDep, SessionDep, SettingsDep
 from api.pages.render import PageRoute, page_links, render
 from api.roles import PageUser, page_context
+from supervision.portal.announcements import KIND_LABELS, announcements
+from supervision.portal.feed import atom_feed
 from supervision.portal.record import entity_record
 from supervision.registry import search as entity_search
 
@@ -54,3 +56,36 @@ def entity_page(
 ) -> Response:
     record = entity_record(session, uscc[:40], data_dir=settings.data_dir, on=clock.today())
     return render(request, "public/entity.html", {"record": record}, title=record.name)
+
+
+@router.get("/announcements")
+def announcements_page(
+    request: Request, session: SessionDep, user: PageUser, kind: str = ""
+) -> Response:
+    items = announcements(session, limit=200)
+    if kind in KIND_LABELS:
+        items = [a for a in items if a.kind == kind]
+    return render(
+        request,
+        "public/announcements.html",
+        {"items": items, "kinds": KIND_LABELS, "kind": kind if kind in KIND_LABELS else ""},
+        title="公告",
+    )
+
+
+FEED_ITEMS = 50
+
+
+@router.get("/feed.xml")
+def feed(session: SessionDep, settings: SettingsDep, clock: ClockDep) -> Response:
+    body = atom_feed(
+        announcements(session, limit=FEED_ITEMS),
+        authority=settings.authority_name,
+        public_url=settings.public_url,
+        now=clock.now(),
+    )
+    return Response(
+        body,
+        media_type="application/atom+xml; charset=utf-8",
+        headers={"Cache-Control": "public, max-age=300"},
+    )

@@ -141,6 +141,7 @@ def _nav(request: Request, user: User | None) -> list[dict[str, Any]]:
     items = [
         ("/", "首页"),
         ("/entities", "查询企业"),
+        ("/announcements", "公告"),
         ("/items", "抽查事项"),
         ("/results", "结果公示"),
         ("/lists", "异常名录"),

@@ -50,3 +50,43 @@ def test_unknown_addresses_get_a_chinese_page_and_the_api_keeps_json(browser) ->
     assert api.status_code == 404 and api.headers["content-type"].startswith("application/json")
     wrong = visitor.post("/entities")
     assert wrong.status_code == 405 and "不支持" in wrong.text
+
+
+def test_announcements_and_the_atom_feed_follow_what_was_published(browser, drawn_batch) -> None:
+    import xml.etree.ElementTree as ET
+
+    import feedparser
+
+    visitor = browser()
+    page = visitor.get("/announcements")
+    assert page.status_code == 200
+    html = page.text
+    assert "发布2026年度抽查计划" in html and "公示抽取承诺" in html and "完成随机抽取" in html
+    # Newest first: the draw before the commitment before the plan.
+    assert (
+        html.index("完成随机抽取") < html.index("公示抽取承诺") < html.index("发布2026年度抽查计划")
+    )
+    assert f'href="/batches/{drawn_batch}"' in html
+    only = visitor.get("/announcements", params={"kind": "draw"}).text
+    assert "完成随机抽取" in only and "公示抽取承诺：" not in only
+
+    r = visitor.get("/feed.xml", headers={"Host": "evil.example"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/atom+xml")
+    parsed = feedparser.parse(r.content)
+    assert parsed.version == "atom10" and not parsed.bozo, parsed.get("bozo_exception")
+    assert [e.title for e in parsed.entries][:1] == [
+        e.title for e in parsed.entries if "抽取" in e.title
+    ][:1]
+    assert all(e.link.startswith("http://127.0.0.1:8000/") for e in parsed.entries)
+    assert "evil.example" not in r.text
+    # RFC 4287's required elements, checked on the XML itself.
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    root = ET.fromstring(r.content)
+    for required in ("a:id", "a:title", "a:updated", "a:author/a:name"):
+        assert root.find(required, ns) is not None, required
+    ids = []
+    for entry in root.findall("a:entry", ns):
+        for required in ("a:id", "a:title", "a:updated", "a:link[@rel='alternate']"):
+            assert entry.find(required, ns) is not None, required
+        ids.append(entry.find("a:id", ns).text)
+    assert len(ids) == len(set(ids)) >= 3
