@@ -103,7 +103,9 @@ def test_restrictions_before_during_after_and_for_the_representatives_other_comp
         "listed_on",
         "decision_no",
         "authority",
+        "legal_basis",
         "removed_on",
+        "removal_no",
         "removal_reason",
     }
     assert item["authority"] == "昌吉市市场监督管理局"
