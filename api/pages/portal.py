@@ -7,15 +7,20 @@ nothing the disclosure table keeps from the public.
 """
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
 from api.deps import ClockDep, SessionDep, SettingsDep
 from api.pages.render import PageRoute, page_links, render
 from api.roles import PageUser, page_context
+from supervision.enforcement.rulebook import rulebook
+from supervision.errors import Invalid, NotFound
+from supervision.planning.queries import published_plan_years
 from supervision.portal.announcements import KIND_LABELS, announcements
 from supervision.portal.feed import atom_feed
+from supervision.portal.opendata import DATASETS, FORMATS, csv_chunks, json_chunks
 from supervision.portal.record import entity_record
 from supervision.registry import search as entity_search
+from supervision.registry.reference import result_codebook
 
 router = APIRouter(
     route_class=PageRoute, include_in_schema=False, dependencies=[Depends(page_context)]
@@ -88,4 +93,65 @@ def feed(session: SessionDep, settings: SettingsDep, clock: ClockDep) -> Respons
         body,
         media_type="application/atom+xml; charset=utf-8",
         headers={"Cache-Control": "public, max-age=300"},
+    )
+
+
+LICENCE = (
+    "本页数据依据《中华人民共和国政府信息公开条例》和《企业信息公示暂行条例》主动公开，"
+    "可免费下载、复制、传播和用于任何合法目的；使用时请注明来源“{authority}”，"
+    "并以本平台公示的最新版本为准。"
+)
+
+
+@router.get("/open-data")
+def open_data(
+    request: Request, session: SessionDep, user: PageUser, settings: SettingsDep
+) -> Response:
+    years = published_plan_years(session)
+    return render(
+        request,
+        "public/open_data.html",
+        {
+            "datasets": list(DATASETS.values()),
+            "formats": FORMATS,
+            "years": years,
+            "licence": LICENCE.format(authority=settings.authority_name),
+        },
+        title="开放数据",
+    )
+
+
+MEDIA = {"csv": "text/csv; charset=utf-8", "json": "application/json; charset=utf-8"}
+
+
+@router.get("/open-data/{filename}")
+def open_data_file(
+    filename: str, session: SessionDep, settings: SettingsDep, user: PageUser, year: str = ""
+) -> Response:
+    name, _, fmt = filename.rpartition(".")
+    dataset = DATASETS.get(name)
+    if dataset is None or fmt not in FORMATS:
+        raise NotFound(
+            f"没有名为“{filename[:60]}”的开放数据文件", f"no open-data file {filename!r}"
+        )
+    if year and not (year.isdigit() and 2000 <= int(year) <= 2100):
+        raise Invalid("年度应为四位数字，例如 2026", "year must be four digits")
+    chosen = int(year) if year else None
+    book = result_codebook(settings.data_dir)
+    rules = rulebook(settings.data_dir)
+    chunks = csv_chunks if fmt == "csv" else json_chunks
+
+    def body():
+        # The request's session stays open until the response is sent (the dependency
+        # finishes after it), so the rows are read chunk by chunk as the client takes them.
+        yield from chunks(dataset, dataset.rows(session, year=chosen, book=book, rulebook=rules))
+
+    download = f"{name}-{chosen or 'all'}.{fmt}"
+    return StreamingResponse(
+        body(),
+        media_type=MEDIA[fmt],
+        headers={
+            "Content-Disposition": f'attachment; filename="{download}"',
+            "Cache-Control": "public, max-age=300",
+        },
     )

@@ -375,6 +375,13 @@ def task_summary(session: Session, batch: Batch) -> dict[str, int]:
     return out
 
 
+def published_plan_years(session: Session) -> list[int]:
+    """The years of the published annual plans, newest first."""
+    return sorted(
+        set(session.exec(select(Plan.year).where(Plan.state == "published")).all()), reverse=True
+    )
+
+
 def stratum_count(session: Session, batch: Batch) -> int:
     return session.execute(
         select(func.count(func.distinct(Task.stratum))).where(Task.batch_id == batch.id)

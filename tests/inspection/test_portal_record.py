@@ -70,3 +70,57 @@ def test_unknown_entity_and_hostile_input_get_a_chinese_page(client: TestClient)
         assert r.status_code == 200 and "<script>alert(1)" not in r.text
     r = public.get("/entities/" + "A" * 500)
     assert r.status_code == 404
+
+
+def test_open_data_files_carry_exactly_the_published_record(
+    client: TestClient, draw_batch, member, login
+) -> None:
+    import csv
+    import io
+
+    from supervision.portal.opendata import DATASETS
+
+    tasks = draw_batch()
+    reviewer = login("reviewer")
+    record_and_submit(client, tasks[0], member(tasks[0]), DAY)
+    approve(client, tasks[0], reviewer)
+    _publish(client, tasks[0], reviewer)
+    record_and_submit(client, tasks[1], member(tasks[1]), DAY)
+    planner = login("planner")
+    published = client.get(f"/api/v1/tasks/{tasks[0]}", headers=planner).json()["uscc"]
+    pending = client.get(f"/api/v1/tasks/{tasks[1]}", headers=planner).json()["uscc"]
+
+    public = TestClient(client.app)
+    page = public.get("/open-data")
+    assert (
+        page.status_code == 200 and "抽查检查结果" in page.text and "统一社会信用代码" in page.text
+    )
+    assert 'href="/open-data/results.csv?year=2026"' in page.text
+
+    r = public.get("/open-data/results.csv")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert r.content.startswith("\ufeff".encode())  # Excel reads it as UTF-8
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert rows[0] == DATASETS["results"].fields
+    body = rows[1:]
+    assert {row[6] for row in body} == {published} and len(body) == 2  # two items
+    assert pending not in r.text and "13900000000" not in r.text
+    assert all(row[4] == "不定向" and row[13] for row in body)
+
+    data = public.get("/open-data/results.json", params={"year": "2026"}).json()
+    assert [d["uscc"] for d in data] == [published, published]
+    assert public.get("/open-data/results.json", params={"year": "2019"}).json() == []
+
+    batches = list(
+        csv.DictReader(
+            io.StringIO(public.get("/open-data/batches.csv").content.decode("utf-8-sig"))
+        )
+    )
+    assert [b["code"] for b in batches] == ["CJ-2026-R01"] and len(batches[0]["seed"]) == 64
+    entries = public.get("/open-data/list-entries.csv").content.decode("utf-8-sig")
+    assert entries.splitlines() == [",".join(DATASETS["list-entries"].fields)]
+
+    assert public.get("/open-data/nothing.csv").status_code == 404
+    assert public.get("/open-data/results.xlsx").status_code == 404
+    assert public.get("/open-data/results.csv", params={"year": "20x6"}).status_code == 400
+    assert public.get("/open-data/../etc/passwd").status_code == 404
