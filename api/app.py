@@ -26,6 +26,7 @@ from api.routers import auth, enforcement, imports, inspection, planning, regist
 from supervision.clock import Clock, SystemClock
 from supervision.db import is_sqlite, make_engine
 from supervision.enforcement.rulebook import rulebook
+from supervision.portal.statistics import StatsCache
 from supervision.settings import Settings, get_settings
 
 
@@ -98,6 +99,7 @@ def create_app(
     # Reads on SQLite begin deferred (see supervision.db): no write lock, never queued.
     app.state.read_engine = app.state.engine.execution_options(sqlite_read=True)
     app.state.clock = clock or SystemClock()
+    app.state.stats_cache = StatsCache()
     install_error_handlers(app)
     _install_page_errors(app)
     app.add_middleware(RejectNulInPath)

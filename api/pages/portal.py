@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from api.deps import ClockDep, SessionDep, SettingsDep
 from api.pages.render import PageRoute, page_links, render
 from api.roles import PageUser, page_context
+from reports import charts
 from supervision.enforcement.rulebook import rulebook
 from supervision.errors import Invalid, NotFound
 from supervision.planning.queries import published_plan_years
@@ -19,6 +20,7 @@ from supervision.portal.announcements import KIND_LABELS, announcements
 from supervision.portal.feed import atom_feed
 from supervision.portal.opendata import DATASETS, FORMATS, csv_chunks, json_chunks
 from supervision.portal.record import entity_record
+from supervision.portal.statistics import PortalStats, portal_stats
 from supervision.registry import search as entity_search
 from supervision.registry.reference import result_codebook
 
@@ -154,4 +156,64 @@ def open_data_file(
             "Content-Disposition": f'attachment; filename="{download}"',
             "Cache-Control": "public, max-age=300",
         },
+    )
+
+
+TOP_GROUPS = 12
+
+
+def _drawings(stats: PortalStats) -> dict[str, str]:
+    if stats.drawings:
+        return stats.drawings
+    d: dict[str, str] = {}
+    if stats.coverage:
+        d["coverage"] = charts.bar_chart(
+            [r.label for r in stats.coverage],
+            [r.rate for r in stats.coverage],
+            title="抽查覆盖率（按计划年度）",
+        )
+    if stats.codes:
+        d["codes"] = charts.bar_chart(
+            [r.label for r in stats.codes],
+            [r.rate for r in stats.codes],
+            title="各检查结果所占比例",
+        )
+    top = stats.industries[:TOP_GROUPS]
+    if top:
+        d["industries"] = charts.bar_chart(
+            [r.label[:14] for r in top], [r.rate for r in top], title="发现问题比例（按行业门类）"
+        )
+    units = stats.units[:TOP_GROUPS]
+    if units:
+        d["units"] = charts.bar_chart(
+            [r.label[:14] for r in units],
+            [r.rate for r in units],
+            title="发现问题比例（按检查单位）",
+        )
+    if stats.months:
+        d["months"] = charts.line_chart(
+            [r.label for r in stats.months],
+            {"公示户数": [r.count for r in stats.months]},
+            title="每月公示检查结果户数",
+        )
+        d["on_time"] = charts.line_chart(
+            [r.label for r in stats.months],
+            {"按期公示比例": [r.hits / r.extra if r.extra else 0 for r in stats.months]},
+            title="按期公示比例（20个工作日内）",
+            percent=True,
+        )
+    stats.drawings = d
+    return d
+
+
+@router.get("/statistics")
+def statistics(
+    request: Request, session: SessionDep, user: PageUser, settings: SettingsDep
+) -> Response:
+    stats = portal_stats(session, result_codebook(settings.data_dir), request.app.state.stats_cache)
+    return render(
+        request,
+        "public/statistics.html",
+        {"stats": stats, "charts": _drawings(stats), "top": TOP_GROUPS},
+        title="统计",
     )

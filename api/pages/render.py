@@ -145,6 +145,7 @@ def _nav(request: Request, user: User | None) -> list[dict[str, Any]]:
         ("/items", "抽查事项"),
         ("/results", "结果公示"),
         ("/lists", "异常名录"),
+        ("/statistics", "统计"),
         ("/open-data", "开放数据"),
         ("/verify", "如何核验"),
     ]

@@ -124,3 +124,28 @@ def test_open_data_files_carry_exactly_the_published_record(
     assert public.get("/open-data/results.xlsx").status_code == 404
     assert public.get("/open-data/results.csv", params={"year": "20x6"}).status_code == 400
     assert public.get("/open-data/../etc/passwd").status_code == 404
+
+
+def test_statistics_count_published_results_only_with_charts_and_tables(
+    client: TestClient, draw_batch, member, login
+) -> None:
+    tasks = draw_batch()
+    reviewer = login("reviewer")
+    public = TestClient(client.app)
+    empty = public.get("/statistics")
+    assert empty.status_code == 200 and "尚无已公示的检查结果" in empty.text
+    for task in tasks[:2]:
+        record_and_submit(client, task, member(task), DAY)
+        approve(client, task, reviewer)
+        _publish(client, task, reviewer)
+    record_and_submit(client, tasks[2], member(tasks[2]), DAY)  # not published: not counted
+    page = public.get("/statistics")
+    assert page.status_code == 200
+    html = page.text
+    assert html.count("<svg") == 6  # every chart drawn, inline, no image fetched
+    assert '<div class="value">2</div>' in html  # two published records
+    assert '<td data-label="行业门类">F ' in html  # the section of F51
+    assert "2026年" in html and "2026-" in html
+    assert "<script" not in html
+    again = public.get("/statistics").text
+    assert again == html  # the same figures give the same drawing (cached, deterministic)
