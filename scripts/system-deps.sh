@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the product needs when run as root, otherwise says what to
 # install: CJK fonts and HarfBuzz subsetting for PDFs, Chromium for the browser tests and
-# poppler-utils to render PDF pages in tests, faketime to run the browser tests a year ahead.
+# poppler-utils to render PDF pages in tests, faketime to run the browser tests a year ahead,
+# nodejs to test the in-browser verifier on every vector.
 set -euo pipefail
-packages=(fonts-noto-cjk libharfbuzz-subset0 chromium poppler-utils faketime)
+packages=(fonts-noto-cjk libharfbuzz-subset0 chromium poppler-utils faketime nodejs)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
