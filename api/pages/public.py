@@ -7,6 +7,7 @@ numbers, phones, risk classes or conflict declarations.
 """
 
 import json
+import re
 import shlex
 import unicodedata
 from typing import Any
@@ -299,6 +300,41 @@ def batch_page(
         "base_url": str(request.base_url).rstrip("/"),
     }
     return render(request, "public/batch.html", context, title=f"{pub.name}（{pub.code}）")
+
+
+_SOURCE = re.compile(r"/[A-Za-z0-9/_.-]{1,200}")
+
+
+@router.get("/batches/{code}/verify")
+def verify_batch(
+    request: Request, code: str, session: SessionDep, user: PageUser, source: str = ""
+) -> Response:
+    """The in-browser verifier. ``source`` (a path on this site) points it at another copy of
+    the files — how a test serves it a tampered bundle; anything else is ignored."""
+    batch = public_batch(session, code)
+    pub = pq.batch_public(session, batch)
+    if not pub.seed:
+        raise NotFound(f"批次“{code}”尚未抽取，还没有可核验的结果", f"batch {code!r} is not drawn")
+    base = f"/api/v1/batches/{code}"
+    sources = {
+        "bundle": f"{base}/bundle.json",
+        "pool": f"{base}/files/pool.tsv",
+        "roster": f"{base}/files/roster.tsv",
+    }
+    if _SOURCE.fullmatch(source) and ".." not in source and not source.startswith("//"):
+        sources = {k: f"{source.rstrip('/')}/{v.rsplit('/', 1)[1]}" for k, v in sources.items()}
+    current = current_commitment(pub)
+    return render(
+        request,
+        "public/verify_batch.html",
+        {
+            "batch": pub,
+            "sources": sources,
+            "sealed": pq.is_sealed(session, batch),
+            "pool_size": current.params.get("pool_size", 0) if current else 0,
+        },
+        title=f"核验 · {pub.name}",
+    )
 
 
 def _ceremony(

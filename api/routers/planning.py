@@ -247,6 +247,22 @@ def bundle_zip(code: str, session: SessionDep, settings: SettingsDep) -> Respons
 
 
 @router.get(
+    "/batches/{code}/files/{name}",
+    summary="抽取记录包中的名录文件 pool.tsv / roster.tsv（公开，供浏览器内核验）",
+    responses={200: {"content": {"text/tab-separated-values": {}}}},
+)
+def frozen_file(code: str, name: str, session: SessionDep, settings: SettingsDep) -> Response:
+    return FileResponse(
+        q.public_frozen_file(session, code, name, storage=settings.storage_dir),
+        media_type="text/tab-separated-values; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{code}-{name}"',
+            "Cache-Control": "public, max-age=86400, immutable",
+        },
+    )
+
+
+@router.get(
     "/batches/{code}/auditor.zip",
     summary="审计版抽取记录包（另含 strata.tsv、conflicts.tsv；仅限工作人员）",
     responses={200: {"content": {"application/zip": {}}}},

@@ -21,6 +21,7 @@ from supervision.draw import sr1, standalone_verifier_source
 from supervision.errors import NotFound
 from supervision.planning import schemas as s
 from supervision.planning.bundle import bundle_key, export_bundle
+from supervision.planning.drawing import get_draw
 from supervision.planning.freeze import active_commitment
 from supervision.planning.models import (
     Batch,
@@ -39,7 +40,7 @@ from supervision.planning.models import (
 from supervision.planning.service import get_batch, get_plan
 from supervision.registry.models import Entity, Inspector
 from supervision.storage.artefacts import artefact, content_key
-from supervision.storage.service import get_bytes
+from supervision.storage.service import get_bytes, stored_path
 
 # Once its commitment is published a batch is public, and stays so.
 PUBLIC_BATCH_STATES = (
@@ -432,6 +433,20 @@ def bundle_json_file(session: Session, code: str, *, storage: Path) -> Path:
         bundle_key(session, code),
         lambda: bundle_json_text(session, code, storage=storage).encode("utf-8"),
     )
+
+
+PUBLIC_FROZEN_FILES = {"pool.tsv": "pool_sha256", "roster.tsv": "roster_sha256"}
+
+
+def public_frozen_file(session: Session, code: str, name: str, *, storage: Path) -> Path:
+    """pool.tsv or roster.tsv of a drawn batch, as frozen (the files of its public bundle,
+    one by one, for the in-browser verifier)."""
+    if name not in PUBLIC_FROZEN_FILES:
+        raise NotFound(f"没有公开文件“{name[:40]}”", f"no public file {name!r}")
+    batch = get_batch(session, code)
+    draw = get_draw(session, batch)
+    c = session.get(Commitment, draw.commitment_id)
+    return stored_path(storage, getattr(c, PUBLIC_FROZEN_FILES[name]))
 
 
 def bundle_zip_file(session: Session, code: str, *, storage: Path) -> Path:

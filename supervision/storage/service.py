@@ -44,6 +44,15 @@ def put_bytes(
     return sha
 
 
+def stored_path(root: Path, sha256: str) -> Path:
+    """Where a stored file lies, for serving it as it is (the reader checks its digest: every
+    file served this way is named by a digest the reader already holds)."""
+    path = _path(root, sha256)
+    if not path.exists():
+        raise NotFound(f"文件{sha256[:12]}…不存在", f"stored file {sha256} is missing")
+    return path
+
+
 def get_bytes(root: Path, sha256: str) -> bytes:
     """Read a stored file back, checking that its content still matches its name."""
     path = _path(root, sha256)

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -46,6 +47,7 @@ class Server:
     root: Path
     engine: Engine
     clock: FixedClock
+    app: Any = None  # the served application (a test may add a route to it)
 
 
 def _free_port() -> int:
@@ -94,7 +96,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
             raise RuntimeError("uvicorn did not start")
         time.sleep(0.02)
     try:
-        yield Server(f"http://127.0.0.1:{port}", tmp_path, engine, clock)
+        yield Server(f"http://127.0.0.1:{port}", tmp_path, engine, clock, app)
     finally:
         uv.should_exit = True
         thread.join(timeout=10)
