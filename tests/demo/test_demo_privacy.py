@@ -73,7 +73,80 @@ def demo(session: Session, app, tmp_path, data_dir):
     reviewer = session.exec(select(User).where(User.username == "reviewer")).one()
     build_demo_consequences(session, clock=clock, reviewer=reviewer)
     session.commit()
+    batches["inspected"] = _inspect_two(session, batches["drawn"], reviewer, data_dir)
+    session.commit()
     return batches
+
+
+UNPUBLISHED_FINDING = "现场发现未公示的问题（尚在审核）"
+
+
+def _inspect_two(session: Session, code: str, reviewer: User, data_dir) -> dict[str, str]:
+    """Two drawn entities inspected inside the window: one result published, one submitted
+    and approved but not published (it must not show anywhere public)."""
+    from supervision.calendar import default_calendar
+    from supervision.inspection import schemas as ins
+    from supervision.inspection import service as inspection
+    from supervision.planning import service as planning_service
+    from supervision.planning.models import Batch, Task, TaskMember
+    from supervision.registry.reference import result_codebook
+
+    book = result_codebook(data_dir)
+    batch = session.exec(select(Batch).where(Batch.code == code)).one()
+    day = batch.window_start
+    later = FixedClock(datetime(day.year, day.month, day.day, 4, 0, tzinfo=UTC))
+    tasks = session.exec(
+        select(Task)
+        .where(Task.batch_id == batch.id, Task.state == "assigned")
+        .order_by(Task.position)
+    ).all()[:2]
+    out = {}
+    for n, task in enumerate(tasks):
+        badge = session.exec(
+            select(TaskMember.badge_no).where(
+                TaskMember.task_id == task.id,
+                TaskMember.active == True,  # noqa: E712
+                TaskMember.position == 0,
+            )
+        ).one()
+        inspector = create_user(
+            session,
+            UserCreate(
+                username=f"privacy-inspector{n}",
+                display_name="检查员",
+                password=TEST_PASSWORD,
+                role="inspector",
+                inspector_badge=badge,
+            ),
+            actor="test",
+            clock=later,
+        )
+        finding = UNPUBLISHED_FINDING if n else "已公示结果的发现"
+        result = ins.ResultCreate(
+            lines=[
+                ins.ResultLineCreate(
+                    item_code=item,
+                    codes=["3"],
+                    methods=["desk"],
+                    problems=finding,
+                    check_date=day,
+                )
+                for item in planning_service.batch_items(session, batch)
+            ]
+        )
+        inspection.save_draft(session, task.id, result, user=inspector, clock=later, book=book)
+        inspection.submit(session, task.id, user=inspector, clock=later, book=book)
+        inspection.review(
+            session, task.id, ins.ReviewCreate(decision="approve"), user=reviewer, clock=later
+        )
+        if n == 0:
+            inspection.publish_task(
+                session, task.id, user=reviewer, clock=later, calendar=default_calendar(data_dir)
+            )
+            out["published"] = task.uscc
+        else:
+            out["unpublished"] = task.uscc
+    return out
 
 
 def _secrets(session: Session) -> set[str]:
@@ -83,6 +156,7 @@ def _secrets(session: Session) -> set[str]:
     values |= {p for p in session.exec(select(Inspector.phone)) if p}
     values |= {r for r in session.exec(select(ConflictDeclaration.reason)) if r}
     values |= {n for n in session.exec(select(DrawEvent.note)) if n}
+    values.add(UNPUBLISHED_FINDING)
     return values
 
 
@@ -138,8 +212,28 @@ def test_nothing_internal_leaves_the_demo(demo, session: Session, app) -> None:
             api.append(f"/api/v1/batches/{code}{leaf}")
         api.append(f"/api/v1/batches/{code}/commitment.pdf")
     api.append(f"/api/v1/batches/{demo['drawn']}/draw.pdf")
-    pages = _crawl(client, ["/", "/verify", "/results", "/lists", "/items", *api])
+    inspected = demo["inspected"]
+    portal = ["/announcements", "/feed.xml", "/statistics", "/open-data", "/entities?q=昌吉"]
+    for name in ("results", "list-entries", "batches"):
+        portal += [f"/open-data/{name}.csv", f"/open-data/{name}.json"]
+    portal += [f"/entities/{inspected['published']}", f"/entities/{inspected['unpublished']}"]
+    portal.append(f"/api/v1/batches/{demo['drawn']}/files/pool.tsv")
+    pages = _crawl(client, [*portal, "/", "/verify", "/results", "/lists", "/items", *api])
     assert len(pages) > 20 and f"/batches/{demo['drawn']}" in pages
+    assert all(url in pages for url in portal), [u for u in portal if u not in pages]
+
+    # The published result is public; the approved but unpublished one is nowhere.
+    published = pages[f"/entities/{inspected['published']}"][1].decode()
+    assert "“双随机”抽查检查结果" in published and demo["drawn"] in published
+    assert "暂无已公示的抽查检查结果" not in published
+    unpublished = pages[f"/entities/{inspected['unpublished']}"][1].decode()
+    assert "暂无已公示的抽查检查结果" in unpublished
+    for url in ("/open-data/results.csv", "/open-data/results.json"):
+        body = pages[url][1].decode("utf-8-sig")
+        assert inspected["published"] in body and inspected["unpublished"] not in body
+    for url in (f"/open-data/{n}.csv" for n in ("results", "list-entries", "batches")):
+        header = pages[url][1].decode("utf-8-sig").splitlines()[0].lower()
+        assert not any(word in header for word in ("risk", "stratum", "phone", "id_no", "salt"))
 
     leaks = []
     for url, (kind, body) in pages.items():
