@@ -3,10 +3,12 @@
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
+import fastapi_offline
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -50,6 +52,48 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 log = logging.getLogger("supervision")
 
 
+DOCS_ASSETS = "/static-docs"
+
+
+def _install_docs(app: FastAPI) -> None:
+    """The API documentation pages with their own copies of Swagger UI and ReDoc: government
+    networks are often cut off from the internet, so no page loads anything from a CDN."""
+    from fastapi.openapi.docs import (
+        get_redoc_html,
+        get_swagger_ui_html,
+        get_swagger_ui_oauth2_redirect_html,
+    )
+
+    assets = Path(fastapi_offline.__file__).parent / "static"
+    app.mount(DOCS_ASSETS, StaticFiles(directory=assets), name="static-docs")
+    redirect = app.swagger_ui_oauth2_redirect_url or "/docs/oauth2-redirect"
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} · 接口文档",
+            oauth2_redirect_url=redirect,
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+        )
+
+    @app.get(redirect, include_in_schema=False)
+    async def swagger_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} · 接口文档",
+            redoc_js_url=f"{DOCS_ASSETS}/redoc.standalone.js",
+            redoc_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+            with_google_fonts=False,
+        )
+
+
 def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/") or request.url.path.startswith("/openapi")
 
@@ -89,6 +133,8 @@ def create_app(
         log.warning("rulebook %s: %s is to confirm: %s", name, key, note)
     app = FastAPI(
         lifespan=_lifespan,
+        docs_url=None,
+        redoc_url=None,
         title="双随机、一公开 监管抽查系统",
         version="0.1.0",
         description="市场主体与执法检查人员名录、可验证的随机抽取（sr1 协议）、检查结果与公示。",
@@ -119,6 +165,7 @@ def create_app(
     app.include_router(inspection_pages.router)
     app.include_router(enforcement_pages.router)
     app.include_router(candidate_pages.router)
+    _install_docs(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     enforcement.document_measures(app, sorted(book.all_measure_codes()))
     return app

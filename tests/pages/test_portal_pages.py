@@ -90,3 +90,27 @@ def test_announcements_and_the_atom_feed_follow_what_was_published(browser, draw
             assert entry.find(required, ns) is not None, required
         ids.append(entry.find("a:id", ns).text)
     assert len(ids) == len(set(ids)) >= 3
+
+
+def test_no_page_loads_anything_from_another_site(browser, drawn_batch) -> None:
+    visitor = browser()
+    pages = [
+        "/",
+        "/entities?q=商贸",
+        "/announcements",
+        "/statistics",
+        "/open-data",
+        f"/batches/{drawn_batch}",
+        f"/batches/{drawn_batch}/verify",
+        "/docs",
+        "/redoc",
+    ]
+    for path in pages:
+        html = visitor.get(path).text
+        assets = re.findall(r'<(?:script|link|img)[^>]+(?:src|href)="([^"]+)"', html)
+        assets += re.findall(r"(?:url|src|href)\s*[:=]\s*['\"]([^'\"]+\.(?:js|css|png))['\"]", html)
+        assert assets, path
+        for asset in assets:
+            assert asset.startswith("/") and not asset.startswith("//"), (path, asset)
+            assert visitor.get(asset).status_code == 200, (path, asset)
+    assert "fonts.googleapis" not in visitor.get("/redoc").text
