@@ -177,10 +177,9 @@ def drawn_record(
     missing = [u for u, n in involved.items() if not n]
     if missing:
         involved.update(registry_service.entity_names(session, missing))
-    workload = [
-        {**w, "name": _inspector_name(session, names, w["badge_no"])}
-        for w in queries.workload(session, batch)
-    ]
+    loads = queries.workload(session, batch)
+    names.update(registry_service.inspector_names(session, [w["badge_no"] for w in loads]))
+    workload = [{**w, "name": names.get(w["badge_no"], "")} for w in loads]
     return {
         "tasks": tasks,
         "matching": total,

@@ -173,12 +173,18 @@ def review_queue(
 
 def _published_filter(batch: str | None, q: str | None, uscc: str | None = None):
     """Latest published version per task, joined to what the public record shows."""
-    latest = (
-        select(ResultVersion.task_id, func.max(ResultVersion.seq).label("seq"))
-        .where(ResultVersion.status == ResultStatus.published)
-        .group_by(ResultVersion.task_id)
-        .subquery()
+    latest_q = select(ResultVersion.task_id, func.max(ResultVersion.seq).label("seq")).where(
+        ResultVersion.status == ResultStatus.published
     )
+    if uscc:  # one entity's record: only its own tasks' versions are grouped
+        latest_q = latest_q.where(
+            col(ResultVersion.task_id).in_(
+                select(Task.id).where(
+                    col(Task.entity_id).in_(select(Entity.id).where(Entity.uscc == uscc))
+                )
+            )
+        )
+    latest = latest_q.group_by(ResultVersion.task_id).subquery()
     stmt = (
         select(ResultVersion, Task, Batch, Plan, Entity)
         .join(
@@ -194,7 +200,7 @@ def _published_filter(batch: str | None, q: str | None, uscc: str | None = None)
     if batch:
         stmt = stmt.where(Batch.code == batch)
     if uscc:
-        stmt = stmt.where(Task.uscc == uscc)
+        stmt = stmt.where(Entity.uscc == uscc)
     if q:
         stmt = stmt.where(
             col(Entity.name).contains(q, autoescape=True)

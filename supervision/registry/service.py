@@ -102,6 +102,19 @@ def entity_names(session: Session, usccs: list[str]) -> dict[str, str]:
     return out
 
 
+def inspector_names(session: Session, badges: list[str]) -> dict[str, str]:
+    """Names by badge number, for the badges that exist."""
+    out: dict[str, str] = {}
+    for i in range(0, len(badges), 500):
+        chunk = badges[i : i + 500]
+        out.update(
+            session.exec(
+                select(Inspector.badge_no, Inspector.name).where(col(Inspector.badge_no).in_(chunk))
+            ).all()
+        )
+    return out
+
+
 def list_entities(
     session: Session, flt: EntityFilter, page: int = 1, page_size: int = 50
 ) -> tuple[list[Entity], int]:

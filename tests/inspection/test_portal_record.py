@@ -144,7 +144,7 @@ def test_statistics_count_published_results_only_with_charts_and_tables(
     html = page.text
     assert html.count("<svg") == 6  # every chart drawn, inline, no image fetched
     assert '<div class="value">2</div>' in html  # two published records
-    assert '<td data-label="行业门类">F ' in html  # the section of F51
+    assert '<td data-label="行业门类">F</td>' in html  # the section of F51 (no name loaded)
     assert "2026年" in html and "2026-" in html
     assert "<script" not in html
     again = public.get("/statistics").text

@@ -120,10 +120,71 @@
   const H = (s) => new Sha256().update(utf8(s)).hex();
   const digestBytes = (bytes) => new Sha256().update(bytes).hex();
 
+  // Tickets are millions of short hashes after a shared prefix: the prefix's state is kept
+  // (a "midstate") and each ticket hashes only the tail, in preallocated buffers.
+  let TAIL = new Uint8Array(1024);
+  const ST = new Int32Array(8);
+  const ASCII = /^[\x00-\x7f]*$/;
+
+  function midstate(prefix) {
+    const h = new Sha256().update(utf8(prefix));
+    return { state: Int32Array.from(h.state), tail: h.buffer.slice(0, h.used), length: h.length };
+  }
+
+  /** SHA-256(prefix + suffix) as 8 words written into out[o..o+8). */
+  function ticketInto(mid, suffix, out, o) {
+    let bytes = null;
+    let n = mid.tail.length;
+    const size = ASCII.test(suffix) ? suffix.length : (bytes = utf8(suffix)).length;
+    if (n + size + 72 > TAIL.length) TAIL = new Uint8Array(2 * (n + size + 72));
+    const buf = TAIL;
+    buf.set(mid.tail, 0);
+    if (bytes === null) for (let i = 0; i < size; i++) buf[n + i] = suffix.charCodeAt(i);
+    else buf.set(bytes, n);
+    n += size;
+    const total = mid.length + size;
+    buf[n++] = 0x80;
+    const end = Math.ceil((n + 8) / 64) * 64;
+    buf.fill(0, n, end - 8);
+    const bits = total * 8;
+    const hi = Math.floor(bits / 0x100000000), lo = bits >>> 0;
+    buf[end - 8] = hi >>> 24; buf[end - 7] = hi >>> 16; buf[end - 6] = hi >>> 8; buf[end - 5] = hi;
+    buf[end - 4] = lo >>> 24; buf[end - 3] = lo >>> 16; buf[end - 2] = lo >>> 8; buf[end - 1] = lo;
+    ST.set(mid.state);
+    for (let b = 0; b < end; b += 64) compress(ST, buf, b);
+    for (let i = 0; i < 8; i++) out[o + i] = ST[i];
+  }
+
+  function hexAt(words, o) {
+    let out = "";
+    for (let i = 0; i < 8; i++) out += (words[o + i] >>> 0).toString(16).padStart(8, "0");
+    return out;
+  }
+
   /** Tickets H(prefix + s) for many s, the prefix hashed once. Returns hex strings. */
   function tickets(prefix, suffixes) {
-    const start = new Sha256().update(utf8(prefix));
-    return suffixes.map((s) => start.clone().update(utf8(s)).hex());
+    const mid = midstate(prefix);
+    const w = new Uint32Array(8);
+    return suffixes.map((s) => {
+      ticketInto(mid, s, w, 0);
+      return hexAt(w, 0);
+    });
+  }
+
+  /** ``ids`` in (H(prefix + id), id) order, comparing the digests' words (no hex). */
+  function rankByTicket(prefix, ids) {
+    const mid = midstate(prefix);
+    const w = new Uint32Array(8 * ids.length);
+    ids.forEach((id, k) => ticketInto(mid, id, w, 8 * k));
+    const order = ids.map((_, k) => k);
+    order.sort((a, b) => {
+      for (let i = 0; i < 8; i++) {
+        const d = w[8 * a + i] - w[8 * b + i];
+        if (d) return d;
+      }
+      return byCodePoint(ids[a], ids[b]);
+    });
+    return order.map((k) => ids[k]);
   }
 
   // ---- canonical JSON ---------------------------------------------------------------------------
@@ -389,7 +450,8 @@
       // Every entity's ticket TE(u) = H(seed:E:u); each stratum's head: its quota smallest
       // (ticket, uscc) — kept below a bound on the ticket's first 32 bits, sorted, and the
       // whole stratum ranked if the bound kept too few (it never removes a smaller ticket).
-      const start = new Sha256().update(utf8(`${this.seed}:E:`));
+      const mid = midstate(`${this.seed}:E:`);
+      const w = new Uint32Array(8);
       const n = pool.usccs.length;
       const hex = new Array(n);
       const bound = {};
@@ -397,10 +459,10 @@
       const heads = new Map(Object.keys(bound).map((s) => [s, []]));
       const step = Math.max(1, Math.floor(n / 100));
       for (let k = 0; k < n; k++) {
-        const w = start.clone().update(utf8(pool.usccs[k])).words();
+        ticketInto(mid, pool.usccs[k], w, 0);
         const s = pool.strata[k];
         if (s in bound && w[0] < bound[s]) {
-          hex[k] = wordsHex(w);
+          hex[k] = hexAt(w, 0);
           heads.get(s).push([hex[k], pool.usccs[k]]);
         }
         if (k % step === 0) this.progress("tickets", k, n);
@@ -477,8 +539,7 @@
         const candidates = [...levels.get(load)].filter(
           (i) => !task.blocked.has(i) && !team.includes(i) && this.unitOf.get(i) !== unit
         );
-        const ranked = candidates.length <= 1 ? candidates
-          : tickets(prefix, candidates).map((t, k) => [t, candidates[k]]).sort(cmpPair).map((p) => p[1]);
+        const ranked = candidates.length <= 1 ? candidates : rankByTicket(prefix, candidates);
         chosen.push(...ranked.slice(0, need - chosen.length));
         if (chosen.length === need) return chosen;
       }
