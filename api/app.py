@@ -24,7 +24,7 @@ from api.pages import portal as portal_pages
 from api.pages import public as public_pages
 from api.pages import registry as registry_pages
 from api.pages.render import STATIC_DIR, error_page
-from api.routers import auth, enforcement, imports, inspection, planning, registry
+from api.routers import auth, enforcement, imports, inspection, planning, portal, registry
 from supervision.clock import Clock, SystemClock
 from supervision.db import is_sqlite, make_engine
 from supervision.enforcement.rulebook import rulebook
@@ -157,6 +157,7 @@ def create_app(
     app.include_router(planning.router)
     app.include_router(imports.router)
     app.include_router(inspection.router)
+    app.include_router(portal.router)
     app.include_router(public_pages.router)
     app.include_router(portal_pages.router)
     app.include_router(auth_pages.router)

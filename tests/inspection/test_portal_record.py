@@ -149,3 +149,32 @@ def test_statistics_count_published_results_only_with_charts_and_tables(
     assert "<script" not in html
     again = public.get("/statistics").text
     assert again == html  # the same figures give the same drawing (cached, deterministic)
+
+
+def test_the_json_api_gives_the_same_record_and_search(
+    client: TestClient, draw_batch, member, login
+) -> None:
+    tasks = draw_batch()
+    reviewer = login("reviewer")
+    record_and_submit(client, tasks[0], member(tasks[0]), DAY)
+    approve(client, tasks[0], reviewer)
+    _publish(client, tasks[0], reviewer)
+    uscc = client.get(f"/api/v1/tasks/{tasks[0]}", headers=login("planner")).json()["uscc"]
+    public = TestClient(client.app)
+    record = public.get(f"/api/v1/public/entities/{uscc}").json()
+    assert record["uscc"] == uscc and len(record["results"]) == 1
+    assert record["results"][0]["batch_code"] == "CJ-2026-R01"
+    assert {f["label"] for f in record["facts"]} >= {"名称", "统一社会信用代码", "登记状态"}
+    text = str(record)
+    assert "13900000000" not in text and "652301198001010011" not in text and "risk" not in text
+    found = public.get("/api/v1/public/entities", params={"q": uscc}).json()
+    assert found["how"] == "code" and [h["uscc"] for h in found["hits"]] == [uscc]
+    fragment = public.get("/api/v1/public/entities", params={"q": "商贸", "per_page": 5}).json()
+    assert fragment["total"] == 200 and len(fragment["hits"]) == 5
+    assert public.get("/api/v1/public/entities/NOPE").status_code == 404
+    assert (
+        public.get("/api/v1/public/entities", params={"q": "x", "per_page": 1000}).status_code
+        == 422
+    )
+    kinds = [a["kind"] for a in public.get("/api/v1/public/announcements").json()]
+    assert "results" in kinds and "draw" in kinds

@@ -1,0 +1,66 @@
+"""The portal's JSON answers: what the pages show, for programs (a journalist's script, another
+department's system). Only public fields exist here."""
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from supervision.enforcement.schemas import ListEntryPublic, RestrictionReason
+from supervision.inspection.schemas import ResultPublic
+
+
+class _FromAttributes(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class EntityHitPublic(_FromAttributes):
+    uscc: str
+    name: str
+    entity_type: str
+    status: str
+    legal_rep: str
+    established_on: date | None
+
+
+class EntitySearchPublic(_FromAttributes):
+    query: str
+    how: str  # code / ranked / ordered / short / similar / none
+    total: int
+    capped: bool  # the total is a lower bound
+    page: int
+    per_page: int
+    hits: list[EntityHitPublic]
+
+
+class FactPublic(_FromAttributes):
+    label: str
+    value: str
+
+
+class RestrictionPublic(_FromAttributes):
+    measure: str
+    label: str
+    basis: str
+    reasons: list[RestrictionReason]
+
+
+class EntityRecordPublic(_FromAttributes):
+    """One business's public record, in the national publicity system's order."""
+
+    uscc: str
+    name: str
+    facts: list[FactPublic]
+    results: list[ResultPublic]
+    results_total: int
+    entries: list[ListEntryPublic]
+    restrictions: list[RestrictionPublic]
+    on: date
+
+
+class AnnouncementPublic(_FromAttributes):
+    at: datetime
+    kind: str
+    kind_label: str
+    title: str
+    summary: str
+    path: str
