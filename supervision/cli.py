@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlmodel import Session
 
 from supervision.db import make_engine, transaction
 from supervision.errors import DomainError, Invalid
@@ -549,6 +550,68 @@ def verify(bundle_dir: Path) -> None:
     from supervision.draw.verify import main as verify_main
 
     raise typer.Exit(verify_main([str(bundle_dir)]))
+
+
+# ---- the portal's data ---------------------------------------------------------------------
+
+
+@app.command("open-data")
+def open_data(
+    dataset: Annotated[str, typer.Argument(help="results / list-entries / batches")],
+    out: Annotated[Path, typer.Option("--out", help="file to write ('-' for standard output)")],
+    year: Annotated[int | None, typer.Option("--year", help="one year only")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv or json")] = "csv",
+) -> None:
+    """Write an open-data file, exactly as /open-data serves it (CSV with a BOM, or JSON)."""
+    from supervision.enforcement.rulebook import rulebook
+    from supervision.portal.opendata import DATASETS, FORMATS, csv_chunks, json_chunks
+    from supervision.registry.reference import result_codebook
+
+    if dataset not in DATASETS or fmt not in FORMATS:
+        typer.echo(
+            f"未知的数据集或格式 / unknown dataset or format: {dataset} {fmt} "
+            f"(datasets: {', '.join(DATASETS)}; formats: {', '.join(FORMATS)})",
+            err=True,
+        )
+        raise typer.Exit(2)
+    settings = get_settings()
+    chunks = csv_chunks if fmt == "csv" else json_chunks
+    engine = _engine()
+    with Session(engine) as session:
+        rows = DATASETS[dataset].rows(
+            session,
+            year=year,
+            book=result_codebook(settings.data_dir),
+            rulebook=rulebook(settings.data_dir),
+        )
+        sink = sys.stdout.buffer if str(out) == "-" else open(out, "wb")  # noqa: SIM115
+        try:
+            for chunk in chunks(DATASETS[dataset], rows):
+                sink.write(chunk)
+        finally:
+            if sink is not sys.stdout.buffer:
+                sink.close()
+    engine.dispose()
+    if str(out) != "-":
+        typer.echo(f"已写入 / written: {out}")
+
+
+@app.command("search")
+def search_entities(
+    query: str,
+    page: Annotated[int, typer.Option("--page", min=1)] = 1,
+) -> None:
+    """Find entities by credit code, its beginning or any fragment of the name."""
+    from supervision.registry.search import search
+
+    engine = _engine()
+    with Session(engine) as session:
+        result = search(session, query, page=page, per_page=20)
+    engine.dispose()
+    more = "+" if result.capped else ""
+    typer.echo(f"{result.total}{more} 条 / hits ({result.how}), 第 {result.page}/{result.pages} 页")
+    for hit in result.hits:
+        typer.echo(f"{hit.uscc}\t{hit.name}\t{hit.legal_rep}\t{hit.status}")
 
 
 # ---- scheduled jobs ------------------------------------------------------------------------

@@ -81,3 +81,29 @@ def test_user_add_rejects_short_password(cli_env: Path) -> None:
         ],
     )
     assert r.exit_code == 0, r.output
+
+
+def test_open_data_and_search_from_the_command_line(cli_env: Path) -> None:
+    assert runner.invoke(app, ["migrate"]).exit_code == 0
+    out = cli_env / "batches.csv"
+    r = runner.invoke(app, ["open-data", "batches", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert out.read_bytes().startswith("\ufeffcode,name,plan_code".encode())
+    r = runner.invoke(
+        app,
+        [
+            "open-data",
+            "results",
+            "--out",
+            str(cli_env / "r.json"),
+            "--format",
+            "json",
+            "--year",
+            "2026",
+        ],
+    )
+    assert r.exit_code == 0 and json.loads((cli_env / "r.json").read_text()) == []
+    r = runner.invoke(app, ["open-data", "secrets", "--out", str(out)])
+    assert r.exit_code == 2 and "unknown dataset" in r.output
+    r = runner.invoke(app, ["search", "天山"])
+    assert r.exit_code == 0 and "0 条" in r.output
