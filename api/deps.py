@@ -9,6 +9,7 @@ in the thread pool otherwise (a write may wait for SQLite's write lock; a server
 network round trip away — neither may stall the event loop).
 """
 
+import threading
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, ParamSpec, TypeVar
 
@@ -91,6 +92,22 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         raise
     finish = _rollback_and_close if refused(request) else _commit_and_close
     await run_db(request, finish, session)
+    if finish is _commit_and_close:
+        _start_after_commit(request)
+
+
+def after_commit(request: Request, work: Callable[[], None]) -> None:
+    """Run ``work`` in a background thread once this request's transaction has committed
+    (never when it rolls back): e.g. build a drawn batch's public files for its first reader."""
+    hooks = getattr(request.state, "after_commit", None)
+    if hooks is None:
+        hooks = request.state.after_commit = []
+    hooks.append(work)
+
+
+def _start_after_commit(request: Request) -> None:
+    for work in getattr(request.state, "after_commit", ()):
+        threading.Thread(target=work, daemon=True, name="after-commit").start()
 
 
 async def get_settings_dep(request: Request) -> Settings:

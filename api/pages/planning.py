@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlmodel import Session
 
+from api.artefacts import warm_after_commit
 from api.deps import ClockDep, SessionDep, SettingsDep
 from api.pages.forms.planning import (
     PLAN_LABELS,
@@ -420,8 +421,11 @@ def _act(
     code: str,
     action: Any,
     done: str,
+    *,
+    changes_draw: bool = False,
 ) -> Response:
-    """Run a service call; on refusal show the batch page with the reason."""
+    """Run a service call; on refusal show the batch page with the reason. An action that
+    changes a draw (``changes_draw``) has the public files rebuilt once it has committed."""
     try:
         with attempt(session):
             action()
@@ -432,6 +436,8 @@ def _act(
         return _staff_batch(request, session, user, code, error=message, status_code=400)
     except DomainError as exc:
         return _staff_batch(request, session, user, code, error=exc.zh, status_code=exc.status)
+    if changes_draw:
+        warm_after_commit(request, code)
     return redirect(f"/staff/batches/{code}", done)
 
 
@@ -502,7 +508,15 @@ def task_recuse(
             note=data.note,
         )
 
-    return _act(request, session, user, code, act, f"已记录回避（{uscc}），替补人员见下表")
+    return _act(
+        request,
+        session,
+        user,
+        code,
+        act,
+        f"已记录回避（{uscc}），替补人员见下表",
+        changes_draw=True,
+    )
 
 
 @router.post("/staff/batches/{code}/tasks/{uscc}/withdraw")
@@ -529,4 +543,12 @@ def task_withdraw(
             storage=settings.storage_dir,
         )
 
-    return _act(request, session, user, code, act, f"已撤出检查对象（{uscc}），由备选递补")
+    return _act(
+        request,
+        session,
+        user,
+        code,
+        act,
+        f"已撤出检查对象（{uscc}），由备选递补",
+        changes_draw=True,
+    )

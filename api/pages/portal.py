@@ -144,9 +144,15 @@ def open_data_file(
     chunks = csv_chunks if fmt == "csv" else json_chunks
 
     def body():
-        # The request's session stays open until the response is sent (the dependency
-        # finishes after it), so the rows are read chunk by chunk as the client takes them.
-        yield from chunks(dataset, dataset.rows(session, year=chosen, book=book, rulebook=rules))
+        # The request's transaction has ended by now (the session dependency commits before
+        # the response starts); the session opens a read of its own as the client takes the
+        # rows, chunk by chunk, and it is closed here when the last one is sent.
+        try:
+            yield from chunks(
+                dataset, dataset.rows(session, year=chosen, book=book, rulebook=rules)
+            )
+        finally:
+            session.close()
 
     download = f"{name}-{chosen or 'all'}.{fmt}"
     return StreamingResponse(

@@ -17,6 +17,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlmodel import Session
 
+from api.artefacts import warm_after_commit
 from api.deps import ClockDep, SessionDep, SettingsDep
 from api.pages.render import (
     CsrfChecked,
@@ -425,6 +426,7 @@ def ceremony_submit(
                     clock=clock,
                     storage=settings.storage_dir,
                 )
+            warm_after_commit(request, code)
         except DomainError as exc:
             return _ceremony(
                 request, session, batch, user, entered=entropy, error=exc.zh, status_code=exc.status

@@ -7,9 +7,10 @@ the public may see is `supervision.planning.queries`.
 import json
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 
+from api.artefacts import warm_after_commit
 from api.deps import (
     ClockDep,
     CodeText,
@@ -142,6 +143,7 @@ def withdraw_commitment(
     "/batches/{code}/entropy", response_model=s.DrawPublic, summary="录入熵值并抽取（仅一次）"
 )
 def enter_entropy(
+    request: Request,
     code: str,
     data: s.EntropyCreate,
     session: SessionDep,
@@ -152,6 +154,7 @@ def enter_entropy(
     draw = drawing.enter_entropy(
         session, code, data.entropy, actor=user.username, clock=clock, storage=settings.storage_dir
     )
+    warm_after_commit(request, code)
     return q.draw_public(session, draw)
 
 
@@ -159,6 +162,7 @@ def enter_entropy(
     "/batches/{code}/tasks/{uscc}/recuse", response_model=s.DrawEventPublic, summary="检查人员回避"
 )
 def recuse(
+    request: Request,
     code: str,
     uscc: str,
     data: s.RecusalCreate,
@@ -178,6 +182,7 @@ def recuse(
         storage=settings.storage_dir,
         note=data.note,
     )
+    warm_after_commit(request, code)
     return q.event_public(row)
 
 
@@ -187,6 +192,7 @@ def recuse(
     summary="撤出检查对象（由备选递补）",
 )
 def withdraw_entity(
+    request: Request,
     code: str,
     uscc: str,
     data: s.EntityWithdrawalCreate,
@@ -204,6 +210,7 @@ def withdraw_entity(
         clock=clock,
         storage=settings.storage_dir,
     )
+    warm_after_commit(request, code)
     return q.event_public(row)
 
 

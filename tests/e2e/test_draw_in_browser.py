@@ -3,6 +3,7 @@
 import re
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -105,6 +106,18 @@ def test_plan_batch_freeze_ceremony_and_public_verification(
     first_names = page.locator("ol.big-list li").all_inner_texts()
     assert len(first_names) == 10
     screenshots(page, "ceremony-drawn")
+
+    # The draw has committed: its public files are built in the background for the first
+    # reader (bundle.json, bundle.zip and the draw notice PDF).
+    built: list = []
+    for _ in range(300):
+        built = sorted(
+            p.name.split("-", 1)[1] for p in (server.root / "files" / "artefacts").glob("*/*-*")
+        )
+        if len(built) >= 3:
+            break
+        time.sleep(0.1)
+    assert built == [f"{CODE}-bundle.json", f"{CODE}-bundle.zip", f"{CODE}-draw.pdf"], built
 
     # The staff batch page after the draw.
     page.goto(f"{server.url}/staff/batches/{CODE}")
