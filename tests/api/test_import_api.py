@@ -93,3 +93,23 @@ def test_the_api_takes_a_default_unit_and_a_snapshot(
         headers=login("planner"),
     )
     assert r.status_code == 400 and "全量快照的范围" in r.json()["detail"]["zh"]
+
+
+def test_an_import_is_searchable_at_once_and_a_refused_one_leaves_no_trace(
+    client, login, session, clock
+) -> None:
+    small_city(session, clock, entities=5, inspectors=2)
+    session.commit()
+    planner = login("planner")
+    r = upload(client, planner, HEADER + row("91652301MA77XY121U", "昌吉市葫芦娃玩具店"))
+    assert r.status_code == 200, r.text
+    found = client.get("/api/v1/public/entities", params={"q": "葫芦娃"}).json()
+    assert [h["uscc"] for h in found["hits"]] == ["91652301MA77XY121U"]
+    bad = HEADER + row("91652301MA77XY13XK", "昌吉市金刚葫芦店") + row("91652301MA77XY12")
+    assert upload(client, planner, bad).status_code == 400
+    assert client.get("/api/v1/public/entities", params={"q": "金刚葫芦"}).json()["total"] == 0
+    # A re-import that renames the entity moves it in the index.
+    r = upload(client, planner, HEADER + row("91652301MA77XY121U", "昌吉市七彩葫芦玩具店"))
+    assert r.status_code == 200, r.text
+    assert client.get("/api/v1/public/entities", params={"q": "葫芦娃"}).json()["total"] == 0
+    assert client.get("/api/v1/public/entities", params={"q": "七彩葫芦"}).json()["total"] == 1
