@@ -288,6 +288,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--db", type=Path, default=None)
     ap.add_argument("--reuse", action="store_true", help="keep an existing --db (skip set-up)")
+    ap.add_argument("--setup-only", action="store_true", help="build --db and stop")
     args = ap.parse_args()
     import httpx
 
@@ -298,6 +299,8 @@ def main() -> None:
             db.unlink()
         timings = setup(db, args.entities, args.inspectors)
         print("setup: " + ", ".join(f"{k} {v:.1f}" if isinstance(v, float) else f"{k} {v}" for k, v in timings.items()))
+    if args.setup_only:
+        return
     con = sqlite3.connect(db)
     rng = random.Random(4)
     sample = con.execute("SELECT uscc, name FROM entity ORDER BY random() LIMIT 20000").fetchall()

@@ -177,10 +177,10 @@ def _trigram(conn: Any, query: str, out: SearchPage, pg: bool) -> None:
     if not out.total:
         return
     if out.capped:
-        # Too common to rank: the index in name order, the exact name (if any) first.
-        order, out.how = "e.name <> :q, e.name, e.id", "ordered"
-    else:
-        order, out.how = f"e.name <> :q, {relevance}, length(e.name), e.id", "ranked"
+        _ordered(conn, source, match, params, out, "e.id" if pg else "f.rowid")
+        return
+    out.how = "ranked"
+    order = f"e.name <> :q, {relevance}, length(e.name), e.id"
     rows = conn.execute(
         text(
             f"SELECT {_COLUMNS} FROM {source} WHERE {match} "
@@ -189,6 +189,31 @@ def _trigram(conn: Any, query: str, out: SearchPage, pg: bool) -> None:
         {**params, **_page(out)},
     ).all()
     out.hits = _hits(rows)
+
+
+def _ordered(
+    conn: Any, source: str, match: str, params: dict[str, Any], out: SearchPage, key: str
+) -> None:
+    """A fragment too common to rank: entities bearing exactly that name first (the name
+    index), then the others in registry order (the index's own order: the scan stops as soon
+    as the page is full, however many names match)."""
+    out.how = "ordered"
+    exact = conn.execute(
+        text(f"SELECT {_COLUMNS} FROM entity e WHERE e.name = :q ORDER BY e.id"), params
+    ).all()
+    start = (out.page - 1) * out.per_page
+    end = start + out.per_page
+    hits = list(exact[start:end])
+    if len(hits) < out.per_page:
+        rest = conn.execute(
+            text(
+                f"SELECT {_COLUMNS} FROM {source} WHERE {match} AND e.name <> :q "
+                f"ORDER BY {key} LIMIT :limit OFFSET :offset"
+            ),
+            {**params, "limit": out.per_page - len(hits), "offset": max(0, start - len(exact))},
+        ).all()
+        hits += rest
+    out.hits = _hits(hits)
 
 
 RARE_DOCS = 20_000
