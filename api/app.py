@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.errors import install_error_handlers
 from api.guards import RejectNulInPath
+from api.pages import admin as admin_pages
 from api.pages import auth as auth_pages
 from api.pages import candidates as candidate_pages
 from api.pages import enforcement as enforcement_pages
@@ -161,6 +162,7 @@ def create_app(
     app.include_router(public_pages.router)
     app.include_router(portal_pages.router)
     app.include_router(auth_pages.router)
+    app.include_router(admin_pages.router)
     app.include_router(registry_pages.router)
     app.include_router(planning_pages.router)
     app.include_router(inspection_pages.router)

@@ -75,6 +75,8 @@ StaffPage = Annotated[User, Depends(page_roles(*STAFF))]
 ReaderPage = Annotated[User, Depends(page_roles(*READERS))]
 PlannerPage = Annotated[User, Depends(page_roles(*PLANNERS))]
 ReviewerPage = Annotated[User, Depends(page_roles(*REVIEWERS))]
+AdminPage = Annotated[User, Depends(page_roles(*ADMINS))]
+SignedInPage = Annotated[User, Depends(page_roles(*Role))]
 
 
 def is_planner(user: User | None) -> bool:

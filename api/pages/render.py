@@ -27,6 +27,7 @@ from starlette.datastructures import FormData
 from api.deps import TOKEN_COOKIE, Unauthorized, mark_refused
 from api.roles import is_planner, is_reader
 from supervision.accounts.models import ROLE_LABELS, User
+from supervision.audit.models import ACTION_LABELS
 from supervision.enforcement.models import LIST_KIND_LABELS
 from supervision.errors import DomainError, Forbidden
 from supervision.formatting import cn_date, cn_datetime, hash_groups
@@ -60,6 +61,7 @@ def _env() -> jinja2.Environment:
         entity_type=lambda t: ENTITY_TYPE_LABELS.get(str(t), str(t)),
         entity_status=lambda t: ENTITY_STATUS_LABELS.get(str(t), str(t)),
         list_kind=lambda k: LIST_KIND_LABELS.get(str(k), str(k)),
+        audit_action=lambda a: ACTION_LABELS.get(str(a), str(a)),
     )
     return env
 
@@ -161,6 +163,8 @@ def _nav(request: Request, user: User | None) -> list[dict[str, Any]]:
             staff += [("/staff/batches/new", "新建批次"), ("/staff/import", "批量导入")]
         if is_reader(user):
             staff += [("/staff/enforcement", "信用监管"), ("/staff/candidates", "候选与处置")]
+        if user.role == "admin":
+            staff += [("/staff/admin/users", "用户与角色"), ("/staff/admin/audit", "审计日志")]
 
     def entry(href: str, label: str, group: str) -> dict[str, Any]:
         exact = href in ("/", "/staff")

@@ -2,11 +2,11 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
-from api.deps import ClockDep, CurrentUser, SessionDep, SettingsDep, Unauthorized, oauth2
+from api.deps import NO_NUL, ClockDep, CurrentUser, SessionDep, SettingsDep, Unauthorized, oauth2
 from api.errors import ERROR_RESPONSES
 from api.roles import Admin
 from supervision.accounts import service
@@ -57,3 +57,48 @@ def me(user: CurrentUser) -> UserPublic:
 def create_user(data: UserCreate, user: Admin, session: SessionDep, clock: ClockDep) -> UserPublic:
     created = service.create_user(session, data, actor=user.username, clock=clock)
     return UserPublic.model_validate(created, from_attributes=True)
+
+
+@router.get("/users", response_model=list[UserPublic], summary="用户列表（管理员）")
+def list_users(user: Admin, session: SessionDep) -> list[UserPublic]:
+    return [UserPublic.model_validate(u, from_attributes=True) for u in service.list_users(session)]
+
+
+@router.patch(
+    "/users/{username}",
+    response_model=UserPublic,
+    summary="修改用户：姓名、角色、关联执法证、停用（管理员）",
+)
+def update_user(
+    username: Annotated[str, Path(max_length=64, pattern=NO_NUL)],
+    data: service.UserUpdate,
+    user: Admin,
+    session: SessionDep,
+    clock: ClockDep,
+) -> UserPublic:
+    changed = service.update_user(session, username, data, actor=user, clock=clock)
+    return UserPublic.model_validate(changed, from_attributes=True)
+
+
+@router.post(
+    "/users/{username}/password",
+    status_code=204,
+    summary="重置用户密码（管理员；该用户的会话全部失效）",
+)
+def reset_password(
+    username: Annotated[str, Path(max_length=64, pattern=NO_NUL)],
+    data: service.PasswordReset,
+    user: Admin,
+    session: SessionDep,
+    clock: ClockDep,
+) -> None:
+    service.reset_password(session, username, data, actor=user, clock=clock)
+
+
+@router.post(
+    "/auth/password", status_code=204, summary="修改本人密码（须提供当前密码；全部会话失效）"
+)
+def change_password(
+    data: service.PasswordChange, user: CurrentUser, session: SessionDep, clock: ClockDep
+) -> None:
+    service.change_password(session, user, data, clock=clock)

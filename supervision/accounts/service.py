@@ -146,3 +146,141 @@ def revoke_token(session: Session, token: str) -> None:
         row.revoked = True
         session.add(row)
         session.flush()
+
+
+# ---- administration -------------------------------------------------------------------------
+
+
+class UserUpdate(StrictInput):
+    """What an administrator changes on an account (absent fields stay as they are)."""
+
+    display_name: str | None = Field(default=None, min_length=1, max_length=100)
+    role: Role | None = None
+    active: bool | None = None
+    inspector_badge: str | None = Field(default=None, max_length=32)  # "" unlinks
+
+
+class PasswordChange(StrictInput):
+    current_password: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(min_length=8, max_length=256)
+
+
+class PasswordReset(StrictInput):
+    new_password: str = Field(min_length=8, max_length=256)
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.exec(select(User).order_by(User.username)))
+
+
+def get_user(session: Session, username: str) -> User:
+    user = session.exec(select(User).where(User.username == username)).first()
+    if user is None:
+        raise NotFound(f"没有用户“{username[:64]}”", f"no user {username!r}")
+    return user
+
+
+def revoke_all_tokens(session: Session, user: User) -> int:
+    """End every session and API token of ``user``; returns how many were live."""
+    live = session.exec(
+        select(ApiToken).where(ApiToken.user_id == user.id, col(ApiToken.revoked).is_(False))
+    ).all()
+    for row in live:
+        row.revoked = True
+        session.add(row)
+    session.flush()
+    return len(live)
+
+
+def _inspector_id(session: Session, badge: str) -> int:
+    inspector = session.exec(select(Inspector).where(Inspector.badge_no == badge)).first()
+    if inspector is None:
+        raise NotFound(
+            f"执法证号“{badge}”不在执法检查人员名录中",
+            f"badge {badge!r} is not in the inspector registry",
+        )
+    return inspector.id
+
+
+def update_user(
+    session: Session, username: str, data: UserUpdate, *, actor: User, clock: Clock | None = None
+) -> User:
+    """Change an account's name, role, link or state. Disabling ends its sessions; an admin
+    cannot disable or demote their own account (someone must be able to administer)."""
+    clock = clock or SystemClock()
+    user = get_user(session, username)
+    changes: dict[str, object] = {}
+    if user.id == actor.id and (data.active is False or (data.role and data.role != Role.admin)):
+        raise Conflict(
+            "不能停用自己的账号或取消自己的管理员角色",
+            "an admin cannot disable or demote themselves",
+        )
+    if data.display_name is not None and data.display_name.strip() != user.display_name:
+        user.display_name = data.display_name.strip()
+        changes["display_name"] = user.display_name
+    if data.role is not None and data.role != user.role:
+        user.role = data.role
+        changes["role"] = data.role.value
+    if data.inspector_badge is not None:
+        new = _inspector_id(session, data.inspector_badge) if data.inspector_badge else None
+        if new != user.inspector_id:
+            user.inspector_id = new
+            changes["inspector_badge"] = data.inspector_badge or None
+    if user.role == Role.inspector and user.inspector_id is None:
+        raise Invalid("执法检查人员账号须关联执法证号", "an inspector account needs a badge number")
+    if data.active is not None and data.active != user.active:
+        user.active = data.active
+        changes["active"] = data.active
+        if not data.active:
+            changes["sessions_ended"] = revoke_all_tokens(session, user)
+    if changes:
+        session.add(user)
+        session.flush()
+        record_change(session, actor.username, "account.update", "user", username, changes, clock)
+    return user
+
+
+def reset_password(
+    session: Session, username: str, data: PasswordReset, *, actor: User, clock: Clock | None = None
+) -> User:
+    """An administrator sets a new password: every session of the account ends."""
+    clock = clock or SystemClock()
+    user = get_user(session, username)
+    user.password_hash = _hasher.hash(data.new_password)
+    session.add(user)
+    ended = revoke_all_tokens(session, user)
+    record_change(
+        session,
+        actor.username,
+        "account.password_reset",
+        "user",
+        username,
+        {"sessions_ended": ended},
+        clock,
+    )
+    return user
+
+
+def change_password(
+    session: Session, user: User, data: PasswordChange, *, clock: Clock | None = None
+) -> User:
+    """A user changes their own password: the current one is required, and every session of
+    the account (this one included) ends — the new password opens the next."""
+    clock = clock or SystemClock()
+    if not _hasher.verify(data.current_password, user.password_hash):
+        raise Invalid("当前密码不正确", "the current password is wrong")
+    if data.new_password == data.current_password:
+        raise Invalid("新密码不能与当前密码相同", "the new password equals the current one")
+    user.password_hash = _hasher.hash(data.new_password)
+    session.add(user)
+    ended = revoke_all_tokens(session, user)
+    record_change(
+        session,
+        user.username,
+        "account.password_change",
+        "user",
+        user.username,
+        {"sessions_ended": ended},
+        clock,
+    )
+    return user

@@ -3,9 +3,10 @@
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, func, select
 
 from supervision.audit.models import AuditEntry
 from supervision.clock import Clock, SystemClock
@@ -79,3 +80,42 @@ def verify_chain(session: Session) -> ChainReport:
             return ChainReport(False, n, entry.id, "hash does not match the row's content")
         prev = entry.hash
     return ChainReport(True, n)
+
+
+def list_entries(
+    session: Session,
+    *,
+    actor: str | None = None,
+    action: str | None = None,
+    object_key: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> tuple[list[AuditEntry], int]:
+    """Audit rows, newest first, filtered by actor, action (or its prefix, "account."),
+    object and time; with the total of the filter."""
+    stmt = select(AuditEntry)
+    if actor:
+        stmt = stmt.where(AuditEntry.actor == actor)
+    if action:
+        stmt = stmt.where(
+            col(AuditEntry.action).startswith(action, autoescape=True)
+            if action.endswith(".")
+            else AuditEntry.action == action
+        )
+    if object_key:
+        stmt = stmt.where(AuditEntry.object_key == object_key)
+    if since:
+        stmt = stmt.where(AuditEntry.at >= since)
+    if until:
+        stmt = stmt.where(AuditEntry.at < until)
+    total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+    rows = session.exec(
+        stmt.order_by(col(AuditEntry.id).desc()).offset((page - 1) * per_page).limit(per_page)
+    ).all()
+    return list(rows), total
+
+
+def actions(session: Session) -> list[str]:
+    return sorted(session.exec(select(AuditEntry.action).distinct()).all())
