@@ -76,6 +76,7 @@ ReaderPage = Annotated[User, Depends(page_roles(*READERS))]
 PlannerPage = Annotated[User, Depends(page_roles(*PLANNERS))]
 ReviewerPage = Annotated[User, Depends(page_roles(*REVIEWERS))]
 AdminPage = Annotated[User, Depends(page_roles(*ADMINS))]
+LookupPage = Annotated[User, Depends(page_roles(*LOOKUP))]
 SignedInPage = Annotated[User, Depends(page_roles(*Role))]
 
 
@@ -86,3 +87,17 @@ def is_planner(user: User | None) -> bool:
 
 def is_reader(user: User | None) -> bool:
     return user is not None and user.role in (Role.admin, *READERS)
+
+
+# Where each role's work is: the page a sign-in without a return address lands on.
+LANDING = {
+    Role.admin: "/staff/admin/users",
+    Role.planner: "/staff",
+    Role.reviewer: "/staff/tasks",
+    Role.inspector: "/staff/tasks",
+    Role.liaison: "/staff/lookup",
+}
+
+
+def landing_for(user: User) -> str:
+    return LANDING.get(user.role, "/staff")

@@ -12,7 +12,7 @@ from api.pages.render import (
     redirect,
     render,
 )
-from api.roles import PageUser, page_context
+from api.roles import PageUser, landing_for, page_context
 from supervision.accounts import service as accounts
 
 router = APIRouter(
@@ -24,14 +24,14 @@ router = APIRouter(
 
 
 def _safe_next(target: str) -> str:
-    """Only a local path; never an absolute or protocol-relative URL."""
+    """Only a local path; never an absolute or protocol-relative URL ("" when none)."""
     if target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
-    return "/staff"
+    return ""
 
 
 @router.get("/login")
-def login_form(request: Request, user: PageUser, next: str = "/staff") -> Response:
+def login_form(request: Request, user: PageUser, next: str = "") -> Response:
     return render(
         request, "staff/login.html", {"next": _safe_next(next), "username": ""}, title="登录"
     )
@@ -48,7 +48,8 @@ def login(
         context = {"next": target, "username": username, "error": "用户名或密码错误"}
         return render(request, "staff/login.html", context, status_code=401, title="登录")
     token = accounts.issue_token(session, user, ttl_hours=settings.token_ttl_hours, clock=clock)
-    response = redirect(target)
+    # Straight to one's own work, unless the sign-in was on the way to a page.
+    response = redirect(target if target and target != "/staff" else landing_for(user))
     response.set_cookie(
         TOKEN_COOKIE,
         token,

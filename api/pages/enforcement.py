@@ -6,6 +6,7 @@ page shows only what the public API shows. A refused form is rolled back and sho
 to the form, in Chinese, with the entered values kept.
 """
 
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -27,7 +28,7 @@ from api.pages.render import (
     render,
     validation_messages,
 )
-from api.roles import PageUser, ReaderPage, ReviewerPage, page_context
+from api.roles import LookupPage, PageUser, ReaderPage, ReviewerPage, page_context
 from supervision.accounts.models import Role, User
 from supervision.clock import Clock
 from supervision.enforcement import decisions, queries, service
@@ -38,6 +39,7 @@ from supervision.enforcement.models import (
     EntryState,
     ListKind,
 )
+from supervision.enforcement.restrictions import measures, restrictions
 from supervision.enforcement.rulebook import Rulebook, rulebook
 from supervision.errors import Conflict, DomainError, NotFound
 
@@ -520,3 +522,50 @@ def staff_removal(
         request, session, user, entry_id, clock, book, form,
         name="removal", schema=s.RemovalCreate, body=body, act=act, flash="已移出",
     )  # fmt: skip
+
+
+# ---- the restrictions lookup, for people ------------------------------------------------------
+
+
+@router.get("/staff/lookup")
+def lookup(
+    request: Request,
+    session: SessionDep,
+    user: LookupPage,
+    settings: SettingsDep,
+    clock: ClockDep,
+    uscc: str = "",
+    measure: str = "",
+    on: str = "",
+) -> Response:
+    """Another department asks, by hand, whether a business may receive a benefit on a day
+    (the same answer as GET /api/v1/entities/{uscc}/restrictions)."""
+    book = rulebook(settings.data_dir)
+    day = clock.today()
+    error = None
+    if on:
+        try:
+            day = date.fromisoformat(on[:10])
+        except ValueError:
+            error = "日期格式应为 2026-12-01"
+    answer = None
+    code = uscc.strip().upper()[:18]
+    if code and measure and error is None:
+        try:
+            answer = restrictions(session, book, code, measure[:64], day)
+        except DomainError as exc:
+            error = exc.zh
+    return render(
+        request,
+        "enforcement/lookup.html",
+        {
+            "measures": measures(book, day),
+            "uscc": code,
+            "measure": measure,
+            "on": day.isoformat(),
+            "answer": answer,
+            "error": error,
+        },
+        status_code=400 if error else 200,
+        title="惩戒措施查询",
+    )

@@ -5,6 +5,7 @@ record, an independent reviewer reviews). A refused form is rolled back and show
 the reason in Chinese and the entered values kept.
 """
 
+from datetime import date, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -196,8 +197,43 @@ def task_list(
     queue: list[s.InspectionTaskStaff] = []
     if user.role in rules.REVIEWER_ROLES:
         queue = queries.review_queue(session, user, today=today, book=book)
-    context = {"mine": mine, "queue": queue}
+    context = {"groups": task_groups(mine, today), "mine": mine, "queue": by_due(queue)}
     return render(request, "inspection/tasks.html", context, title="检查任务")
+
+
+def by_due(tasks: list[s.InspectionTaskStaff]) -> list[s.InspectionTaskStaff]:
+    """Soonest publication deadline first; tasks whose deadline cannot be counted last."""
+    return sorted(
+        tasks, key=lambda t: (t.deadline.due is None, t.deadline.due or t.window_end, t.id)
+    )
+
+
+def task_groups(
+    tasks: list[s.InspectionTaskStaff], today: date
+) -> list[tuple[str, list[s.InspectionTaskStaff]]]:
+    """An inspector's day: what is due this week (or late), what is in its window now, the
+    rest; finished work (published) last."""
+    week = today + timedelta(days=7)
+    groups: dict[str, list[s.InspectionTaskStaff]] = {
+        "今天和本周要办": [],
+        "检查期间内": [],
+        "尚未开始": [],
+        "已公示": [],
+    }
+    for t in by_due(tasks):
+        if t.state == "published":
+            groups["已公示"].append(t)
+        elif (
+            t.deadline.overdue
+            or (t.deadline.due is not None and t.deadline.due <= week)
+            or (t.window_start <= today and t.window_end <= week)
+        ):
+            groups["今天和本周要办"].append(t)
+        elif t.window_start <= today:
+            groups["检查期间内"].append(t)
+        else:
+            groups["尚未开始"].append(t)
+    return [(title, items) for title, items in groups.items() if items]
 
 
 @router.get("/staff/tasks/{task_id}")

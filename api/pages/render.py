@@ -152,7 +152,9 @@ def _nav(request: Request, user: User | None) -> list[dict[str, Any]]:
         ("/verify", "如何核验"),
     ]
     staff: list[tuple[str, str]] = []
-    if user is not None:
+    if user is not None and user.role == "liaison":
+        staff = [("/staff/lookup", "惩戒查询")]
+    elif user is not None:
         staff = [
             ("/staff", "工作台"),
             ("/staff/tasks", "检查任务"),
@@ -163,6 +165,8 @@ def _nav(request: Request, user: User | None) -> list[dict[str, Any]]:
             staff += [("/staff/batches/new", "新建批次"), ("/staff/import", "批量导入")]
         if is_reader(user):
             staff += [("/staff/enforcement", "信用监管"), ("/staff/candidates", "候选与处置")]
+        if user.role in ("liaison", "planner", "reviewer", "admin"):
+            staff.append(("/staff/lookup", "惩戒查询"))
         if user.role == "admin":
             staff += [("/staff/admin/users", "用户与角色"), ("/staff/admin/audit", "审计日志")]
 
