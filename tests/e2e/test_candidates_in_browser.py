@@ -33,7 +33,7 @@ def test_reviewer_decides_a_candidate_through_the_form(server: Server, chromium,
     page.get_by_label("用户名").fill(REVIEWER[0])
     page.get_by_label("密码").fill(REVIEWER[1])
     page.get_by_role("button", name="登录").click()
-    page.wait_for_url(f"{server.url}/staff")
+    page.wait_for_url(f"{server.url}/staff/tasks")  # a reviewer lands on the review queue
 
     page.get_by_role("link", name="候选与处置").click()
     page.wait_for_url(f"{server.url}/staff/candidates")
