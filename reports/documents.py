@@ -3,13 +3,13 @@
 import json
 from pathlib import Path
 
-from sqlmodel import Session, func, select
+from sqlmodel import Session
 
 from reports.render import TEMPLATES, render_pdf
 from supervision.errors import NotFound
 from supervision.planning import bundle, drawing, freeze, queries, service
-from supervision.planning.models import Plan, Task
-from supervision.registry.models import Entity, InspectionItem
+from supervision.planning.models import Plan
+from supervision.registry.models import InspectionItem
 from supervision.storage.artefacts import artefact, content_key
 
 
@@ -39,27 +39,25 @@ def commitment_pdf(session: Session, code: str) -> bytes:
 DOCUMENTS_VERSION = "2026-12-01"
 
 
+_DIGESTS: dict[tuple, str] = {}
+
+
 def _template_digest(*names: str) -> str:
-    return content_key(
-        *((TEMPLATES / n).read_bytes() for n in ("base.html", *names)), DOCUMENTS_VERSION
-    )
+    """The templates' content (and the renderer's version) as part of a PDF's key; re-read
+    only when a file's modification time changes."""
+    paths = [TEMPLATES / n for n in ("base.html", *names)]
+    stamp = tuple((p.name, p.stat().st_mtime_ns) for p in paths)
+    if stamp not in _DIGESTS:
+        _DIGESTS[stamp] = content_key(*(p.read_bytes() for p in paths), DOCUMENTS_VERSION)
+    return _DIGESTS[stamp]
 
 
 def draw_result_pdf_file(session: Session, code: str, *, storage: Path) -> Path:
-    """The draw result notice as a stored artefact: rebuilt only when the draw's content
-    (its events, hence its teams and withdrawals) changes."""
-    batch = service.get_batch(session, code)
-    names = session.exec(
-        select(func.count(), func.max(Entity.updated_at))
-        .select_from(Task)
-        .join(Entity, Entity.id == Task.entity_id)
-        .where(Task.batch_id == batch.id)
-    ).one()
+    """The draw result notice as a stored artefact: rebuilt only when the draw's content (its
+    events, hence its teams and withdrawals) or the template changes. Names are printed as the
+    registry had them when the notice was first built for that content: a record of the draw."""
     key = content_key(
-        "draw.pdf",
-        bundle.bundle_key(session, code),
-        tuple(names),
-        _template_digest("draw_result.html"),
+        "draw.pdf", bundle.bundle_key(session, code), _template_digest("draw_result.html")
     )
     return artefact(
         storage, f"{code}-draw.pdf", key, lambda: draw_result_pdf(session, code, storage=storage)

@@ -32,7 +32,7 @@ from api.pages.render import (
 from api.roles import PageUser, PlannerPage, is_planner, page_context
 from supervision.draw import sr1, standalone_verifier_source
 from supervision.errors import DomainError, NotFound
-from supervision.planning import drawing, events, queries, service
+from supervision.planning import drawing, events, service
 from supervision.planning import pool as pool_q
 from supervision.planning import queries as pq
 from supervision.planning import schemas as ps
@@ -167,7 +167,7 @@ def drawn_record(
             session, batch, q=q, unit=unit, page=page, per_page=per_page
         )
     names = {m["badge_no"]: m["name"] for t in tasks for m in t.team}
-    summary = pq.task_summary(session, batch)
+    facts = pq.draw_facts(session, batch)
     evs = draw_events(session, batch)
     involved = {t.uscc: t.entity_name for t in tasks}
     for row in evs:
@@ -178,9 +178,14 @@ def drawn_record(
     missing = [u for u, n in involved.items() if not n]
     if missing:
         involved.update(registry_service.entity_names(session, missing))
-    loads = queries.workload(session, batch)
-    names.update(registry_service.inspector_names(session, [w["badge_no"] for w in loads]))
+    loads = facts.workload
+    names.update(
+        registry_service.inspector_names(
+            session, [w["badge_no"] for w in loads if w["badge_no"] not in names]
+        )
+    )
     workload = [{**w, "name": names.get(w["badge_no"], "")} for w in loads]
+    summary = facts.summary
     return {
         "tasks": tasks,
         "matching": total,
@@ -190,10 +195,9 @@ def drawn_record(
         "unassigned": summary["unassigned"],
         "withdrawn": summary["withdrawn"],
         "understaffed": summary["understaffed"],
-        "published": summary["published"],
+        "published": pq.published_count(session, batch),
         "sealed": pq.is_sealed(session, batch),
-        "single_stratum": pq.stratum_count(session, batch) <= 1
-        and pool_q.uniform_percent(batch) is not None,
+        "single_stratum": facts.strata <= 1 and pool_q.uniform_percent(batch) is not None,
     }
 
 
@@ -210,7 +214,7 @@ def task_views(
 
 def _units(session: Session, batch: Batch) -> list[tuple[str, str]]:
     names = unit_names(session)
-    return [(code, names.get(code, code)) for code in pq.task_units(session, batch)]
+    return [(code, names.get(code, code)) for code in pq.draw_facts(session, batch).units]
 
 
 def public_batch(session: Session, code: str) -> Batch:
@@ -357,7 +361,7 @@ def _ceremony(
             "batch": pub,
             "commitment": current,
             "first": tasks,
-            "selected_total": pq.task_summary(session, batch)["total"] if pub.seed else 0,
+            "selected_total": pq.draw_facts(session, batch).summary["total"] if pub.seed else 0,
             "can_enter": is_planner(user) and pub.state == BatchState.frozen,
             "entered": entered,
             "error": error,

@@ -183,6 +183,28 @@ def decide(
 
 
 @router.post(
+    "/enforcement/decisions/bulk",
+    response_model=s.BulkDecisionResult,
+    summary="批量决定：同一决定、日期、理由和依据，每户各自的决定记录和文号（全部成功或全部不执行）",
+)
+def decide_bulk(
+    data: s.BulkDecisionCreate,
+    session: SessionDep,
+    user: Reviewer,
+    clock: ClockDep,
+    book: RulebookDep,
+) -> s.BulkDecisionResult:
+    out = decisions.decide_many(session, data, user=user, clock=clock, book=book)
+    numbers = [n for _, _, n in out.decided if n]
+    return s.BulkDecisionResult(
+        decided=len(out.decided),
+        refused=[{"entry_id": i, "uscc": u, "reason": why} for i, u, why in out.refused],
+        first_number=numbers[0] if numbers else None,
+        last_number=numbers[-1] if numbers else None,
+    )
+
+
+@router.post(
     "/enforcement/entries/{entry_id}/objections",
     response_model=s.ListEntryStaff,
     summary="登记市场主体的异议（列入决定之日起30日内）",

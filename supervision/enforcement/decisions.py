@@ -3,6 +3,7 @@ name their correction evidence), and the serious list's expiry."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date
 
 from sqlmodel import Session, col, select
@@ -27,7 +28,7 @@ from supervision.enforcement.service import (
     get_entry,
     reason_or_refuse,
 )
-from supervision.errors import Conflict, Invalid
+from supervision.errors import Conflict, DomainError, Invalid
 from supervision.registry.models import AnnualReport
 
 OBJECTION_DAYS = 30  # the listing decision names the right to object within 30 days
@@ -304,3 +305,134 @@ def expire_serious(session: Session, clock: Clock, *, actor: str = "system") -> 
             clock,
         )
     return len(due)
+
+
+# ---- many proposals decided as one act --------------------------------------------------------
+
+
+@dataclass
+class BulkOutcome:
+    decided: list[tuple[int, str, str | None]] = field(default_factory=list)  # id, uscc, number
+    refused: list[tuple[int, str, str]] = field(default_factory=list)  # id, uscc, why (Chinese)
+
+
+class BulkRefused(Conflict):
+    """A bulk act that cannot be applied whole: nothing was written; ``refused`` says why, per
+    entity."""
+
+    def __init__(self, refused: list[tuple[int, str, str]]) -> None:
+        super().__init__(
+            f"{len(refused)} 条建议不能按本次决定处理，本次决定未执行（未写入任何记录）",
+            f"{len(refused)} proposals cannot be decided; nothing was written",
+            refused=[{"entry_id": i, "uscc": u, "reason": why} for i, u, why in refused],
+        )
+        self.refused = refused
+
+
+def decision_number(prefix: str, n: int) -> str:
+    """昌市监异列〔2026〕 + 15 → 昌市监异列〔2026〕15号."""
+    return f"{prefix}{n}号"
+
+
+def decide_many(
+    session: Session,
+    data: s.BulkDecisionCreate,
+    *,
+    user: User,
+    clock: Clock,
+    book: Rulebook,
+) -> BulkOutcome:
+    """Decide many proposals as one act (the July annual-report listings): the same decision,
+    date, reason and basis; listing decisions numbered in a series from ``first_number``, one
+    per entity, in the order of the entries' ids. Every entity gets its own decision record,
+    event and audit row, exactly as if decided one by one.
+
+    All or nothing: every proposal is checked first, and if any cannot be decided (already
+    decided, fact after the decision date, reason not in its rulebook) — or a number of the
+    series is already used — nothing is written and the refusals are listed per entity.
+    ``skip_refused`` decides the others and reports the refused ones instead."""
+    ids = sorted(set(data.entry_ids))
+    entries: dict[int, ListEntry] = {}
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        for e in session.exec(
+            select(ListEntry).where(col(ListEntry.id).in_(chunk)).with_for_update()
+        ):
+            entries[e.id] = e
+    out = BulkOutcome()
+    day = _day(data.decided_on, clock, None, "决定")
+    for entry_id in ids:
+        entry = entries.get(entry_id)
+        if entry is None:
+            out.refused.append((entry_id, "", "没有这条记录"))
+            continue
+        why = None
+        if entry.state != EntryState.proposed:
+            why = "已作出决定，不能再次决定"
+        elif day < entry.fact_on:
+            why = f"决定日期早于事实日期 {entry.fact_on}"
+        else:
+            try:
+                reason_or_refuse(
+                    book.regime(entry.rulebook), entry.list_kind, entry.reason_code, entry.fact_on
+                )
+            except DomainError as exc:
+                why = exc.zh
+        if why:
+            out.refused.append((entry_id, entry.uscc, why))
+    if out.refused and not data.skip_refused:
+        raise BulkRefused(out.refused)
+    refused = {r[0] for r in out.refused}
+    todo = [i for i in ids if i not in refused]
+    numbers: list[str | None] = [None] * len(todo)
+    if data.decision == "list":
+        if not data.decision_no_prefix or data.first_number is None:
+            raise Invalid(
+                "批量列入须给出决定书文号的前缀和起始号",
+                "a bulk listing needs a number prefix and start",
+            )
+        numbers = [
+            decision_number(data.decision_no_prefix, data.first_number + k)
+            for k in range(len(todo))
+        ]
+        used = set()
+        for i in range(0, len(numbers), 500):
+            used |= set(
+                session.exec(
+                    select(ListEntry.decision_no).where(
+                        col(ListEntry.decision_no).in_(numbers[i : i + 500])
+                    )
+                ).all()
+            )
+        if used:
+            raise Conflict(
+                f"决定书文号已被使用：{'、'.join(sorted(used)[:5])}{'等' if len(used) > 5 else ''}，本次决定未执行",
+                f"decision numbers already used: {', '.join(sorted(used)[:5])}",
+            )
+    for entry_id, number in zip(todo, numbers, strict=True):
+        one = s.DecisionCreate(
+            decision=data.decision,
+            reason=data.reason,
+            decision_no=number,
+            decided_on=day,
+            legal_basis=data.legal_basis,
+            authority=data.authority,
+        )
+        decided = decide(session, entry_id, one, user=user, clock=clock, book=book)
+        out.decided.append((entry_id, decided.uscc, number))
+    record_change(
+        session,
+        user.username,
+        f"enforcement.decide_bulk.{data.decision}",
+        "list_entry",
+        f"{todo[0]}…{todo[-1]}" if todo else "none",
+        {
+            "decided": len(out.decided),
+            "refused": len(out.refused),
+            "first": numbers[0] if numbers else None,
+            "last": numbers[-1] if numbers else None,
+            "on": day,
+        },
+        clock,
+    )
+    return out

@@ -36,6 +36,28 @@ class DecisionCreate(StrictInput):
     authority: str | None = Field(default=None, min_length=1, max_length=100)
 
 
+class BulkDecisionCreate(StrictInput):
+    """One decision for many proposals (批量决定): each still gets its own record and number."""
+
+    entry_ids: list[int] = Field(min_length=1, max_length=20_000)
+    decision: Literal["list", "reject"]
+    reason: str = Text2000
+    # Listing: the decision numbers are the prefix + first_number, first_number + 1, … + 号.
+    decision_no_prefix: str | None = Field(default=None, min_length=1, max_length=48)
+    first_number: int | None = Field(default=None, ge=1, le=10_000_000)
+    decided_on: date | None = None
+    legal_basis: str | None = Field(default=None, min_length=1, max_length=2000)
+    authority: str | None = Field(default=None, min_length=1, max_length=100)
+    skip_refused: bool = False  # decide the others and report the refused ones
+
+
+class BulkDecisionResult(BaseModel):
+    decided: int
+    refused: list[dict]
+    first_number: str | None
+    last_number: str | None
+
+
 class ObjectionCreate(StrictInput):
     filed_on: date
     grounds: str = Text2000

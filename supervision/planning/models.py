@@ -167,6 +167,7 @@ class Task(SQLModel, table=True):
         UniqueConstraint("batch_id", "uscc"),
         UniqueConstraint("batch_id", "position"),
         Index("ix_task_entity", "entity_id"),
+        Index("ix_task_batch_state", "batch_id", "state"),
     )
     id: int | None = Field(default=None, primary_key=True)
     batch_id: int = Field(foreign_key="batch.id", index=True)

@@ -8,8 +8,9 @@ length: the plans, draws, items and commitments of all listed batches are fetche
 import io
 import json
 import zipfile
-from collections import Counter, defaultdict
+from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -414,7 +415,72 @@ def drawn_task_page(
 ) -> tuple[list[s.DrawnTaskPublic], int]:
     """One page of the public drawn list (filters applied) and how many match."""
     rows = task_rows(session, batch, q=q, unit=unit, offset=(page - 1) * per_page, limit=per_page)
-    return _public_tasks(session, batch, rows), task_count(session, batch, q=q, unit=unit)
+    total = (
+        task_count(session, batch, q=q, unit=unit)
+        if q or unit
+        else draw_facts(session, batch).summary["total"]
+    )
+    return _public_tasks(session, batch, rows), total
+
+
+@dataclass(frozen=True)
+class DrawFacts:
+    """What a drawn batch's page summarises, fixed by its draw and events: counts by state
+    (publication aside), the teams' units, the load per inspector, the number of strata."""
+
+    summary: dict[str, int]
+    units: list[str]
+    workload: list[dict[str, Any]]
+    strata: int
+
+
+_FACTS: OrderedDict[tuple[int, str], DrawFacts] = OrderedDict()
+_FACTS_SIZE = 32
+
+
+def _last_chain(session: Session, batch: Batch) -> str:
+    draw = session.exec(select(Draw.id, Draw.seed).where(Draw.batch_id == batch.id)).first()
+    if draw is None:
+        return ""
+    last = session.exec(
+        select(DrawEvent.chain)
+        .where(DrawEvent.draw_id == draw[0])
+        .order_by(col(DrawEvent.seq).desc())
+        .limit(1)
+    ).first()
+    return last or draw[1]
+
+
+def draw_facts(session: Session, batch: Batch) -> DrawFacts:
+    """The batch's draw facts, computed once per state of its hash chain (the chain moves with
+    every event that changes a team or the selection), so a 30,000-task batch's page does not
+    aggregate its tasks on every view. Publication counts are not in here: they move without
+    the chain and are counted live."""
+    key = (batch.id, _last_chain(session, batch))
+    facts = _FACTS.get(key)
+    if facts is None:
+        summary = task_summary(session, batch)
+        summary.pop("published", None)
+        facts = DrawFacts(
+            summary,
+            task_units(session, batch),
+            workload(session, batch),
+            stratum_count(session, batch),
+        )
+        _FACTS[key] = facts
+        if len(_FACTS) > _FACTS_SIZE:
+            _FACTS.popitem(last=False)
+    else:
+        _FACTS.move_to_end(key)
+    return facts
+
+
+def published_count(session: Session, batch: Batch) -> int:
+    return session.execute(
+        select(func.count())
+        .select_from(Task)
+        .where(Task.batch_id == batch.id, Task.state == TaskState.published)
+    ).scalar_one()
 
 
 # ---- the published bundle ------------------------------------------------------------------

@@ -124,7 +124,9 @@ def entity_record(session: Session, uscc: str, *, data_dir: Path, on: date) -> E
         session, book, list_kind=None, q=None, uscc=code, page=1, per_page=MAX_ROWS
     )
     in_force = []
-    for measure in sorted(book.measures_on(on)):
+    # A restriction reaches the entity only through its own decided entries: without any (most
+    # businesses) there is nothing to ask the measures about.
+    for measure in sorted(book.measures_on(on)) if entries.items else ():
         answer = restrictions(session, book, code, measure, on)
         own = [r for r in answer.reasons if r.via == "entity"]
         if own:

@@ -9,8 +9,9 @@ Three ways in, chosen by the query:
   exact name first, then by the engine's relevance (bm25 / trigram similarity) — as long as
   the fragment is selective enough to rank (at most ``RANKED`` matches); a fragment shared
   by more names than that (“有限公司”) lists them in name order and asks for more characters;
-* a fragment of one or two characters → no trigram can serve it, so the name index is
-  scanned in order and stops as soon as the page is full (``instr``/``strpos``).
+* a fragment of one or two characters → no trigram can serve it: a second index of each
+  name's single characters does (SQLite: FTS5 over the spaced characters, a phrase query;
+  PostgreSQL: GIN over the characters), and ``instr``/``strpos`` confirms the adjacency.
 
 When a fragment of four characters or more finds nothing, the search retries tolerant of a
 typo: SQLite by any of the fragment's trigrams ranked by bm25, PostgreSQL by word
@@ -28,7 +29,7 @@ from sqlalchemy import bindparam, text
 from sqlmodel import Session
 
 # Objects of the index that are not described by the models (the migration comparison skips them).
-INDEX_OBJECTS = ("entity_fts", "ix_entity_name_trgm")
+INDEX_OBJECTS = ("entity_fts", "ix_entity_name_trgm", "ix_entity_name_chars")
 MAX_QUERY = 60
 SHORT = 3
 COUNT_CAP = 1000
@@ -137,21 +138,36 @@ def _by_code(conn: Any, code: str, out: SearchPage) -> None:
 
 
 def _short(conn: Any, query: str, out: SearchPage, pg: bool) -> None:
-    contains = "strpos(e.name, :q) > 0" if pg else "instr(e.name, :q) > 0"
-    params = {"q": query}
-    out.total, out.capped = _capped_count(conn, f"SELECT 1 FROM entity e WHERE {contains}", params)
-    if out.total:
-        rows = conn.execute(
-            text(
-                f"SELECT {_COLUMNS} FROM entity e WHERE {contains} "
-                "ORDER BY e.name <> :q, e.name, e.id LIMIT :limit OFFSET :offset"
-                if out.page == 1 and not out.capped
-                else f"SELECT {_COLUMNS} FROM entity e WHERE {contains} "
-                "ORDER BY e.name, e.id LIMIT :limit OFFSET :offset"
-            ),
-            {**params, **_page(out)},
-        ).all()
-        out.how, out.hits = "short", _hits(rows)
+    """One or two characters: the character index (migration 0009) finds the names holding
+    them in that order, ``instr``/``strpos`` keeps those where they are adjacent."""
+    chars = [ch for ch in query if ch.isalnum()]
+    if not chars:  # punctuation alone names nothing
+        return
+    if pg:
+        source = "entity e"
+        match = "string_to_array(e.name, NULL) @> CAST(:chars AS text[]) AND strpos(e.name, :q) > 0"
+        params: dict[str, Any] = {"q": query, "chars": chars}
+        key = "e.id"
+    else:
+        source = "entity_fts_chars c JOIN entity e ON e.id = c.rowid"
+        match = "entity_fts_chars MATCH :m AND instr(e.name, :q) > 0"
+        params = {"q": query, "m": '"' + " ".join(ch.lower() for ch in chars) + '"'}
+        key = "c.rowid"
+    out.total, out.capped = _capped_count(conn, f"SELECT 1 FROM {source} WHERE {match}", params)
+    if not out.total:
+        return
+    if out.capped:
+        _ordered(conn, source, match, params, out, key)
+        out.how = "short"
+        return
+    rows = conn.execute(
+        text(
+            f"SELECT {_COLUMNS} FROM {source} WHERE {match} "
+            "ORDER BY e.name <> :q, length(e.name), e.id LIMIT :limit OFFSET :offset"
+        ),
+        {**params, **_page(out)},
+    ).all()
+    out.how, out.hits = "short", _hits(rows)
 
 
 def _fts_phrase(query: str) -> str:
