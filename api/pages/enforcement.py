@@ -6,6 +6,7 @@ page shows only what the public API shows. A refused form is rolled back and sho
 to the form, in Chinese, with the entered values kept.
 """
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Annotated, Any
 
@@ -42,6 +43,7 @@ from supervision.enforcement.models import (
 from supervision.enforcement.restrictions import measures, restrictions
 from supervision.enforcement.rulebook import Rulebook, rulebook
 from supervision.errors import Conflict, DomainError, NotFound
+from supervision.registry.queries import unit_names
 
 router = APIRouter(
     route_class=PageRoute, include_in_schema=False, dependencies=[Depends(page_context)]
@@ -209,6 +211,28 @@ def _public_list(
 # ---- staff: overview and proposals ---------------------------------------------------------
 
 
+QUEUE_PAGE = 50
+QUEUE_FILTERS = ("list_kind", "reason_code", "unit", "batch", "due_before", "late")
+
+
+def _filter(params: Mapping[str, str], today: date) -> queries.ProposalFilter:
+    """The queue's filter from query or form fields; a malformed value is ignored."""
+    kind = params.get("list_kind") or ""
+    due = params.get("due_before") or ""
+    try:
+        due_before = date.fromisoformat(due) if due else None
+    except ValueError:
+        due_before = None
+    return queries.ProposalFilter(
+        list_kind=ListKind(kind) if kind in LIST_KIND_LABELS else None,
+        reason_code=(params.get("reason_code") or "")[:32] or None,
+        unit=(params.get("unit") or "")[:32] or None,
+        batch=(params.get("batch") or "")[:32] or None,
+        due_before=due_before,
+        late_on=today if params.get("late") == "yes" else None,
+    )
+
+
 def _overview(
     request: Request,
     session: Session,
@@ -218,11 +242,17 @@ def _overview(
     *,
     values: dict[str, Any] | None = None,
     errors: list[str] | None = None,
+    bulk: dict[str, Any] | None = None,
     status_code: int = 200,
 ) -> Response:
     today = clock.today()
-    pending = queries.list_entries(session, book, state=EntryState.proposed, limit=500)
-    pending.sort(key=lambda e: (e.decide_by is None, e.decide_by or today, e.id))
+    params = {k: request.query_params.get(k, "") for k in QUEUE_FILTERS}
+    if bulk and bulk.get("filters"):
+        params = bulk["filters"]
+    raw_page = request.query_params.get("page", "1")
+    number = int(raw_page) if raw_page.isdigit() and 0 < int(raw_page) <= 100_000 else 1
+    flt = _filter(params, today)
+    pending, total = queries.proposals(session, book, flt, page=number, per_page=QUEUE_PAGE)
     decided: list[s.ListEntryStaff] = []
     for state in (EntryState.listed, EntryState.rejected, EntryState.removed, EntryState.withdrawn):
         decided += queries.list_entries(session, book, state=state, limit=RECENT)
@@ -239,10 +269,15 @@ def _overview(
         **_common(user),
         "today": today,
         "pending": pending,
+        "pending_total": total,
+        "pages": page_links(total, number, QUEUE_PAGE, params, "/staff/enforcement"),
+        "filters": params,
+        "units": unit_names(session),
         "decided": decided[:RECENT],
         "reasons": reasons,
         "values": values or {},
         "errors": errors or [],
+        "bulk": bulk or {},
     }
     return render(
         request, "enforcement/staff.html", context, status_code=status_code, title="信用监管"
@@ -254,6 +289,83 @@ def staff_overview(
     request: Request, session: SessionDep, user: ReaderPage, clock: ClockDep, settings: SettingsDep
 ) -> Response:
     return _overview(request, session, user, clock, rulebook(settings.data_dir))
+
+
+@router.post("/staff/enforcement/bulk")
+def staff_bulk_decision(
+    request: Request,
+    session: SessionDep,
+    user: ReviewerPage,
+    clock: ClockDep,
+    settings: SettingsDep,
+    form: FormDep,
+    _csrf: None = CsrfChecked,
+) -> Response:
+    """One decision for the ticked proposals, or for every proposal the filter selects."""
+    book = rulebook(settings.data_dir)
+    filters = {k: form_text(form, k) for k in QUEUE_FILTERS}
+    if form_text(form, "select") == "filter":
+        ids = queries.proposal_ids(session, _filter(filters, clock.today()))
+    else:
+        ids = [int(v) for v in form.getlist("entry") if isinstance(v, str) and v.isdigit()]
+    values = {
+        k: form_text(form, k)
+        for k in (
+            "decision",
+            "reason",
+            "decision_no_prefix",
+            "first_number",
+            "decided_on",
+            "legal_basis",
+        )
+    }
+    state: dict[str, Any] = {"filters": filters, "values": values, "ids": ids}
+    if not ids:
+        state["errors"] = ["请勾选要决定的建议，或选择“按筛选条件全部选中”"]
+        return _overview(request, session, user, clock, book, bulk=state, status_code=400)
+    if form_text(form, "confirm") != "yes":
+        state["errors"] = [
+            f"请勾选“我已核对”后再提交：本次将对 {len(ids)} 条建议作出同一决定，列入决定一经作出即向社会公示"
+        ]
+        return _overview(request, session, user, clock, book, bulk=state, status_code=400)
+    try:
+        data = s.BulkDecisionCreate(
+            entry_ids=ids,
+            decision=values["decision"] or "list",
+            reason=values["reason"],
+            decision_no_prefix=values["decision_no_prefix"] or None,
+            first_number=int(values["first_number"]) if values["first_number"].isdigit() else None,
+            decided_on=values["decided_on"] or None,
+            legal_basis=values["legal_basis"] or None,
+            skip_refused=form_text(form, "skip_refused") == "yes",
+        )
+        with attempt(session):
+            out = decisions.decide_many(session, data, user=user, clock=clock, book=book)
+    except ValidationError as exc:
+        state["errors"] = validation_messages(exc.errors(), BULK_LABELS)
+        return _overview(request, session, user, clock, book, bulk=state, status_code=400)
+    except decisions.BulkRefused as exc:
+        state["errors"] = [exc.zh]
+        state["refused"] = exc.refused
+        return _overview(request, session, user, clock, book, bulk=state, status_code=409)
+    except DomainError as exc:
+        state["errors"] = [exc.zh]
+        return _overview(request, session, user, clock, book, bulk=state, status_code=exc.status)
+    numbers = [n for _, _, n in out.decided if n]
+    span = f"，文号 {numbers[0]} 至 {numbers[-1]}" if numbers else ""
+    skipped = f"；{len(out.refused)} 条未处理" if out.refused else ""
+    return redirect("/staff/enforcement", f"已对 {len(out.decided)} 条建议作出决定{span}{skipped}")
+
+
+BULK_LABELS = {
+    "entry_ids": "所选建议",
+    "decision": "决定",
+    "reason": "决定理由",
+    "decision_no_prefix": "文号前缀",
+    "first_number": "起始号",
+    "decided_on": "决定日期",
+    "legal_basis": "依据",
+}
 
 
 @router.post("/staff/enforcement")

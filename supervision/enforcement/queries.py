@@ -4,10 +4,15 @@ history, and the public entries (what the national credit system shows)."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import (
+    String,
     and_,
+    cast,
     func,
+    literal,
     or_,
 )
 from sqlmodel import Session, col, select
@@ -21,6 +26,8 @@ from supervision.enforcement.models import (
 )
 from supervision.enforcement.rulebook import Rulebook
 from supervision.enforcement.service import get_entity, reason_label
+from supervision.inspection.models import ResultVersion
+from supervision.planning.models import Batch, Task
 from supervision.registry.models import Entity
 
 # ---- views ---------------------------------------------------------------------------------
@@ -140,3 +147,80 @@ def public_entries(
         for e, name in rows
     ]
     return s.ListEntriesPublicPage(total=total, page=page, per_page=per_page, items=items)
+
+
+# ---- the reviewer's queue of proposals ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProposalFilter:
+    list_kind: ListKind | None = None
+    reason_code: str | None = None
+    unit: str | None = None  # the entity's supervising unit
+    batch: str | None = None  # proposals from the results of this batch
+    due_before: date | None = None
+    late_on: date | None = None  # only proposals past their deadline on this day
+
+
+def _proposal_stmt(flt: ProposalFilter):
+    stmt = (
+        select(ListEntry.id)
+        .join(Entity, Entity.uscc == ListEntry.uscc)
+        .where(ListEntry.state == EntryState.proposed)
+    )
+    if flt.list_kind:
+        stmt = stmt.where(ListEntry.list_kind == flt.list_kind)
+    if flt.reason_code:
+        stmt = stmt.where(ListEntry.reason_code == flt.reason_code)
+    if flt.unit:
+        stmt = stmt.where(Entity.supervising_unit == flt.unit)
+    if flt.due_before:
+        stmt = stmt.where(col(ListEntry.decide_by) <= flt.due_before)
+    if flt.late_on:
+        stmt = stmt.where(col(ListEntry.decide_by) < flt.late_on)
+    if flt.batch:
+        refs = (
+            select(literal("result:") + cast(ResultVersion.id, String))
+            .join(Task, Task.id == ResultVersion.task_id)
+            .join(Batch, Batch.id == Task.batch_id)
+            .where(Batch.code == flt.batch)
+        )
+        stmt = stmt.where(ListEntry.source == "result", col(ListEntry.source_ref).in_(refs))
+    return stmt
+
+
+def proposal_ids(session: Session, flt: ProposalFilter) -> list[int]:
+    """Every pending proposal the filter selects (a bulk decision "by filter")."""
+    return list(session.exec(_proposal_stmt(flt).order_by(ListEntry.id)))
+
+
+def proposals(
+    session: Session, book: Rulebook, flt: ProposalFilter, *, page: int, per_page: int
+) -> tuple[list[s.ListEntryStaff], int]:
+    """One page of pending proposals, soonest deadline first, and the filter's total."""
+    ids = _proposal_stmt(flt)
+    total = session.execute(select(func.count()).select_from(ids.subquery())).scalar_one()
+    rows = session.exec(
+        select(ListEntry, Entity.name)
+        .join(Entity, Entity.uscc == ListEntry.uscc)
+        .where(col(ListEntry.id).in_(ids))
+        .order_by(col(ListEntry.decide_by).is_(None), col(ListEntry.decide_by), ListEntry.id)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    out = []
+    for entry, name in rows:
+        fields = {
+            k: getattr(entry, k)
+            for k in s.ListEntryStaff.model_fields
+            if k not in ("entity_name", "reason_label", "removal_evidence", "events")
+        }
+        out.append(
+            s.ListEntryStaff(
+                **fields,
+                entity_name=name,
+                reason_label=reason_label(book, entry),
+                removal_evidence=None,
+            )
+        )
+    return out, total
