@@ -59,7 +59,20 @@ WORDS = (
     "金鑫泰丰华盛兴隆瑞祥和安康宏伟达通源茂昌永福润德鸿运恒信诚嘉佳美新宇星辰光明"
     "阳春晨曦绿洲果园葡萄棉花牧业乳品面粉馕坊拉面烤肉干果蜂蜜枸杞红枣番茄辣椒"
 )
-TRADES = ["商贸", "餐饮", "建材", "物流", "农业", "科技", "服装", "食品", "汽修", "电子", "文化", "装饰"]
+TRADES = [
+    "商贸",
+    "餐饮",
+    "建材",
+    "物流",
+    "农业",
+    "科技",
+    "服装",
+    "食品",
+    "汽修",
+    "电子",
+    "文化",
+    "装饰",
+]
 FORMS = ["有限公司", "有限责任公司", "商行", "店", "经营部", "农民专业合作社", "个体工商户"]
 CODE = "P-PORTAL"
 
@@ -83,7 +96,10 @@ def setup(db: Path, entities: int, inspectors: int) -> dict:
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
     con = sqlite3.connect(db)
     con.execute("INSERT INTO department VALUES ('SCJ','昌吉市市场监督管理局')")
-    con.executemany("INSERT INTO unit VALUES (?,?,?,NULL)", [(u, f"第{n}市场监管所", "SCJ") for n, u in enumerate(UNITS, 1)])
+    con.executemany(
+        "INSERT INTO unit VALUES (?,?,?,NULL)",
+        [(u, f"第{n}市场监管所", "SCJ") for n, u in enumerate(UNITS, 1)],
+    )
     con.execute(
         "INSERT INTO inspection_item (code,name,legal_basis,department_code,object_type,content,"
         "methods,category,qualification,participating_departments,active) VALUES "
@@ -101,9 +117,26 @@ def setup(db: Path, entities: int, inspectors: int) -> dict:
         r = rng.random()
         risk = "A" if r < 0.3 else "B" if r < 0.8 else "C" if r < 0.95 else "D"
         batch_rows.append(
-            (code, 1, _name(rng), "enterprise", rng.choice("张王李赵刘陈杨黄") + rng.choice("伟芳娜敏静丽强磊军洋"),
-             "昌吉市", None, "652301", "F51", "昌吉市市场监督管理局", rng.choice(UNITS), "2015-01-01",
-             "active", None, None, risk, now, now)
+            (
+                code,
+                1,
+                _name(rng),
+                "enterprise",
+                rng.choice("张王李赵刘陈杨黄") + rng.choice("伟芳娜敏静丽强磊军洋"),
+                "昌吉市",
+                None,
+                "652301",
+                "F51",
+                "昌吉市市场监督管理局",
+                rng.choice(UNITS),
+                "2015-01-01",
+                "active",
+                None,
+                None,
+                risk,
+                now,
+                now,
+            )
         )
         n += 1
         if len(batch_rows) == 50_000 or n == entities:
@@ -118,7 +151,10 @@ def setup(db: Path, entities: int, inspectors: int) -> dict:
     con.executemany(
         "INSERT INTO inspector (badge_no,name,department_code,unit_code,qualifications,active,"
         "is_expert,cert_valid_until,phone,created_at,updated_at) VALUES (?,?,?,?,?,1,0,NULL,NULL,?,?)",
-        [(f"652301{k:05d}", f"检查员{k}", "SCJ", UNITS[k % 16], "", now, now) for k in range(inspectors)],
+        [
+            (f"652301{k:05d}", f"检查员{k}", "SCJ", UNITS[k % 16], "", now, now)
+            for k in range(inspectors)
+        ],
     )
     con.commit()
     con.execute("ANALYZE")
@@ -138,7 +174,6 @@ def _draw(db: Path) -> dict:
     from supervision.planning import drawing, freeze, queries, service
     from supervision.planning import schemas as s
     from supervision.planning.models import Batch, Task, TaskState
-
     from supervision.registry.reference import result_codebook
 
     out = {}
@@ -148,42 +183,81 @@ def _draw(db: Path) -> dict:
     storage = db.parent / "files"
     with transaction(engine) as session:
         service.create_plan(
-            session, s.PlanCreate(code="P", year=2026, name="2026年度抽查计划", authority="昌吉市市场监督管理局"),
-            actor="bench", clock=clock,
+            session,
+            s.PlanCreate(
+                code="P", year=2026, name="2026年度抽查计划", authority="昌吉市市场监督管理局"
+            ),
+            actor="bench",
+            clock=clock,
         )
         service.publish_plan(session, "P", actor="bench", clock=clock)
         body = s.BatchCreate(
-            code=CODE, name="全市企业公示信息抽查（基准）", initiating_department="SCJ",
+            code=CODE,
+            name="全市企业公示信息抽查（基准）",
+            initiating_department="SCJ",
             item_codes=["SCJ-GS-001"],
-            quotas={"A": s.StratumQuota(percent="1"), "B": s.StratumQuota(percent="3"),
-                    "C": s.StratumQuota(percent="5"), "D": s.StratumQuota(percent="10")},
-            team=[s.TeamSlot(group="SCJ", count=2)], cross_unit=True,
+            quotas={
+                "A": s.StratumQuota(percent="1"),
+                "B": s.StratumQuota(percent="3"),
+                "C": s.StratumQuota(percent="5"),
+                "D": s.StratumQuota(percent="10"),
+            },
+            team=[s.TeamSlot(group="SCJ", count=2)],
+            cross_unit=True,
             exclusion=s.BatchExclusion(low_risk_once_per_year=False),
-            window_start=date(2026, 9, 1), window_end=date(2026, 10, 31), entropy_plan="基准测试",
+            window_start=date(2026, 9, 1),
+            window_end=date(2026, 10, 31),
+            entropy_plan="基准测试",
         )
         service.create_batch(session, "P", body, actor="bench", clock=clock)
     t = time.perf_counter()
     with transaction(engine) as session:
         freeze.freeze_batch(session, CODE, actor="bench", clock=clock, storage=storage)
     with transaction(engine) as session:
-        drawing.enter_entropy(session, CODE, ["3 6 1 4 4 2 5 6 1 1 3 2 6 5 4 4 2 1 3 6"], actor="bench", clock=clock, storage=storage)
+        drawing.enter_entropy(
+            session,
+            CODE,
+            ["3 6 1 4 4 2 5 6 1 1 3 2 6 5 4 4 2 1 3 6"],
+            actor="bench",
+            clock=clock,
+            storage=storage,
+        )
     out["freeze_and_draw_s"] = time.perf_counter() - t
     with transaction(engine) as session:
         batch = session.exec(select(Batch).where(Batch.code == CODE)).one()
         tasks = session.exec(
-            select(Task).where(Task.batch_id == batch.id, Task.state == TaskState.assigned).order_by(Task.position).limit(2000)
+            select(Task)
+            .where(Task.batch_id == batch.id, Task.state == TaskState.assigned)
+            .order_by(Task.position)
+            .limit(2000)
         ).all()
         published = datetime(2026, 11, 10, 2, tzinfo=UTC)
         for k, task in enumerate(tasks):
             v = ResultVersion(
-                task_id=task.id, seq=1, status=ResultStatus.published, codebook_version=CODEBOOK,
-                created_at=published, created_by="bench", updated_at=published,
-                completed_on=date(2026, 10, 20), published_at=published, published_by="bench",
-                deadline=date(2026, 11, 17), late=False,
+                task_id=task.id,
+                seq=1,
+                status=ResultStatus.published,
+                codebook_version=CODEBOOK,
+                created_at=published,
+                created_by="bench",
+                updated_at=published,
+                completed_on=date(2026, 10, 20),
+                published_at=published,
+                published_by="bench",
+                deadline=date(2026, 11, 17),
+                late=False,
             )
             session.add(v)
             session.flush()
-            session.add(ResultLine(version_id=v.id, item_code="SCJ-GS-001", codes="1" if k % 7 else "3", methods="desk", check_date=date(2026, 10, 20)))
+            session.add(
+                ResultLine(
+                    version_id=v.id,
+                    item_code="SCJ-GS-001",
+                    codes="1" if k % 7 else "3",
+                    methods="desk",
+                    check_date=date(2026, 10, 20),
+                )
+            )
             task.state = TaskState.published
             session.add(task)
         out["tasks"] = queries.task_summary(session, batch)["total"]
@@ -282,13 +356,26 @@ def verifiers(port: int, workdir: Path) -> dict:
     job = json.dumps([{"op": "verify", "dir": str(folder), "conflicts": False}])
     for _ in range(2):
         t = time.perf_counter()
-        done = subprocess.run([sys.executable, str(workdir / "verify.py"), str(folder)], capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, str(workdir / "verify.py"), str(folder)],
+            capture_output=True,
+            text=True,
+        )
         out["python_s"].append(time.perf_counter() - t)
-        out["python_verdict"] = done.stdout.strip().splitlines()[0] if done.stdout else done.stderr[-300:]
+        out["python_verdict"] = (
+            done.stdout.strip().splitlines()[0] if done.stdout else done.stderr[-300:]
+        )
         t = time.perf_counter()
-        done = subprocess.run(["node", str(ROOT / "tests" / "js" / "run.cjs")], input=job, capture_output=True, text=True)
+        done = subprocess.run(
+            ["node", str(ROOT / "tests" / "js" / "run.cjs")],
+            input=job,
+            capture_output=True,
+            text=True,
+        )
         out["node_s"].append(time.perf_counter() - t)
-        answer = json.loads(done.stdout)[0] if done.returncode == 0 else {"error": done.stderr[-300:]}
+        answer = (
+            json.loads(done.stdout)[0] if done.returncode == 0 else {"error": done.stderr[-300:]}
+        )
         out["node_ok"] = answer.get("ok")
         out["node_inner_s"].append(answer.get("seconds", 0))
         out["node_difference"] = answer.get("difference") or answer.get("error")
@@ -317,31 +404,52 @@ def main() -> None:
         if db.exists():
             db.unlink()
         timings = setup(db, args.entities, args.inspectors)
-        print("setup: " + ", ".join(f"{k} {v:.1f}" if isinstance(v, float) else f"{k} {v}" for k, v in timings.items()))
+        print(
+            "setup: "
+            + ", ".join(
+                f"{k} {v:.1f}" if isinstance(v, float) else f"{k} {v}" for k, v in timings.items()
+            )
+        )
     print(f"public files built or found in storage: {warm(db):.1f} s")
     if args.setup_only:
         return
     con = sqlite3.connect(db)
     rng = random.Random(4)
     sample = con.execute("SELECT uscc, name FROM entity ORDER BY random() LIMIT 20000").fetchall()
-    with_result = [r[0] for r in con.execute(
-        "SELECT task.uscc FROM task JOIN result_version rv ON rv.task_id = task.id WHERE rv.status = 'published'"
-    )]
+    with_result = [
+        r[0]
+        for r in con.execute(
+            "SELECT task.uscc FROM task JOIN result_version rv ON rv.task_id = task.id WHERE rv.status = 'published'"
+        )
+    ]
     con.close()
     fragments = []
     for _, name in sample:
         size = rng.choice((2, 3, 4))
         start = rng.randrange(0, max(1, len(name) - size))
-        fragments.append(name[start:start + size])
+        fragments.append(name[start : start + size])
     env = {
         "SUPERVISION_DATABASE_URL": f"sqlite:///{db}",
         "SUPERVISION_STORAGE_DIR": str(db.parent / "files"),
         "PATH": "/usr/bin:/bin",
     }
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(args.port),
-         "--workers", str(args.workers), "--log-level", "warning"],
-        cwd=ROOT, env=env,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "api.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(args.port),
+            "--workers",
+            str(args.workers),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
     )
     base = f"http://127.0.0.1:{args.port}"
     try:
@@ -358,7 +466,10 @@ def main() -> None:
             ("floor (no DB)", ["/api/v1/credit-measures?on=2026-01-01"]),
             ("search fragment", [f"/entities?q={quote(f)}" for f in fragments]),
             ("search USCC", [f"/entities?q={u}" for u, _ in sample]),
-            ("entity page", [f"/entities/{u}" for u in ([u for u, _ in sample[:2000]] + with_result)]),
+            (
+                "entity page",
+                [f"/entities/{u}" for u in ([u for u, _ in sample[:2000]] + with_result)],
+            ),
             ("batch page", [f"/batches/{CODE}?page={p}" for p in range(1, pages + 1)]),
             ("draw PDF (cached)", [f"/api/v1/batches/{CODE}/draw.pdf"]),
             ("bundle.json (cached)", [f"/api/v1/batches/{CODE}/bundle.json"]),
@@ -367,13 +478,19 @@ def main() -> None:
             r = httpx.get(base + paths[0], timeout=600)
             assert r.status_code in (200, 303), (paths[0], r.status_code, r.text[:300])
         load(args.port, [p for _, ps in phases for p in ps[:50]], args.clients, 3)  # warm-up
-        print(f"{args.clients} concurrent keep-alive clients (Python threads), closed loop, {args.seconds:.0f} s a phase; uvicorn workers: {args.workers}")
+        print(
+            f"{args.clients} concurrent keep-alive clients (Python threads), closed loop, {args.seconds:.0f} s a phase; uvicorn workers: {args.workers}"
+        )
         for name, paths in phases:
             cpu0 = server_cpu_seconds(server.pid)
             first, total, errors = load(args.port, paths, args.clients, args.seconds)
             cpu = (server_cpu_seconds(server.pid) - cpu0) * 1000 / max(len(total), 1)
-            print(f"{name:22s} {len(total) / args.seconds:7.0f} req/s  first byte {percentiles(first)}")
-            print(f"{'':22s} {'':13s}last byte  {percentiles(total)}  server CPU {cpu:.2f} ms/req ({len(total):,} requests, {errors} errors)")
+            print(
+                f"{name:22s} {len(total) / args.seconds:7.0f} req/s  first byte {percentiles(first)}"
+            )
+            print(
+                f"{'':22s} {'':13s}last byte  {percentiles(total)}  server CPU {cpu:.2f} ms/req ({len(total):,} requests, {errors} errors)"
+            )
         v = verifiers(args.port, Path(tmp.name))
         print(
             f"verifiers on the public bundle ({v['bundle_mb']:.1f} MB bundle.json, {v['pool_mb']:.1f} MB pool.tsv): "

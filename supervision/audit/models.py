@@ -63,6 +63,8 @@ ACTION_LABELS = {
     "enforcement.propose.annual_reports": "依未报年报提出列入建议",
     "enforcement.decide.list": "作出列入决定",
     "enforcement.decide.reject": "不予列入",
+    "enforcement.decide_bulk.list": "批量列入（汇总）",
+    "enforcement.decide_bulk.reject": "批量不予列入（汇总）",
     "enforcement.objection.file": "登记异议",
     "enforcement.objection.upheld": "异议成立",
     "enforcement.objection.dismissed": "异议不成立",

@@ -43,22 +43,38 @@ def record_change(
     clock: Clock | None = None,
 ) -> AuditEntry:
     """Append one audit row in the caller's transaction."""
+    return record_changes(session, [(actor, action, object_type, object_key, payload)], clock)[0]
+
+
+def record_changes(
+    session: Session,
+    changes: list[tuple[str, str, str, str, dict[str, Any] | None]],
+    clock: Clock | None = None,
+) -> list[AuditEntry]:
+    """Append one audit row per (actor, action, object_type, object_key, payload), chained in
+    order from the current last row, in the caller's transaction (one read, one flush: a bulk
+    act of thousands of decisions still gets one row each)."""
     last = session.exec(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1)).first()
     prev = last.hash if last else GENESIS
-    entry = AuditEntry(
-        at=(clock or SystemClock()).now(),
-        actor=actor,
-        action=action,
-        object_type=object_type,
-        object_key=str(object_key),
-        payload=_canonical(payload or {}),
-        prev_hash=prev,
-        hash="",
-    )
-    entry.hash = _entry_hash(prev, _record(entry))
-    session.add(entry)
+    at = (clock or SystemClock()).now()
+    rows = []
+    for actor, action, object_type, object_key, payload in changes:
+        entry = AuditEntry(
+            at=at,
+            actor=actor,
+            action=action,
+            object_type=object_type,
+            object_key=str(object_key),
+            payload=_canonical(payload or {}),
+            prev_hash=prev,
+            hash="",
+        )
+        entry.hash = _entry_hash(prev, _record(entry))
+        prev = entry.hash
+        rows.append(entry)
+    session.add_all(rows)
     session.flush()
-    return entry
+    return rows
 
 
 @dataclass

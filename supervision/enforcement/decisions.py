@@ -9,7 +9,7 @@ from datetime import date
 from sqlmodel import Session, col, select
 
 from supervision.accounts.models import User
-from supervision.audit.service import record_change
+from supervision.audit.service import record_change, record_changes
 from supervision.calendar import WorkdayCalendar
 from supervision.calendar.dates import add_years
 from supervision.clock import Clock
@@ -23,6 +23,7 @@ from supervision.enforcement.models import (
 from supervision.enforcement.rulebook import Rulebook
 from supervision.enforcement.service import (
     add_event,
+    add_events,
     deadline_or_none,
     dump_detail,
     get_entry,
@@ -48,23 +49,11 @@ def _day(given: date | None, clock: Clock, not_before: date | None, what: str) -
     return day
 
 
-def decide(
-    session: Session,
-    entry_id: int,
-    data: s.DecisionCreate,
-    *,
-    user: User,
-    clock: Clock,
-    book: Rulebook,
-) -> ListEntry:
-    """A reviewer lists (with decision number, date, reason, basis) or rejects a proposal."""
-    entry = get_entry(session, entry_id, for_update=True)
-    if entry.state != EntryState.proposed:
-        raise Conflict(
-            f"该拟列入记录已作出决定（{entry.state}），不能再次决定",
-            f"the proposal was already decided ({entry.state})",
-        )
-    decided_on = _day(data.decided_on, clock, entry.fact_on, "决定")
+def _apply_decision(
+    entry: ListEntry, data: s.DecisionCreate, decided_on: date, *, user: User, book: Rulebook
+) -> tuple[str, dict]:
+    """Set a proposal's decision fields; returns the event's kind and detail. The caller has
+    checked that it is a proposal and that the date is allowed."""
     regime = book.regime(entry.rulebook)
     reason = reason_or_refuse(regime, entry.list_kind, entry.reason_code, entry.fact_on)
     if data.decision == "list" and not data.decision_no:
@@ -82,28 +71,46 @@ def decide(
             entry.expires_on = add_years(decided_on, reason.years)
     else:
         entry.state = EntryState.rejected
-    session.add(entry)
-    session.flush()
-    add_event(
-        session,
-        entry,
-        "listed" if data.decision == "list" else "rejected",
-        decided_on,
-        user.username,
-        clock,
-        decision_no=data.decision_no,
-        reason=data.reason,
-        late=entry.decision_late,
-    )
-    record_change(
-        session,
+    kind = "listed" if data.decision == "list" else "rejected"
+    return kind, {
+        "decision_no": data.decision_no,
+        "reason": data.reason,
+        "late": entry.decision_late,
+    }
+
+
+def _audit(entry: ListEntry, data: s.DecisionCreate, user: User) -> tuple:
+    return (
         user.username,
         f"enforcement.decide.{data.decision}",
         "list_entry",
         str(entry.id),
-        {"decision_no": data.decision_no, "on": decided_on, "late": entry.decision_late},
-        clock,
+        {"decision_no": data.decision_no, "on": entry.decided_on, "late": entry.decision_late},
     )
+
+
+def decide(
+    session: Session,
+    entry_id: int,
+    data: s.DecisionCreate,
+    *,
+    user: User,
+    clock: Clock,
+    book: Rulebook,
+) -> ListEntry:
+    """A reviewer lists (with decision number, date, reason, basis) or rejects a proposal."""
+    entry = get_entry(session, entry_id, for_update=True)
+    if entry.state != EntryState.proposed:
+        raise Conflict(
+            f"该拟列入记录已作出决定（{entry.state}），不能再次决定",
+            f"the proposal was already decided ({entry.state})",
+        )
+    decided_on = _day(data.decided_on, clock, entry.fact_on, "决定")
+    kind, detail = _apply_decision(entry, data, decided_on, user=user, book=book)
+    session.add(entry)
+    session.flush()
+    add_event(session, entry, kind, decided_on, user.username, clock, **detail)
+    record_change(session, *_audit(entry, data, user), clock)
     return entry
 
 
@@ -409,7 +416,9 @@ def decide_many(
                 f"决定书文号已被使用：{'、'.join(sorted(used)[:5])}{'等' if len(used) > 5 else ''}，本次决定未执行",
                 f"decision numbers already used: {', '.join(sorted(used)[:5])}",
             )
+    events, audit_rows = [], []
     for entry_id, number in zip(todo, numbers, strict=True):
+        entry = entries[entry_id]
         one = s.DecisionCreate(
             decision=data.decision,
             reason=data.reason,
@@ -418,8 +427,14 @@ def decide_many(
             legal_basis=data.legal_basis,
             authority=data.authority,
         )
-        decided = decide(session, entry_id, one, user=user, clock=clock, book=book)
-        out.decided.append((entry_id, decided.uscc, number))
+        kind, detail = _apply_decision(entry, one, day, user=user, book=book)
+        session.add(entry)
+        events.append((entry, kind, day, detail))
+        audit_rows.append(_audit(entry, one, user))
+        out.decided.append((entry_id, entry.uscc, number))
+    session.flush()
+    add_events(session, events, user.username, clock)
+    record_changes(session, audit_rows, clock)
     record_change(
         session,
         user.username,

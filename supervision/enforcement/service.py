@@ -74,6 +74,43 @@ def _mode(regime: RegimeFile, kind: ListKind, entity_type: str) -> str:
     return "listed"
 
 
+def add_events(
+    session: Session,
+    events: list[tuple[ListEntry, str, date, dict[str, Any]]],
+    actor: str,
+    clock: Clock,
+) -> list[ListEvent]:
+    """One event per (entry, kind, day, detail), each numbered after its entry's last: the
+    numbers read in one query and the rows written in one flush (a bulk decision)."""
+    ids = [entry.id for entry, _, _, _ in events]
+    last: dict[int, int] = {}
+    for i in range(0, len(ids), 500):
+        last.update(
+            session.exec(
+                select(ListEvent.entry_id, func.max(ListEvent.seq))
+                .where(col(ListEvent.entry_id).in_(ids[i : i + 500]))
+                .group_by(ListEvent.entry_id)
+            ).all()
+        )
+    rows = []
+    for entry, kind, on, detail in events:
+        last[entry.id] = last.get(entry.id, 0) + 1
+        rows.append(
+            ListEvent(
+                entry_id=entry.id,
+                seq=last[entry.id],
+                kind=kind,
+                event_on=on,
+                at=clock.now(),
+                actor=actor,
+                detail=dump_detail(detail),
+            )
+        )
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
 def add_event(
     session: Session, entry: ListEntry, kind: str, on: date, actor: str, clock: Clock, **detail: Any
 ) -> ListEvent:
