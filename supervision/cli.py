@@ -396,13 +396,29 @@ def batch_feasibility(code: str) -> None:
 
 
 @batch_app.command("freeze")
-def batch_freeze(code: str) -> None:
+def batch_freeze(
+    code: str,
+    acknowledge_unassigned: Annotated[
+        bool,
+        typer.Option(
+            "--acknowledge-unassigned",
+            help="freeze although some drawn entities would get no full team (recorded)",
+        ),
+    ] = False,
+) -> None:
     """Freeze the pool, roster and conflicts and publish the commitment."""
     from supervision.planning import freeze
 
     storage = get_settings().storage_dir
     c = _domain(
-        lambda s: freeze.freeze_batch(s, code, actor="cli", clock=_clock(), storage=storage)[0]
+        lambda s: freeze.freeze_batch(
+            s,
+            code,
+            actor="cli",
+            clock=_clock(),
+            storage=storage,
+            acknowledge_unassigned=acknowledge_unassigned,
+        )[0]
     )
     typer.echo(f"承诺 / commitment: {c.commitment}\n参数 / params: {c.params_json}")
 

@@ -33,7 +33,7 @@ from api.pages.render import (
 )
 from api.roles import PlannerPage, ReaderPage, StaffPage, page_context
 from supervision.enforcement.rulebook import rulebook
-from supervision.errors import DomainError
+from supervision.errors import DomainError, Invalid
 from supervision.planning import events, feasibility, freeze, service
 from supervision.planning import pool as pool_q
 from supervision.planning import queries as pq
@@ -449,11 +449,23 @@ def batch_freeze(
     user: PlannerPage,
     clock: ClockDep,
     settings: SettingsDep,
+    form: FormDep,
     _csrf: None = CsrfChecked,
 ) -> Response:
     def act() -> None:
+        if form_text(form, "confirm") != "yes":
+            raise Invalid(
+                "请先勾选确认：冻结后抽取参数、检查对象名录和执法人员名录的摘要及承诺值将立即向社会公示，"
+                "此后不能修改（只能公开撤回）",
+                "freezing needs the confirmation",
+            )
         freeze.freeze_batch(
-            session, code, actor=user.username, clock=clock, storage=settings.storage_dir
+            session,
+            code,
+            actor=user.username,
+            clock=clock,
+            storage=settings.storage_dir,
+            acknowledge_unassigned=form_text(form, "acknowledge_unassigned") == "yes",
         )
 
     return _act(

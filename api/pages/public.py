@@ -10,6 +10,7 @@ import json
 import re
 import shlex
 import unicodedata
+from collections import Counter
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -156,9 +157,11 @@ def drawn_record(
     unit: str | None = None,
     page: int = 1,
     per_page: int | None = None,
+    full_workload: bool = True,
 ) -> dict[str, Any]:
     """Tasks, events and workload of a drawn batch, as the public (or, ``internal``, staff)
-    sees them: every task, or (``per_page``) one page of those matching ``q``/``unit``."""
+    sees them: every task, or (``per_page``) one page of those matching ``q``/``unit``; the
+    load per inspector by name, or (``full_workload=False``) only how it is spread."""
     if per_page is None:
         tasks = pq.drawn_tasks(session, batch, internal=internal)
         total = len(tasks)
@@ -179,12 +182,15 @@ def drawn_record(
     if missing:
         involved.update(registry_service.entity_names(session, missing))
     loads = facts.workload
-    names.update(
-        registry_service.inspector_names(
-            session, [w["badge_no"] for w in loads if w["badge_no"] not in names]
+    workload: list[dict[str, Any]] = []
+    if full_workload:
+        names.update(
+            registry_service.inspector_names(
+                session, [w["badge_no"] for w in loads if w["badge_no"] not in names]
+            )
         )
-    )
-    workload = [{**w, "name": names.get(w["badge_no"], "")} for w in loads]
+        workload = [{**w, "name": names.get(w["badge_no"], "")} for w in loads]
+    spread = Counter(w["tasks"] for w in loads)
     summary = facts.summary
     return {
         "tasks": tasks,
@@ -192,6 +198,10 @@ def drawn_record(
         "selected": summary["total"],
         "events": events_view(session, batch, involved, names, internal=internal),
         "workload": workload,
+        # How evenly the work fell: (entities per inspector, how many inspectors), the
+        # public page's view of the load (the full list is at /api/v1/batches/{code}/workload).
+        "load_spread": sorted(spread.items()),
+        "inspectors": len(loads),
         "unassigned": summary["unassigned"],
         "withdrawn": summary["withdrawn"],
         "understaffed": summary["understaffed"],
@@ -287,7 +297,13 @@ def batch_page(
     pages = None
     if pub.seed:
         record = drawn_record(
-            session, batch, q=query or None, unit=unit or None, page=number, per_page=TASKS_PER_PAGE
+            session,
+            batch,
+            q=query or None,
+            unit=unit or None,
+            page=number,
+            per_page=TASKS_PER_PAGE,
+            full_workload=False,
         )
         pages = page_links(record["matching"], number, TASKS_PER_PAGE, {"q": query, "unit": unit})
     context: dict[str, Any] = {

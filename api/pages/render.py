@@ -5,6 +5,7 @@ Pages reuse the API's rules (the same session dependency, the same user lookup f
 a Chinese HTML page or a redirect to the login form instead of JSON.
 """
 
+import functools
 import hashlib
 import hmac
 import math
@@ -33,7 +34,12 @@ from supervision.errors import DomainError, Forbidden
 from supervision.formatting import cn_date, cn_datetime, hash_groups
 from supervision.planning.models import BATCH_STATE_LABELS, PLAN_STATE_LABELS, TASK_STATE_LABELS
 from supervision.registry.models import ENTITY_STATUS_LABELS, ENTITY_TYPE_LABELS
-from supervision.registry.reference import ITEM_CATEGORY_LABELS, METHOD_LABELS
+from supervision.registry.reference import (
+    ITEM_CATEGORY_LABELS,
+    METHOD_LABELS,
+    QUALIFICATIONS_FILE,
+    load_qualifications,
+)
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -180,6 +186,17 @@ def _nav(request: Request, user: User | None) -> list[dict[str, Any]]:
     ]
 
 
+@functools.lru_cache(maxsize=4)
+def _qualification_labels(data_dir: Path, mtime: float) -> dict[str, str]:
+    return {code: q.label for code, q in load_qualifications(data_dir).items()}
+
+
+def qualification_labels(data_dir: Path) -> dict[str, str]:
+    """Qualification codes → their Chinese names (re-read when the file changes)."""
+    path = data_dir / QUALIFICATIONS_FILE
+    return _qualification_labels(data_dir, path.stat().st_mtime)
+
+
 def render(
     request: Request,
     template: str,
@@ -205,6 +222,7 @@ def render(
         "flash": unquote(flash) if flash else None,
         "is_planner": is_planner(user),
         "is_reader": is_reader(user),
+        "quals": qualification_labels(request.app.state.settings.data_dir),
         "error": None,
         **(context or {}),
     }

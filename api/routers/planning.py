@@ -5,9 +5,9 @@ the public may see is `supervision.planning.queries`.
 """
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, Response
 
 from api.artefacts import warm_after_commit
@@ -111,10 +111,22 @@ def batch_feasibility(code: str, session: SessionDep, user: StaffReader) -> s.Fe
 
 @router.post("/batches/{code}/freeze", response_model=s.FreezePublic, summary="冻结并公示承诺")
 def freeze_batch(
-    code: str, session: SessionDep, user: Planner, clock: ClockDep, settings: SettingsDep
+    code: str,
+    session: SessionDep,
+    user: Planner,
+    clock: ClockDep,
+    settings: SettingsDep,
+    acknowledge_unassigned: Annotated[
+        bool, Query(description="知悉部分抽中主体将无法组成完整检查组，仍要冻结（记录在案）")
+    ] = False,
 ) -> s.FreezePublic:
     c, feas = freeze.freeze_batch(
-        session, code, actor=user.username, clock=clock, storage=settings.storage_dir
+        session,
+        code,
+        actor=user.username,
+        clock=clock,
+        storage=settings.storage_dir,
+        acknowledge_unassigned=acknowledge_unassigned,
     )
     return s.FreezePublic(
         commitment=c.commitment,

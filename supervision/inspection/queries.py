@@ -277,3 +277,70 @@ def public_results(
     return s.ResultsPublicPage(
         total=total, page=page, per_page=per_page, counts=dict(sorted(counts.items())), items=out
     )
+
+
+def entity_results(session: Session, entity_id: int, book: ResultCodeBook) -> list[s.ResultPublic]:
+    """One entity's published results, in the national format (its record page): every
+    published version of its tasks read in one query, the latest of each task shown, dated by
+    its first publication and marked when it corrects an earlier one."""
+    rows = session.exec(
+        select(ResultVersion, Task, Batch, Plan, Entity.name)
+        .join(Task, Task.id == ResultVersion.task_id)
+        .join(Batch, Batch.id == Task.batch_id)
+        .join(Plan, Plan.id == Batch.plan_id)
+        .join(Entity, Entity.id == Task.entity_id)
+        .where(
+            Task.entity_id == entity_id,
+            Task.state == TaskState.published,
+            ResultVersion.status == ResultStatus.published,
+        )
+        .order_by(Task.id, ResultVersion.seq)
+    ).all()
+    first: dict[int, ResultVersion] = {}
+    latest: dict[int, tuple] = {}
+    for version, task, batch, plan, name in rows:
+        first.setdefault(task.id, version)
+        latest[task.id] = (version, task, batch, plan, name)
+    lines: dict[int, list[ResultLine]] = {}
+    if latest:
+        for line in session.exec(
+            select(ResultLine)
+            .where(col(ResultLine.version_id).in_([v.id for v, *_ in latest.values()]))
+            .order_by(ResultLine.id)
+        ):
+            lines.setdefault(line.version_id, []).append(line)
+    items = dict(session.exec(select(InspectionItem.code, InspectionItem.name)).all())
+    out = []
+    for task_id, (version, task, batch, plan, name) in sorted(
+        latest.items(), key=lambda kv: kv[1][0].published_at, reverse=True
+    ):
+        labels = book.named(version.codebook_version).all_codes()
+        out.append(
+            s.ResultPublic(
+                plan_code=plan.code,
+                plan_name=plan.name,
+                batch_code=batch.code,
+                batch_name=batch.name,
+                check_type="定向" if batch.directed else "不定向",
+                authority=plan.authority,
+                uscc=task.uscc,
+                entity_name=name,
+                completed_on=version.completed_on,
+                published_on=china_date(first[task_id]),
+                items=[
+                    s.ItemResultPublic(
+                        item_code=line.item_code,
+                        item_name=items.get(line.item_code, line.item_code),
+                        results=[
+                            s.ResultCodePublic(code=c, label=labels[c].label if c in labels else c)
+                            for c in line.codes.split(",")
+                            if c
+                        ],
+                    )
+                    for line in lines.get(version.id, [])
+                ],
+                corrected=version.corrects_seq is not None,
+                corrected_on=china_date(version) if version.corrects_seq is not None else None,
+            )
+        )
+    return out

@@ -11,6 +11,9 @@ from supervision.planning.models import (
     Batch,
 )
 from supervision.planning.service import quotas_for, team_groups, team_slots
+from supervision.registry.queries import department_names
+from supervision.registry.reference import load_qualifications
+from supervision.settings import get_settings
 
 # ---- feasibility ---------------------------------------------------------------------------
 
@@ -26,6 +29,11 @@ class Feasibility:
     def ok(self) -> bool:
         return not self.problems
 
+    @property
+    def unassigned(self) -> int:
+        """About how many drawn entities could get no full team (0: every one can)."""
+        return sum(int(w.get("count", 0)) for w in self.warnings if w.get("kind") == "unassigned")
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
@@ -33,6 +41,7 @@ class Feasibility:
             "slots": self.slots,
             "problems": self.problems,
             "warnings": self.warnings,
+            "unassigned": self.unassigned,
         }
 
 
@@ -56,6 +65,10 @@ def check_feasibility(session: Session, batch: Batch) -> Feasibility:
         problems.append({"zh": "各分层抽取数量均为0", "en": "every quota is zero"})
     roster = pool_q.roster_records(session, batch, team_groups(batch))
     units = pool_q.unit_sizes(session, batch)
+    departments = department_names(session)
+    qualification_labels = {
+        code: q.label for code, q in load_qualifications(get_settings().data_dir).items()
+    }
     slots: list[dict[str, Any]] = []
     for n, slot in enumerate(team_slots(batch)):
         eligible = [
@@ -64,8 +77,10 @@ def check_feasibility(session: Session, batch: Batch) -> Feasibility:
             if r[1] == slot["group"]
             and (slot["qualification"] is None or slot["qualification"] in r[3].split(","))
         ]
-        label = f"第{n + 1}组（{slot['group']}×{slot['count']}" + (
-            f"，资格{slot['qualification']}）" if slot["qualification"] else "）"
+        group = departments.get(slot["group"], slot["group"])
+        qual = slot["qualification"]
+        label = f"第{n + 1}组（{group}×{slot['count']}" + (
+            f"，须具备{qualification_labels.get(qual, qual)}资格）" if qual else "）"
         )
         info = {"slot": n + 1, **slot, "eligible": len(eligible)}
         slots.append(info)
@@ -87,8 +102,11 @@ def check_feasibility(session: Session, batch: Batch) -> Feasibility:
                 affected = sum(short.values())
                 warnings.append(
                     {
+                        "kind": "unassigned",
+                        "count": str(affected),
                         "zh": f"{label}：所所交叉规则下，{len(short)}个单位的{affected}户主体"
-                        f"无足够的外单位执法人员，抽中后将无法组队",
+                        f"无足够的外单位执法人员，抽中后将无法组队。可增加其他单位符合条件的人员，"
+                        "或关闭所所交叉规则",
                         "en": f"slot {n + 1}: {affected} entities in {len(short)} units lack "
                         "eligible inspectors from other units",
                     }
@@ -100,8 +118,11 @@ def check_feasibility(session: Session, batch: Batch) -> Feasibility:
             if needed > capacity:
                 warnings.append(
                     {
+                        "kind": "unassigned",
+                        "count": str(-(-(needed - capacity) // slot["count"])),
                         "zh": f"{label}：需要{needed}人次，但每人上限{batch.max_load}户，"
-                        f"最多{capacity}人次，约{(needed - capacity) // slot['count']}户将无法组队",
+                        f"最多{capacity}人次，约{-(-(needed - capacity) // slot['count'])}户将无法组队。"
+                        "可提高每人上限、增加人员或降低抽取比例",
                         "en": f"slot {n + 1}: {needed} places needed, capacity {capacity}",
                     }
                 )

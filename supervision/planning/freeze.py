@@ -77,8 +77,13 @@ def freeze_batch(
     storage: Path,
     protocol: str | None = None,
     salt: Callable[[str], str] | None = None,
+    acknowledge_unassigned: bool = False,
 ) -> tuple[Commitment, Feasibility]:
     """Write the frozen files, compute and publish the commitment.
+
+    When the feasibility check foresees drawn entities that would get no full team, freezing
+    needs ``acknowledge_unassigned`` — the planner's explicit "yes, knowing that" — which is
+    recorded with the freeze.
 
     The protocol follows from the strata (`protocol_for`) unless given (a replayed case
     names its own); under sr2 ``salt`` gives each entity its salt (fresh random ones,
@@ -96,6 +101,15 @@ def freeze_batch(
             "可行性检查未通过：" + "；".join(p["zh"] for p in feas.problems),
             "feasibility check failed: " + "; ".join(p["en"] for p in feas.problems),
             problems=feas.problems,
+        )
+    if feas.unassigned and not acknowledge_unassigned:
+        raise Conflict(
+            f"约 {feas.unassigned} 户抽中后将无法组成完整检查组："
+            + "；".join(w["zh"] for w in feas.warnings if w.get("kind") == "unassigned")
+            + "。如仍要冻结，须确认知悉（确认将与冻结一并记录）",
+            f"about {feas.unassigned} drawn entities would get no full team; "
+            "freezing needs an explicit acknowledgement",
+            unassigned=feas.unassigned,
         )
     groups = team_groups(batch)
     sizes = {label: stratum["size"] for label, stratum in feas.strata.items()}
@@ -179,6 +193,7 @@ def freeze_batch(
             "seq": seq,
             "pool_size": row.pool_size,
             "protocol": protocol,
+            "acknowledged_unassigned": feas.unassigned if acknowledge_unassigned else 0,
         },
         clock,
     )

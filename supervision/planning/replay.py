@@ -178,6 +178,8 @@ def replay(
         storage=storage,
         protocol=params["protocol"],
         salt=salts.__getitem__,
+        # A replay reproduces a recorded case as it was, dead ends included.
+        acknowledge_unassigned=True,
     )
     drawing.enter_entropy(session, data.code, entropy, actor=actor, clock=clock, storage=storage)
     for event in events:

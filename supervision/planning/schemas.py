@@ -198,6 +198,7 @@ class FeasibilityPublic(BaseModel):
     slots: list[dict[str, Any]]
     problems: list[dict[str, str]]
     warnings: list[dict[str, str]]
+    unassigned: int = 0  # about how many drawn entities would get no full team
 
 
 class FreezePublic(BaseModel):

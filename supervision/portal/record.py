@@ -110,15 +110,7 @@ def entity_record(session: Session, uscc: str, *, data_dir: Path, on: date) -> E
         raise NotFound(f"未找到统一社会信用代码为 {code[:18]} 的市场主体", f"no entity {code!r}")
     public = visible("entity", Audience.public)
     facts = [Fact(label, _value(session, entity, f)) for f, label in _FACTS if f in public]
-    results = inspection_queries.public_results(
-        session,
-        batch=None,
-        q=None,
-        uscc=code,
-        page=1,
-        per_page=MAX_ROWS,
-        book=result_codebook(data_dir),
-    )
+    results = inspection_queries.entity_results(session, entity.id, result_codebook(data_dir))
     book = rulebook(data_dir)
     entries = enforcement_queries.public_entries(
         session, book, list_kind=None, q=None, uscc=code, page=1, per_page=MAX_ROWS
@@ -136,8 +128,8 @@ def entity_record(session: Session, uscc: str, *, data_dir: Path, on: date) -> E
         uscc=code,
         name=entity.name,
         facts=facts,
-        results=results.items,
-        results_total=results.total,
+        results=results,
+        results_total=len(results),
         entries=entries.items,
         restrictions=in_force,
         on=on,

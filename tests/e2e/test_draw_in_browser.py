@@ -83,6 +83,9 @@ def test_plan_batch_freeze_ceremony_and_public_verification(
     page.get_by_text("可以冻结").wait_for()
     assert "S4" in page.inner_text("main")
     page.get_by_role("button", name="冻结并公示承诺").click()
+    page.get_by_text("请先勾选确认").wait_for()  # irreversible: a confirmation first
+    page.get_by_label("我确认：冻结后抽取参数和承诺值立即向社会公示，不能修改").check()
+    page.get_by_role("button", name="冻结并公示承诺").click()
     page.get_by_text("已冻结：抽取参数与承诺值已公示").wait_for()
     commitment = page.locator("section.commitment code.hash").first.inner_text()
     assert re.fullmatch(r"[0-9a-f]{64}", commitment)

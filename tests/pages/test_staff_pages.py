@@ -4,10 +4,13 @@ import csv
 import io
 import re
 
+import pytest
 from sqlmodel import Session, func, select
 
 from api.deps import TOKEN_COOKIE
 from supervision.accounts.models import ApiToken
+from supervision.audit.models import AuditEntry
+from supervision.errors import Conflict
 from supervision.planning import drawing, freeze, service
 from supervision.planning.models import Batch, Commitment, DrawEvent, Plan
 from supervision.registry.models import Inspector
@@ -245,12 +248,20 @@ def test_batch_from_form_to_freeze_and_withdrawal(browser, city, session) -> Non
     r = planner.post("/staff/batches/CJ-2026-W01/edit", data=batch_form(token, quota_value_A="6"))
     assert r.status_code == 303
 
+    # Irreversible: the confirmation box must be ticked.
     r = planner.post("/staff/batches/CJ-2026-W01/freeze", data={"csrf_token": token})
+    assert r.status_code == 400 and "请先勾选确认" in r.text
+    assert service.get_batch(session, "CJ-2026-W01").state == "draft"
+    r = planner.post(
+        "/staff/batches/CJ-2026-W01/freeze", data={"csrf_token": token, "confirm": "yes"}
+    )
     assert r.status_code == 303
     assert service.get_batch(session, "CJ-2026-W01").state == "frozen"
     page = planner.get("/staff/batches/CJ-2026-W01").text
     assert "已冻结" in page and "进入抽取仪式" in page
-    r = planner.post("/staff/batches/CJ-2026-W01/freeze", data={"csrf_token": token})
+    r = planner.post(
+        "/staff/batches/CJ-2026-W01/freeze", data={"csrf_token": token, "confirm": "yes"}
+    )
     assert r.status_code == 409 and "只有草稿可以冻结" in r.text
 
     r = planner.post(
@@ -282,7 +293,9 @@ def test_freeze_refused_when_infeasible(browser, city, session) -> None:
     assert planner.post("/staff/batches/new", data=form).status_code == 303
     page = planner.get("/staff/batches/CJ-2026-W01").text
     assert "不能冻结" in page and "无法组队" in page and 'class="problems"' in page
-    r = planner.post("/staff/batches/CJ-2026-W01/freeze", data={"csrf_token": token})
+    r = planner.post(
+        "/staff/batches/CJ-2026-W01/freeze", data={"csrf_token": token, "confirm": "yes"}
+    )
     assert r.status_code == 400 and "可行性检查未通过" in r.text
     assert count(session, Commitment) == 0
 
@@ -328,10 +341,25 @@ def test_unassigned_entities_are_flagged(browser, city, session, clock, app) -> 
 
     code = make_batch(session, clock, max_load=1)
     storage = app.state.settings.storage_dir
-    freeze.freeze_batch(session, code, actor="p", clock=clock, storage=storage)
+    planner = browser("planner")
+    before = planner.get(f"/staff/batches/{code}").text
+    assert "可以冻结，但" in before and "户抽中后将无法组成完整检查组" in before
+    assert "我知悉约" in before  # the acknowledgement box is offered
+    with pytest.raises(Conflict, match="须确认知悉"):
+        freeze.freeze_batch(session, code, actor="p", clock=clock, storage=storage)
+    freeze.freeze_batch(
+        session, code, actor="p", clock=clock, storage=storage, acknowledge_unassigned=True
+    )
+    row = session.exec(
+        select(AuditEntry).where(AuditEntry.action == "planning.batch.freeze")
+    ).all()[-1]
+    assert (
+        '"acknowledged_unassigned":' in row.payload
+        and '"acknowledged_unassigned":0' not in row.payload
+    )
     drawing.enter_entropy(session, code, [DICE], actor="p", clock=clock, storage=storage)
     session.commit()
-    page = browser("planner").get(f"/staff/batches/{code}").text
+    page = planner.get(f"/staff/batches/{code}").text
     assert "户未能组队" in page and "每人上限1户" in page
     public = browser().get(f"/batches/{code}").text
     assert public.count('badge flag">未能组队') >= 17

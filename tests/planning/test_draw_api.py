@@ -141,6 +141,16 @@ def test_capacity_and_cross_unit_warnings(client, planner) -> None:
     client.post("/api/v1/plans/CJ-2026/batches", json=batch_body(max_load=1), headers=planner)
     feas = client.get("/api/v1/batches/CJ-2026-T01/feasibility", headers=planner).json()
     assert feas["ok"] and any("上限" in w["zh"] for w in feas["warnings"])
+    assert feas["unassigned"] > 0
+    # Freezing needs the acknowledgement, which is then on record.
+    r = client.post("/api/v1/batches/CJ-2026-T01/freeze", headers=planner)
+    assert r.status_code == 409 and r.json()["detail"]["unassigned"] == feas["unassigned"]
+    r = client.post(
+        "/api/v1/batches/CJ-2026-T01/freeze",
+        params={"acknowledge_unassigned": "true"},
+        headers=planner,
+    )
+    assert r.status_code == 200, r.text
 
 
 def test_events_recorded_and_refused(client, planner, session) -> None:
