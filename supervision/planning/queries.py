@@ -320,19 +320,28 @@ def task_rows(
         .join(Entity, Entity.id == Task.entity_id)
         .where(Task.batch_id == batch.id)
     )
-    stmt = _task_filter(stmt, q, unit).order_by(Task.position)
-    if limit is not None:
-        stmt = stmt.offset(offset).limit(limit)
+    if limit is not None and not q and not unit:
+        # A page of the whole list. Positions run 0, 1, 2, … without gaps (the draw's order,
+        # then each replacement after the last), so the page is a range of the (batch,
+        # position) index: a deep page does not walk every task before it.
+        stmt = stmt.where(
+            col(Task.position) >= offset, col(Task.position) < offset + limit
+        ).order_by(Task.position)
+    else:
+        stmt = _task_filter(stmt, q, unit).order_by(Task.position)
+        if limit is not None:
+            stmt = stmt.offset(offset).limit(limit)
     rows = session.exec(stmt).all()
     members = (
         select(TaskMember.task_id, TaskMember.badge_no, Inspector.name)
-        .join(Task, Task.id == TaskMember.task_id)
         .join(Inspector, Inspector.id == TaskMember.inspector_id)
-        .where(Task.batch_id == batch.id, TaskMember.active == True)  # noqa: E712
+        .where(TaskMember.active == True)  # noqa: E712
         .order_by(TaskMember.task_id, TaskMember.position)
     )
-    if limit is not None:
+    if limit is not None:  # a page: its tasks' members by the task index
         members = members.where(col(TaskMember.task_id).in_([t.id for t, _ in rows]))
+    else:
+        members = members.join(Task, Task.id == TaskMember.task_id).where(Task.batch_id == batch.id)
     teams: dict[int, list[dict[str, str]]] = {}
     for task_id, badge, name in session.exec(members).all():
         teams.setdefault(task_id, []).append({"badge_no": badge, "name": name})

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
 from supervision.disclosure import Audience, visible
 from supervision.enforcement import queries as enforcement_queries
@@ -95,12 +95,24 @@ def _value(session: Session, entity: Entity, field: str) -> str:
     if field == "established_on":
         return value.isoformat()
     if field == "region_code":
-        region = session.get(Region, value)
-        return region.name if region else value
+        return _names(session, Region).get(value, value)
     if field == "industry_code":
-        industry = session.get(Industry, value)
-        return f"{industry.name}（{value}）" if industry else value
+        name = _names(session, Industry).get(value)
+        return f"{name}（{value}）" if name else value
     return str(value)
+
+
+_NAME_CACHE: dict[tuple, dict[str, str]] = {}
+
+
+def _names(session: Session, model: type) -> dict[str, str]:
+    """Region and industry names (GB/T 2260, GB/T 4754: reference tables that change only
+    when reference data is loaded), read again when the table's size changes."""
+    rows = session.exec(select(func.count()).select_from(model)).one()
+    key = (str(session.get_bind().engine.url), model.__name__, rows)
+    if key not in _NAME_CACHE:
+        _NAME_CACHE[key] = dict(session.exec(select(model.code, model.name)).all())
+    return _NAME_CACHE[key]
 
 
 def entity_record(session: Session, uscc: str, *, data_dir: Path, on: date) -> EntityRecord:
