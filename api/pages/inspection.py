@@ -270,11 +270,26 @@ def task_result(
     task = rules.get_task(session, task_id)
     items = rules.task_context(session, task).item_codes
     body = result_from_form(form, items)
-    submit = form_text(form, "action") == "submit"
+    action = form_text(form, "action")
+    submit = action == "submit"
+    uploads = [f for f in form.getlist("file") if isinstance(f, UploadFile) and f.filename]
     try:
         data = s.ResultCreate.model_validate(body)
         with attempt(session):
+            # What was typed is kept first: an upload (or a refused submission) never loses it.
             service.save_draft(session, task_id, data, user=user, clock=clock, book=book)
+            stored = [
+                service.upload_evidence(
+                    session,
+                    task_id,
+                    f.file.read(service.EVIDENCE_MAX_BYTES + 1),
+                    f.filename or "",
+                    user=user,
+                    clock=clock,
+                    storage=settings.storage_dir,
+                )
+                for f in (uploads if action == "upload" else [])
+            ]
             if submit:
                 service.submit(session, task_id, user=user, clock=clock, book=book)
     except ValidationError as exc:
@@ -283,7 +298,11 @@ def task_result(
         missing = exc.extra.get("missing") or []
         errors = [m["zh"] for m in missing] if missing else [exc.zh]
     else:
-        flash = "检查结果已提交，等待审核" if submit else "草稿已保存"
+        if action == "upload":
+            names = "、".join(r.filename for r in stored) or "（未选择文件）"
+            flash = f"草稿已保存，已上传证据文件：{names}"
+        else:
+            flash = "检查结果已提交，等待审核" if submit else "草稿已保存"
         return redirect(f"/staff/tasks/{task_id}", flash)
     return _task_page(
         request,

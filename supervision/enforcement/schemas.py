@@ -6,7 +6,7 @@ view adds the workflow; nothing here carries an identity number.
 """
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
@@ -39,7 +39,9 @@ class DecisionCreate(StrictInput):
 class BulkDecisionCreate(StrictInput):
     """One decision for many proposals (批量决定): each still gets its own record and number."""
 
-    entry_ids: list[int] = Field(min_length=1, max_length=20_000)
+    entry_ids: list[Annotated[int, Field(ge=1, le=2_147_483_647)]] = Field(
+        min_length=1, max_length=20_000
+    )
     decision: Literal["list", "reject"]
     reason: str = Text2000
     # Listing: the decision numbers are the prefix + first_number, first_number + 1, … + 号.

@@ -91,3 +91,40 @@ def test_inspector_records_and_reviewer_approves_through_pages(
     assert name in shown and "违反质量技术监督规定" in shown
     assert other not in shown
     assert "没有符合条件的已公示检查结果" in public.get("/results", params={"q": other}).text
+
+
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00"
+    b"\x90wS\xde\x00\x00\x00\x0cIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00"
+    b"\x00\x00IEND\xaeB`\x82"
+)
+
+
+def test_uploading_photos_keeps_what_was_typed(browser, draw_batch, member) -> None:
+    tasks = draw_batch()
+    me = browser(member(tasks[0]))
+    page = me.get(f"/staff/tasks/{tasks[0]}").text
+    assert 'capture="environment"' in page and "multiple" in page
+    typed = {
+        "csrf_token": csrf(page),
+        "action": "upload",
+        "SCJ-GS-001.codes": "1",
+        "SCJ-GS-001.problems": "门头招牌与登记名称不一致",
+        "SCJ-GS-001.check_date": DAY,
+    }
+    files = [
+        ("file", ("门头1.png", PNG, "image/png")),
+        ("file", ("门头2.png", PNG + b"\x00", "image/png")),
+    ]
+    r = me.post(f"/staff/tasks/{tasks[0]}/result", data=typed, files=files)
+    assert r.status_code == 303, r.text
+    after = me.get(f"/staff/tasks/{tasks[0]}").text
+    assert "门头招牌与登记名称不一致" in after  # the findings survived the upload
+    assert "门头1.png" in after and "门头2.png" in after
+    assert 'value="1" checked' in after
+    # A refused submission shows everything typed again, with the reason.
+    r = me.post(
+        f"/staff/tasks/{tasks[0]}/result",
+        data={**typed, "action": "submit", "SCJ-GS-001.problems": "第二次填写的发现"},
+    )
+    assert r.status_code == 400 and "第二次填写的发现" in r.text
