@@ -341,6 +341,21 @@ def decision_number(prefix: str, n: int) -> str:
     return f"{prefix}{n}号"
 
 
+def next_number(session: Session, prefix: str) -> int:
+    """The next number of a decision-number series: one after the highest used."""
+    used = session.exec(
+        select(ListEntry.decision_no).where(
+            col(ListEntry.decision_no).startswith(prefix, autoescape=True)
+        )
+    ).all()
+    numbers = [
+        int(n[len(prefix) : -1])
+        for n in used
+        if n and n.endswith("号") and n[len(prefix) : -1].isdigit()
+    ]
+    return max(numbers, default=0) + 1
+
+
 def decide_many(
     session: Session,
     data: s.BulkDecisionCreate,
@@ -357,7 +372,9 @@ def decide_many(
     All or nothing: every proposal is checked first, and if any cannot be decided (already
     decided, fact after the decision date, reason not in its rulebook) — or a number of the
     series is already used — nothing is written and the refusals are listed per entity.
-    ``skip_refused`` decides the others and reports the refused ones instead."""
+    ``skip_refused`` decides the others and reports the refused ones instead. Without a prefix
+    the series is the year's (异列〔2026〕…号); without a first number it continues after the
+    highest number the series has used."""
     ids = sorted(set(data.entry_ids))
     entries: dict[int, ListEntry] = {}
     for i in range(0, len(ids), 500):
@@ -392,16 +409,15 @@ def decide_many(
     refused = {r[0] for r in out.refused}
     todo = [i for i in ids if i not in refused]
     numbers: list[str | None] = [None] * len(todo)
+    if not todo:  # every one refused and skipped: nothing to decide, nothing to number
+        return out
     if data.decision == "list":
-        if not data.decision_no_prefix or data.first_number is None:
-            raise Invalid(
-                "批量列入须给出决定书文号的前缀和起始号",
-                "a bulk listing needs a number prefix and start",
-            )
-        numbers = [
-            decision_number(data.decision_no_prefix, data.first_number + k)
-            for k in range(len(todo))
-        ]
+        kinds = {entries[i].list_kind for i in todo}
+        prefix = data.decision_no_prefix or (
+            f"异列〔{day.year}〕" if kinds == {ListKind.abnormal} else f"列〔{day.year}〕"
+        )
+        first = data.first_number or next_number(session, prefix)
+        numbers = [decision_number(prefix, first + k) for k in range(len(todo))]
         used = set()
         for i in range(0, len(numbers), 500):
             used |= set(

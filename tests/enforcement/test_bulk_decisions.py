@@ -194,3 +194,22 @@ def test_the_reviewer_decides_a_whole_filter_from_the_queue_page(
     assert (
         r.status_code == 409 and "已作出决定，不能再次决定" in r.text and f">{ids[0]}</a>" in r.text
     )
+
+
+def test_without_a_prefix_the_years_series_continues(session, clock, proposals) -> None:
+    ids, reviewer, book = proposals
+    first = s.BulkDecisionCreate(
+        entry_ids=ids[:3],
+        decision="list",
+        reason="未按期公示年度报告",
+        decided_on=date(2026, 7, 15),
+    )
+    decisions.decide_many(session, first, user=reviewer, clock=clock, book=book)
+    more = s.BulkDecisionCreate(
+        entry_ids=ids[3:5],
+        decision="list",
+        reason="未按期公示年度报告",
+        decided_on=date(2026, 7, 16),
+    )
+    out = decisions.decide_many(session, more, user=reviewer, clock=clock, book=book)
+    assert [n for _, _, n in out.decided] == ["异列〔2026〕4号", "异列〔2026〕5号"]
