@@ -375,6 +375,11 @@ def task_publish(
     form: FormDep,
     _csrf: None = CsrfChecked,
 ) -> Response:
+    if form_text(form, "confirm") != "yes":
+        return redirect(
+            f"/staff/tasks/{task_id}",
+            "未公示：请先勾选确认——检查结果公示后即向社会公开，只能以更正的方式修改",
+        )
     version = service.publish_task(
         session, task_id, user=user, clock=clock, calendar=default_calendar(settings.data_dir)
     )

@@ -144,9 +144,15 @@ def plan_publish(
     session: SessionDep,
     user: PlannerPage,
     clock: ClockDep,
+    form: FormDep,
     _csrf: None = CsrfChecked,
 ) -> Response:
     try:
+        if form_text(form, "confirm") != "yes":
+            raise Invalid(
+                "请先勾选确认：年度计划公示后即向社会公开，此后只能以“计划调整”的方式公开修改",
+                "publishing needs the confirmation",
+            )
         with attempt(session):
             service.publish_plan(session, code, actor=user.username, clock=clock)
     except DomainError as exc:
@@ -485,6 +491,11 @@ def batch_withdraw_commitment(
 ) -> Response:
     def act() -> None:
         data = ps.CommitmentWithdrawalCreate(reason=form_text(form, "reason"))
+        if form_text(form, "confirm") != "yes":
+            raise Invalid(
+                "请先勾选确认：撤回承诺及其理由将永久公开，批次回到草稿",
+                "withdrawing needs the confirmation",
+            )
         freeze.withdraw_commitment(session, code, data.reason, actor=user.username, clock=clock)
 
     return _act(request, session, user, code, act, "承诺已公开撤回，批次回到草稿状态")

@@ -50,6 +50,7 @@ def test_plan_batch_freeze_ceremony_and_public_verification(
     page.get_by_label("计划名称").fill("2026年度“双随机、一公开”抽查工作计划")
     page.get_by_role("button", name="保存为草稿").click()
     page.wait_for_url(f"{server.url}/staff/plans/CJ-2026")
+    page.get_by_label("我确认：公示后计划即向社会公开，此后只能公开调整").check()
     page.get_by_role("button", name="公示本计划").click()
     page.get_by_text("年度计划已公示").wait_for()
 

@@ -2,6 +2,7 @@
 
 import re
 from collections.abc import Callable, Iterator
+from urllib.parse import unquote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -82,6 +83,11 @@ def test_inspector_records_and_reviewer_approves_through_pages(
     page = reviewer.get(f"/staff/tasks/{task}").text
     assert "公示检查结果" in page
     r = reviewer.post(f"/staff/tasks/{task}/publish", data={"csrf_token": csrf(page)})
+    assert r.status_code == 303 and "未公示" in unquote(r.cookies.get("sv_flash", ""))
+    assert "公示检查结果" in reviewer.get(f"/staff/tasks/{task}").text  # still to publish
+    r = reviewer.post(
+        f"/staff/tasks/{task}/publish", data={"csrf_token": csrf(page), "confirm": "yes"}
+    )
     assert r.status_code == 303
 
     public = TestClient(client.app)

@@ -190,9 +190,13 @@ def test_plan_create_publish_and_change(browser, session) -> None:
     assert r.status_code == 303
     assert "CJ-2027" not in browser().get("/").text  # a draft plan is not public
     r = planner.post("/staff/plans/CJ-2027/publish", data={"csrf_token": token})
+    assert r.status_code == 400 and "请先勾选确认" in r.text  # irreversible: confirm first
+    assert "CJ-2027" not in browser().get("/").text
+    confirmed = {"csrf_token": token, "confirm": "yes"}
+    r = planner.post("/staff/plans/CJ-2027/publish", data=confirmed)
     assert r.status_code == 303
     assert "年度计划已公示" in planner.get("/staff/plans/CJ-2027").text
-    r = planner.post("/staff/plans/CJ-2027/publish", data={"csrf_token": token})
+    r = planner.post("/staff/plans/CJ-2027/publish", data=confirmed)
     assert r.status_code == 409 and "该计划已公示" in r.text
     r = planner.post(
         "/staff/plans/CJ-2027/changes", data={"csrf_token": token, "description": "增加一批次"}
@@ -272,6 +276,12 @@ def test_batch_from_form_to_freeze_and_withdrawal(browser, city, session) -> Non
     r = planner.post(
         "/staff/batches/CJ-2026-W01/withdraw-commitment",
         data={"csrf_token": token, "reason": "抽查范围有误，重新公示"},
+    )
+    assert r.status_code == 400 and "请先勾选确认" in r.text
+    assert service.get_batch(session, "CJ-2026-W01").state == "frozen"
+    r = planner.post(
+        "/staff/batches/CJ-2026-W01/withdraw-commitment",
+        data={"csrf_token": token, "reason": "抽查范围有误，重新公示", "confirm": "yes"},
     )
     assert r.status_code == 303
     assert service.get_batch(session, "CJ-2026-W01").state == "draft"
