@@ -42,7 +42,7 @@ from supervision.enforcement.models import (
 )
 from supervision.enforcement.restrictions import measures, restrictions
 from supervision.enforcement.rulebook import Rulebook, rulebook
-from supervision.errors import Conflict, DomainError, NotFound
+from supervision.errors import Conflict, DomainError, Invalid, NotFound
 from supervision.registry.queries import unit_names
 
 router = APIRouter(
@@ -532,6 +532,11 @@ def staff_decide(
     }
 
     def act(data: s.DecisionCreate) -> None:
+        if form_text(form, "confirm") != "yes":
+            raise Invalid(
+                "请先勾选确认：决定一经作出即记录在案，列入决定同时向社会公示",
+                "deciding needs the confirmation",
+            )
         decisions.decide(session, entry_id, data, user=user, clock=clock, book=book)
 
     flash = "已决定列入" if decision == "list" else "已决定不予列入"

@@ -91,6 +91,10 @@ def test_a_reviewer_decides_through_the_form(
     assert session.get(ListEntry, entry.id).state == EntryState.proposed
 
     r = reviewer.post(url, data={**form, "reason": "实地核查无法联系"})
+    assert r.status_code == 400 and "请先勾选确认" in r.text  # irreversible: confirm first
+    assert session.get(ListEntry, entry.id).state == EntryState.proposed
+    form["confirm"] = "yes"
+    r = reviewer.post(url, data={**form, "reason": "实地核查无法联系"})
     assert r.status_code == 303 and r.headers["location"] == f"/staff/enforcement/{entry.id}"
     session.expire_all()
     row = session.get(ListEntry, entry.id)
@@ -212,7 +216,7 @@ def test_planner_proposes_and_an_objection_is_recorded_and_decided(
     page = f"/staff/enforcement/{entry_id}"
     token = csrf_of(reviewer, page)
     decision = {"csrf_token": token, "decision": "list", "decision_no": "昌市监异列〔2026〕11号",
-                "decided_on": "2026-11-24", "reason": "经核查属实"}  # fmt: skip
+                "decided_on": "2026-11-24", "reason": "经核查属实", "confirm": "yes"}  # fmt: skip
     assert reviewer.post(f"{page}/decision", data=decision).status_code == 303
     objection = {"csrf_token": csrf_of(planner, page), "filed_on": "2026-11-25",
                  "grounds": "企业称已恢复经营"}  # fmt: skip
