@@ -50,9 +50,16 @@ def events_of(session: Session, entry: ListEntry) -> list[s.ListEventStaff]:
 
 
 def entry_out(
-    session: Session, entry: ListEntry, book: Rulebook, *, with_events: bool = True
+    session: Session,
+    entry: ListEntry,
+    book: Rulebook,
+    *,
+    with_events: bool = True,
+    name: str | None = None,
 ) -> s.ListEntryStaff:
-    name = session.exec(select(Entity.name).where(Entity.uscc == entry.uscc)).first() or ""
+    """The staff view of an entry (``name``: the entity's, when the caller read it already)."""
+    if name is None:
+        name = session.exec(select(Entity.name).where(Entity.uscc == entry.uscc)).first() or ""
     fields = {
         k: getattr(entry, k)
         for k in s.ListEntryStaff.model_fields
@@ -208,19 +215,5 @@ def proposals(
         .offset((page - 1) * per_page)
         .limit(per_page)
     ).all()
-    out = []
-    for entry, name in rows:
-        fields = {
-            k: getattr(entry, k)
-            for k in s.ListEntryStaff.model_fields
-            if k not in ("entity_name", "reason_label", "removal_evidence", "events")
-        }
-        out.append(
-            s.ListEntryStaff(
-                **fields,
-                entity_name=name,
-                reason_label=reason_label(book, entry),
-                removal_evidence=None,
-            )
-        )
+    out = [entry_out(session, e, book, with_events=False, name=name) for e, name in rows]
     return out, total

@@ -171,20 +171,14 @@ def review_queue(
 # ---- the public record ---------------------------------------------------------------------
 
 
-def _published_filter(batch: str | None, q: str | None, uscc: str | None = None):
+def _published_filter(batch: str | None, q: str | None):
     """Latest published version per task, joined to what the public record shows."""
-    latest_q = select(ResultVersion.task_id, func.max(ResultVersion.seq).label("seq")).where(
-        ResultVersion.status == ResultStatus.published
+    latest = (
+        select(ResultVersion.task_id, func.max(ResultVersion.seq).label("seq"))
+        .where(ResultVersion.status == ResultStatus.published)
+        .group_by(ResultVersion.task_id)
+        .subquery()
     )
-    if uscc:  # one entity's record: only its own tasks' versions are grouped
-        latest_q = latest_q.where(
-            col(ResultVersion.task_id).in_(
-                select(Task.id).where(
-                    col(Task.entity_id).in_(select(Entity.id).where(Entity.uscc == uscc))
-                )
-            )
-        )
-    latest = latest_q.group_by(ResultVersion.task_id).subquery()
     stmt = (
         select(ResultVersion, Task, Batch, Plan, Entity)
         .join(
@@ -199,14 +193,54 @@ def _published_filter(batch: str | None, q: str | None, uscc: str | None = None)
     )
     if batch:
         stmt = stmt.where(Batch.code == batch)
-    if uscc:
-        stmt = stmt.where(Entity.uscc == uscc)
     if q:
         stmt = stmt.where(
             col(Entity.name).contains(q, autoescape=True)
             | col(Task.uscc).startswith(q.upper(), autoescape=True)
         )
     return stmt
+
+
+def _result_public(
+    version: ResultVersion,
+    task: Task,
+    batch: Batch,
+    plan: Plan,
+    entity_name: str,
+    first: ResultVersion,
+    lines: list[ResultLine],
+    items: dict[str, str],
+    book: ResultCodeBook,
+) -> s.ResultPublic:
+    """One published record in the national format, from its latest version and lines."""
+    labels = book.named(version.codebook_version).all_codes()
+    corrected = version.corrects_seq is not None
+    return s.ResultPublic(
+        plan_code=plan.code,
+        plan_name=plan.name,
+        batch_code=batch.code,
+        batch_name=batch.name,
+        check_type="定向" if batch.directed else "不定向",
+        authority=plan.authority,
+        uscc=task.uscc,
+        entity_name=entity_name,
+        completed_on=version.completed_on,
+        published_on=china_date(first),
+        items=[
+            s.ItemResultPublic(
+                item_code=line.item_code,
+                item_name=items.get(line.item_code, line.item_code),
+                results=[
+                    s.ResultCodePublic(code=c, label=labels[c].label if c in labels else c)
+                    for c in line.codes.split(",")
+                    if c
+                ],
+            )
+            for line in lines
+        ],
+        corrected=corrected,
+        corrected_on=china_date(version) if corrected else None,
+    )
 
 
 def public_results(
@@ -217,12 +251,11 @@ def public_results(
     page: int,
     per_page: int,
     book: ResultCodeBook,
-    uscc: str | None = None,
 ) -> s.ResultsPublicPage:
     """Published results only — the list, the total and the counts all use the same filter."""
     q = (q or "").replace("\x00", "").strip() or None
     batch = (batch or "").replace("\x00", "") or None
-    base = _published_filter(batch, q, uscc)
+    base = _published_filter(batch, q)
     ids = base.with_only_columns(ResultVersion.id).subquery()
     total = session.execute(select(func.count()).select_from(ids)).scalar_one()
     counts: dict[str, int] = {}
@@ -242,38 +275,20 @@ def public_results(
         .limit(per_page)
     ).all()
     items = dict(session.exec(select(InspectionItem.code, InspectionItem.name)).all())
-    out = []
-    for version, task, b, plan, entity in rows:
-        labels = book.named(version.codebook_version).all_codes()
-        first = first_publication(session, task)
-        out.append(
-            s.ResultPublic(
-                plan_code=plan.code,
-                plan_name=plan.name,
-                batch_code=b.code,
-                batch_name=b.name,
-                check_type="定向" if b.directed else "不定向",
-                authority=plan.authority,
-                uscc=task.uscc,
-                entity_name=entity.name,
-                completed_on=version.completed_on,
-                published_on=china_date(first),
-                items=[
-                    s.ItemResultPublic(
-                        item_code=line.item_code,
-                        item_name=items.get(line.item_code, line.item_code),
-                        results=[
-                            s.ResultCodePublic(code=c, label=labels[c].label if c in labels else c)
-                            for c in line.codes.split(",")
-                            if c
-                        ],
-                    )
-                    for line in lines_of(session, version)
-                ],
-                corrected=version.corrects_seq is not None,
-                corrected_on=china_date(version) if version.corrects_seq is not None else None,
-            )
-        )
+    out = [
+        _result_public(
+            version,
+            task,
+            b,
+            plan,
+            entity.name,
+            first_publication(session, task),
+            lines_of(session, version),
+            items,
+            book,
+        )  # fmt: skip
+        for version, task, b, plan, entity in rows
+    ]
     return s.ResultsPublicPage(
         total=total, page=page, per_page=per_page, counts=dict(sorted(counts.items())), items=out
     )
@@ -310,37 +325,19 @@ def entity_results(session: Session, entity_id: int, book: ResultCodeBook) -> li
         ):
             lines.setdefault(line.version_id, []).append(line)
     items = dict(session.exec(select(InspectionItem.code, InspectionItem.name)).all())
-    out = []
-    for task_id, (version, task, batch, plan, name) in sorted(
-        latest.items(), key=lambda kv: kv[1][0].published_at, reverse=True
-    ):
-        labels = book.named(version.codebook_version).all_codes()
-        out.append(
-            s.ResultPublic(
-                plan_code=plan.code,
-                plan_name=plan.name,
-                batch_code=batch.code,
-                batch_name=batch.name,
-                check_type="定向" if batch.directed else "不定向",
-                authority=plan.authority,
-                uscc=task.uscc,
-                entity_name=name,
-                completed_on=version.completed_on,
-                published_on=china_date(first[task_id]),
-                items=[
-                    s.ItemResultPublic(
-                        item_code=line.item_code,
-                        item_name=items.get(line.item_code, line.item_code),
-                        results=[
-                            s.ResultCodePublic(code=c, label=labels[c].label if c in labels else c)
-                            for c in line.codes.split(",")
-                            if c
-                        ],
-                    )
-                    for line in lines.get(version.id, [])
-                ],
-                corrected=version.corrects_seq is not None,
-                corrected_on=china_date(version) if version.corrects_seq is not None else None,
-            )
-        )
+    ordered = sorted(latest.items(), key=lambda kv: kv[1][0].published_at, reverse=True)
+    out = [
+        _result_public(
+            version,
+            task,
+            batch,
+            plan,
+            name,
+            first[task_id],
+            lines.get(version.id, []),
+            items,
+            book,
+        )  # fmt: skip
+        for task_id, (version, task, batch, plan, name) in ordered
+    ]
     return out
