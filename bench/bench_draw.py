@@ -186,6 +186,7 @@ def measure(db: Path, percent: str, protocol: str) -> dict:
     out["protocol_s"] = time.perf_counter() - t
     out["pairing_tickets"] = state.stats.inspector_tickets
     out["selected"] = len(state.selected())
+    del state  # the service's draw below builds its own: do not count two draws in memory
     with transaction(engine) as session:
         t, cpu = time.perf_counter(), time.process_time()
         d = drawing.enter_entropy(

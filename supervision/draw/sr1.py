@@ -283,12 +283,16 @@ class Strata:
         return dict(sorted(Counter(self.strata).items()))
 
 
-def parse_strata(data: bytes, *, checked: bool = False) -> Strata:
+def parse_strata(data: bytes, *, checked: bool = False, pool: Pool | None = None) -> Strata:
     """Validate and read strata.tsv (USCC, STRATUM, SALT; sorted by unique USCC);
-    ``checked`` as for `parse_pool`."""
+    ``checked`` as for `parse_pool`. With ``pool`` (the same commitment's pool.tsv, when
+    its USCC column is the same) the strata share the pool's USCC strings instead of
+    holding a second million of them."""
     name = "strata.tsv"
     if checked:
         usccs, strata, salts = _trusted_columns(data, 3)
+        if pool is not None and usccs == pool.usccs:
+            usccs = pool.usccs
         return Strata(usccs, list(map(sys.intern, strata)), salts)
     usccs, strata, salts = _tsv_columns(data, name, ("USCC", "STRATUM", "SALT"), optional=())
     _check_order(usccs, name, "USCC")

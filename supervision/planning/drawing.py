@@ -63,13 +63,21 @@ def sr1_draw(storage: Path, c: Commitment, entropy: list[str]) -> sr1.Draw:
     pool_bytes, roster_bytes, conflicts_bytes = frozen_inputs(storage, c)
     strata_bytes = frozen_strata(storage, c)
     with _no_gc():
+        pool = sr1.parse_pool(pool_bytes, checked=True)
+        del pool_bytes
+        strata = (
+            sr1.parse_strata(strata_bytes, checked=True, pool=pool)
+            if strata_bytes is not None
+            else None
+        )
+        del strata_bytes
         return sr1.Draw(
             json.loads(c.params_json),
             entropy,
-            sr1.parse_pool(pool_bytes, checked=True),
+            pool,
             sr1.parse_roster(roster_bytes),
             sr1.conflicts_by_entity(sr1.parse_conflicts(conflicts_bytes)),
-            sr1.parse_strata(strata_bytes, checked=True) if strata_bytes is not None else None,
+            strata,
         )
 
 

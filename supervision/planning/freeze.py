@@ -63,9 +63,11 @@ def protocol_for(sizes: dict[str, int]) -> str:
 def fresh_salts(n: int) -> list[str]:
     """n salts from a cryptographic random source, drawn anew for every entity at every
     freeze (one call to the operating system's generator, then cut into 16-byte salts)."""
-    width = sr1.SALT_LENGTH
-    text = secrets.token_bytes(n * width // 2).hex()
-    return [text[k : k + width] for k in range(0, n * width, width)]
+    if n == 0:
+        return []
+    size = sr1.SALT_LENGTH // 2
+    # hex() puts a separator after every `size` bytes, and one split cuts them at C speed.
+    return secrets.token_bytes(n * size).hex(" ", size).split(" ")
 
 
 def freeze_batch(
@@ -161,9 +163,15 @@ def freeze_batch(
             "新承诺与已撤回的承诺完全相同：请修改公告的熵来源（时间、地点）或其他参数后再冻结",
             "identical to a withdrawn commitment: change the announced entropy plan or inputs",
         )
-    for data in (pool_bytes, roster_bytes, conflicts_bytes, strata_bytes):
-        if data is not None:
-            put_bytes(session, storage, data, TSV, clock)
+    stored = [
+        (pool_bytes, "pool_sha256"),
+        (roster_bytes, "roster_sha256"),
+        (conflicts_bytes, "conflicts_sha256"),
+        (strata_bytes, "strata_sha256"),
+    ]
+    for data, key in stored:
+        if data is not None:  # digested once already, by build_params
+            put_bytes(session, storage, data, TSV, clock, sha256=params[key])
     seq = len(earlier) + 1
     row = Commitment(
         batch_id=batch.id,

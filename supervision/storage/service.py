@@ -21,9 +21,17 @@ def _path(root: Path, sha256: str) -> Path:
 
 
 def put_bytes(
-    session: Session, root: Path, data: bytes, media_type: str, clock: Clock | None = None
+    session: Session,
+    root: Path,
+    data: bytes,
+    media_type: str,
+    clock: Clock | None = None,
+    *,
+    sha256: str | None = None,
 ) -> str:
-    sha = hashlib.sha256(data).hexdigest()
+    """Store ``data`` under its SHA-256; ``sha256`` is that digest when the caller has just
+    computed it from these very bytes (a frozen file's), so a large file is hashed once."""
+    sha = sha256 or hashlib.sha256(data).hexdigest()
     path = _path(root, sha)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
