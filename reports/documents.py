@@ -10,6 +10,9 @@ from supervision.errors import NotFound
 from supervision.planning import bundle, drawing, freeze, queries, service
 from supervision.planning.models import Plan
 from supervision.registry.models import InspectionItem
+from supervision.registry.queries import department_names
+from supervision.registry.reference import load_qualifications
+from supervision.settings import get_settings
 from supervision.storage.artefacts import artefact, content_key
 
 
@@ -32,11 +35,13 @@ def commitment_pdf(session: Session, code: str) -> bytes:
         commitment=commitment,
         params=json.loads(commitment.params_json),
         authority=plan.authority,
+        departments=department_names(session),
+        quals={c: q.label for c, q in load_qualifications(get_settings().data_dir).items()},
     )
 
 
 # Part of every PDF's content key: bump when a template or the renderer changes what it prints.
-DOCUMENTS_VERSION = "2026-12-01"
+DOCUMENTS_VERSION = "2026-12-07"
 
 
 _DIGESTS: dict[tuple, str] = {}

@@ -60,6 +60,8 @@ FINDING_LABELS = {
     "missed_annual_reports": "连续未报送年度报告",
     "not_opened": "成立后无正当理由超过六个月未开业",
     "ceased_trading": "开业后自行停业连续六个月以上",
+    # Compulsory deregistration: licence revoked, ordered closed or registration cancelled.
+    "revoked": "被吊销营业执照、责令关闭或者被撤销满三年",
 }
 # Evidence keys in the order shown; keys not listed here are shown after them, as they are.
 EVIDENCE_LABELS = {

@@ -154,6 +154,7 @@ def _task_page(
     book: ResultCodeBook,
     values: dict[str, dict[str, Any]] | None = None,
     errors: list[str] | None = None,
+    item_errors: dict[str, list[str]] | None = None,
     status_code: int = 200,
 ) -> Response:
     task = rules.get_task(session, task_id)
@@ -177,6 +178,7 @@ def _task_page(
         ],
         "values": values if values is not None else _values_from_version(view.current),
         "errors": errors or [],
+        "item_errors": item_errors or {},
         "can_edit": member and view.state in rules.EDITABLE_STATES,
         "can_review": independent and view.state == "recorded",
         "can_publish": user.role in rules.PUBLISHER_ROLES and view.state == "reviewed",
@@ -293,10 +295,23 @@ def task_result(
             if submit:
                 service.submit(session, task_id, user=user, clock=clock, book=book)
     except ValidationError as exc:
-        errors = validation_messages(exc.errors(), LINE_LABELS)
+        errors, item_errors = [], {}
+        for error in exc.errors():
+            text = validation_messages([error], LINE_LABELS)[0]
+            errors.append(text)
+            loc = tuple(error.get("loc", ()))
+            if len(loc) > 1 and loc[0] == "lines" and isinstance(loc[1], int):
+                item_code = body["lines"][loc[1]]["item_code"]
+                item_errors.setdefault(item_code, []).append(text)
     except DomainError as exc:
-        missing = exc.extra.get("missing") or []
-        errors = [m["zh"] for m in missing] if missing else [exc.zh]
+        missing = exc.extra.get("missing") or [
+            {"zh": exc.zh, "item_code": exc.extra.get("item_code")}
+        ]
+        errors = [m["zh"] for m in missing]
+        item_errors = {}
+        for m in missing:
+            if m.get("item_code"):
+                item_errors.setdefault(m["item_code"], []).append(m["zh"])
     else:
         if action == "upload":
             names = "、".join(r.filename for r in stored) or "（未选择文件）"
@@ -313,6 +328,7 @@ def task_result(
         book=book,
         values=_values_from_body(body),
         errors=errors,
+        item_errors=item_errors,
         status_code=400,
     )
 
@@ -383,7 +399,14 @@ def task_publish(
     version = service.publish_task(
         session, task_id, user=user, clock=clock, calendar=default_calendar(settings.data_dir)
     )
-    late = "（已超过公示期限，记为逾期公示）" if version.late else ""
+    late = ""
+    if version.late:
+        late = "（已超过公示期限，记为逾期公示"
+        late += (
+            "；期限按暂定日历推算，该年度放假安排公布后将重新计算）"
+            if version.deadline_provisional
+            else "）"
+        )
     return redirect(f"/staff/tasks/{task_id}", f"检查结果已公示{late}")
 
 

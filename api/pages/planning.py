@@ -28,6 +28,7 @@ from api.pages.render import (
     attempt,
     form_text,
     redirect,
+    refusal_by_field,
     render,
     validation_messages,
 )
@@ -100,15 +101,15 @@ def plan_create(
         data = ps.PlanCreate(**{k: v for k, v in values.items() if v or k != "filed_with"})
         with attempt(session):
             service.create_plan(session, data, actor=user.username, clock=clock)
-    except ValidationError as exc:
-        errors = validation_messages(exc.errors(), PLAN_LABELS)
-    except DomainError as exc:
-        errors = [exc.zh]
+    except (ValidationError, DomainError) as exc:
+        errors, by_field = refusal_by_field(
+            exc, lambda loc: PLAN_LABELS.get(str(loc[0]), str(loc[0])) if loc else ""
+        )
     else:
         return redirect(
             f"/staff/plans/{data.code}", f"已新建年度计划“{data.name}”（草稿，尚未公示）"
         )
-    context = {"values": values, "errors": errors}
+    context = {"values": values, "errors": errors, "field_errors": by_field}
     return render(request, "staff/plan_form.html", context, status_code=400, title="新建年度计划")
 
 

@@ -53,12 +53,16 @@ def create_user(
 ) -> User:
     clock = clock or SystemClock()
     if session.exec(select(User).where(User.username == data.username)).first():
-        raise Conflict(f"用户名“{data.username}”已存在", f"username {data.username!r} exists")
+        raise Conflict(
+            f"用户名“{data.username}”已存在", f"username {data.username!r} exists", field="username"
+        )
     inspector_id = None
     if data.role == Role.inspector:
         if not data.inspector_badge:
             raise Invalid(
-                "执法检查人员账号须关联执法证号", "an inspector account needs a badge number"
+                "执法检查人员账号须关联执法证号",
+                "an inspector account needs a badge number",
+                field="inspector_badge",
             )
         inspector = session.exec(
             select(Inspector).where(Inspector.badge_no == data.inspector_badge)
@@ -67,6 +71,7 @@ def create_user(
             raise NotFound(
                 f"执法证号“{data.inspector_badge}”不在执法检查人员名录中",
                 f"badge {data.inspector_badge!r} is not in the inspector registry",
+                field="inspector_badge",
             )
         inspector_id = inspector.id
     user = User(
@@ -268,9 +273,13 @@ def change_password(
     the account (this one included) ends — the new password opens the next."""
     clock = clock or SystemClock()
     if not _hasher.verify(data.current_password, user.password_hash):
-        raise Invalid("当前密码不正确", "the current password is wrong")
+        raise Invalid("当前密码不正确", "the current password is wrong", field="current_password")
     if data.new_password == data.current_password:
-        raise Invalid("新密码不能与当前密码相同", "the new password equals the current one")
+        raise Invalid(
+            "新密码不能与当前密码相同",
+            "the new password equals the current one",
+            field="new_password",
+        )
     user.password_hash = _hasher.hash(data.new_password)
     session.add(user)
     ended = revoke_all_tokens(session, user)

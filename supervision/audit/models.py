@@ -66,6 +66,10 @@ ACTION_LABELS = {
     "enforcement.decide_bulk.list": "批量列入（汇总）",
     "enforcement.decide_bulk.reject": "批量不予列入（汇总）",
     "enforcement.objection.file": "登记异议",
+    "enforcement.objection.accept": "受理异议",
+    "enforcement.objection.refuse": "不予受理异议",
+    "calendar.announce": "录入年度放假安排",
+    "calendar.recount": "按公布的放假安排重算期限",
     "enforcement.objection.upheld": "异议成立",
     "enforcement.objection.dismissed": "异议不成立",
     "enforcement.remove": "移出名录",
@@ -77,4 +81,26 @@ ACTION_LABELS = {
     "enforcement.candidates.deregistration": "识别强制注销候选",
     "enforcement.candidates.revocation": "识别吊销候选",
     "enforcement.candidate.decide": "处置候选",
+}
+
+# What each audited object type is called on the pages, and the few object keys that are codes
+# themselves (a finding, not an identifier) with their names.
+OBJECT_LABELS = {
+    "batch": "批次",
+    "plan": "计划",
+    "task": "检查任务",
+    "list_entry": "名录记录",
+    "candidate": "候选",
+    "user": "账号",
+    "entity": "市场主体",
+    "inspector": "执法检查人员",
+    "conflict": "回避关系",
+    "import": "导入",
+    "reference_data": "参考数据",
+    "calendar": "工作日历",
+    "result_version": "检查结果版本",
+}
+OBJECT_KEY_LABELS = {
+    ("candidate", "revoked"): "被吊销、责令关闭或撤销满三年",
+    ("candidate", "ceased"): "自行停业",
 }

@@ -177,7 +177,7 @@ def check_line(
             f"item {line.item_code!r} is not an item of batch {ctx.batch.code}",
             item_code=line.item_code,
         )
-    where, where_en = f"事项{item.code}：", f"item {item.code}: "
+    where, where_en = f"{_item_label(item)}：", f"item {item.code}: "
     all_codes = book.all_codes()
     unknown = [c for c in line.codes if c not in all_codes]
     if unknown:
@@ -305,13 +305,20 @@ def _proof_missing(proof: dict[str, Any], needing: ResultCode) -> str | None:
     return None
 
 
+def _item_label(item: InspectionItem) -> str:
+    """An item as a person reads it: its name, its code beside it."""
+    return f"事项“{item.name}”（{item.code}）"
+
+
 def missing_for(
     session: Session, ctx: TaskContext, version: ResultVersion | None, book: ResultCodeBook
 ) -> list[s.Problem]:
     """Everything still missing before the result can be submitted (empty when complete)."""
     if version is None:
         return [
-            s.Problem(item_code=i.code, zh=f"事项{i.code}尚未录入结果", en=f"{i.code}: no result")
+            s.Problem(
+                item_code=i.code, zh=f"{_item_label(i)}尚未录入结果", en=f"{i.code}: no result"
+            )
             for i in ctx.items
         ]
     codes_book = book.named(version.codebook_version)
@@ -320,8 +327,10 @@ def missing_for(
     by_item = {line.item_code: line for line in lines_of(session, version)}
     out: list[s.Problem] = []
 
+    labels = {i.code: _item_label(i) for i in ctx.items}
+
     def add(item: str, zh: str, en: str) -> None:
-        out.append(s.Problem(item_code=item, zh=f"事项{item}：{zh}", en=f"{item}: {en}"))
+        out.append(s.Problem(item_code=item, zh=f"{labels[item]}：{zh}", en=f"{item}: {en}"))
 
     for item in ctx.items:
         line = by_item.get(item.code)

@@ -48,7 +48,7 @@ def get_plan(session: Session, code: str) -> Plan:
 
 def create_plan(session: Session, data: s.PlanCreate, *, actor: str, clock: Clock) -> Plan:
     if session.exec(select(Plan.id).where(Plan.code == data.code)).first():
-        raise Conflict(f"计划编号“{data.code}”已存在", f"plan {data.code} exists")
+        raise Conflict(f"计划编号“{data.code}”已存在", f"plan {data.code} exists", field="code")
     plan = Plan(**data.model_dump(), created_at=clock.now(), created_by=actor)
     session.add(plan)
     session.flush()

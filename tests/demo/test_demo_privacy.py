@@ -269,3 +269,51 @@ def test_nothing_internal_leaves_the_demo(demo, session: Session, app) -> None:
             assert not re.search(r"S[1-4]（", page)
         for t in tasks:
             assert t["state"] in ("assigned", "unassigned", "withdrawn", "published")
+
+
+def test_every_code_on_the_demo_pages_is_named(demo, session: Session, app, data_dir) -> None:
+    """Over the whole demo (not a test city): the public pages a citizen reaches from the home
+    page, and each role's pages of its own work, print no bare code from the code tables."""
+    from tests.pages.code_scan import bare_codes, code_words, where_bare
+
+    codes = code_words(data_dir)
+    public = _crawl(TestClient(app), ["/", "/results", "/lists", "/items", "/announcements"])
+    pages = {("anonymous", url): body for url, (kind, body) in public.items() if "html" in kind}
+    # /open-data documents the files' values, each code beside its name, as a schema does.
+    pages = {k: v for k, v in pages.items() if not k[1].startswith("/open-data")}
+    assert len(pages) > 20
+    drawn = demo["drawn"]
+    staff = {
+        "planner": [
+            "/staff",
+            f"/staff/batches/{drawn}",
+            "/staff/entities",
+            f"/staff/entities/{demo['inspected']['published']}",
+            "/staff/inspectors",
+        ],
+        "reviewer": ["/staff/enforcement", "/staff/candidates", "/staff/tasks", "/staff/lookup"],
+        "admin": ["/staff/admin/users", "/staff/admin/audit", "/staff/admin/status"],
+        "liaison": ["/staff/lookup"],
+    }
+    for role, paths in staff.items():
+        client = TestClient(app, follow_redirects=False)
+        username = f"scan-{role}"
+        create_user(
+            session,
+            UserCreate(username=username, display_name="扫描", password=TEST_PASSWORD, role=role),
+            actor="test",
+            clock=FixedClock(datetime(2026, 11, 26, 2, 0, tzinfo=UTC)),
+        )
+        session.commit()
+        login = client.post("/login", data={"username": username, "password": TEST_PASSWORD})
+        assert login.status_code == 303
+        for path in paths:
+            r = client.get(path)
+            assert r.status_code == 200, (role, path)
+            pages[(role, path)] = r.content
+    bare = [
+        (who, url, {code: where_bare(body.decode("utf-8", "replace"), code) for code in found})
+        for (who, url), body in pages.items()
+        if (found := bare_codes(body.decode("utf-8", "replace"), codes))
+    ]
+    assert not bare, bare

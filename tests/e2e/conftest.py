@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import Engine
 
 from supervision.clock import FixedClock
+from tests.artifacts import SCREENSHOTS
 from tests.conftest import _scratch_postgres
 from tests.strict import need_file
 
@@ -33,7 +34,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SCREENS_COPY = Path("/tmp/sv-screens")
+SCREENS_COPY = SCREENSHOTS
 PLANNER = ("e2e-planner", "e2e-password-123")
 
 
@@ -121,7 +122,8 @@ def chromium():
 
 @pytest.fixture
 def screenshots(tmp_path: Path):
-    """shoot(page, name): a full-page PNG in tmp_path, copied to /tmp/sv-screens/ for review."""
+    """shoot(page, name): a full-page PNG in tmp_path, kept in the run's artefacts
+    (var/test-artifacts/screenshots/, or $SUPERVISION_TEST_ARTIFACTS) for review."""
     folder = tmp_path / "screenshots"
     folder.mkdir()
 

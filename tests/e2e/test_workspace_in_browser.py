@@ -3,6 +3,7 @@ photos and submits; the reviewer lists 1,000 missed-annual-report proposals in o
 admin creates a user, the user changes the password and the old session stops working."""
 
 import random
+import re
 from datetime import date
 
 import pytest
@@ -241,3 +242,62 @@ def test_an_admin_creates_a_user_who_changes_the_password(
     assert "/login" in old.url
     _sign_in(user, server, "zhou.li", "brand-new-pass-9")
     user.wait_for_url(f"{server.url}/staff/tasks")
+
+
+def test_a_planner_is_stopped_by_the_confirmation_and_the_acknowledgement(
+    server: Server, chromium, screenshots
+) -> None:
+    """Freezing is irreversible: without the ticked confirmation nothing happens; with a
+    foreseeable shortfall of inspectors (one entity each at most) the planner must also
+    acknowledge it, and the acknowledgement is recorded with the freeze."""
+    from supervision.audit.models import AuditEntry
+    from tests.e2e.conftest import PLANNER
+
+    code = "CJ-2026-X02"
+    with transaction(server.engine) as session:
+        service.create_plan(
+            session,
+            ps.PlanCreate(
+                code="CJ-2026", year=2026, name="2026年度抽查计划", authority="昌吉市市场监督管理局"
+            ),
+            actor="e2e",
+            clock=server.clock,
+        )
+        body = batch_body(code, max_load=1)
+        service.create_batch(
+            session, "CJ-2026", ps.BatchCreate.model_validate(body), actor="e2e", clock=server.clock
+        )
+    page = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN").new_page()
+    _sign_in(page, server, *PLANNER)
+    page.wait_for_url(f"{server.url}/staff")
+    page.goto(f"{server.url}/staff/batches/{code}")
+    assert "户抽中后将无法组成完整检查组" in page.inner_text("main")
+    freeze_button = page.get_by_role("button", name="冻结并公示承诺")
+
+    def state() -> str:
+        with transaction(server.engine) as session:
+            return service.get_batch(session, code).state
+
+    # 1. Neither box ticked: stopped by the confirmation.
+    freeze_button.click()
+    page.get_by_text("请先勾选确认").first.wait_for()
+    assert state() == "draft"
+    # 2. Confirmed, but the shortfall not acknowledged: stopped, saying how many and why.
+    page.get_by_label("我确认：冻结后抽取参数和承诺值立即向社会公示，不能修改").check()
+    freeze_button.click()
+    page.get_by_text("须确认知悉").first.wait_for()
+    screenshots(page, "workspace-planner-acknowledgement")
+    assert state() == "draft"
+    # 3. Both: frozen, and the acknowledgement is on record with the freeze.
+    page.get_by_label(re.compile("我知悉约 \\d+ 户抽中后将无法组成完整检查组")).check()
+    page.get_by_label("我确认：冻结后抽取参数和承诺值立即向社会公示，不能修改").check()
+    freeze_button.click()
+    page.get_by_text("已冻结：抽取参数与承诺值已公示").wait_for()
+    assert state() == "frozen"
+    with transaction(server.engine) as session:
+        row = session.exec(
+            select(AuditEntry).where(AuditEntry.action == "planning.batch.freeze")
+        ).one()
+        assert row.actor == PLANNER[0]
+        assert '"acknowledged_unassigned":0' not in row.payload
+        assert '"acknowledged_unassigned":' in row.payload

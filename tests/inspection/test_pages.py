@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from api.deps import TOKEN_COOKIE
 from api.pages import inspection as pages
 from tests.inspection.conftest import record_and_submit
+from tests.pages.test_field_errors import field_errors
 
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 DAY = "2026-09-10"
@@ -134,3 +135,25 @@ def test_uploading_photos_keeps_what_was_typed(browser, draw_batch, member) -> N
         data={**typed, "action": "submit", "SCJ-GS-001.problems": "第二次填写的发现"},
     )
     assert r.status_code == 400 and "第二次填写的发现" in r.text
+
+
+def test_the_result_form_marks_the_item_and_names_it(
+    browser,
+    draw_batch,
+    member,  # noqa: F811
+) -> None:
+    task = draw_batch()[0]
+    me = browser(member(task))
+    page = me.get(f"/staff/tasks/{task}").text
+    partial = {"csrf_token": csrf(page), "action": "submit", "SCJ-GS-001.codes": "1"}
+    r = me.post(f"/staff/tasks/{task}/result", data=partial)
+    assert r.status_code == 400
+    found = field_errors(r.text)
+    # The first item's gaps sit in its own fieldset; the untouched second item has its own.
+    first = [m for k, ms in found.items() if k.startswith("SCJ-GS-001") for m in ms]
+    second = [m for k, ms in found.items() if k.startswith("SCJ-SP-001") for m in ms]
+    assert any("尚未选择检查方式" in m for m in first)
+    assert first and second and not set(first) & set(second)
+    # Items are named as a person reads them, the code beside the name — never bare.
+    assert all(re.match(r"事项“[^”]+”（SCJ-[A-Z]+-\d{3}）", m) for m in first + second)
+    assert "事项SCJ" not in r.text

@@ -7,10 +7,11 @@ from pathlib import Path
 
 from pypdf import PdfReader
 
+from tests.artifacts import SCREENSHOTS
 from tests.factories import DICE, create_and_freeze
 from tests.strict import need_tool
 
-RENDERS = Path("/tmp/sv-screens")
+RENDERS = SCREENSHOTS
 
 
 def pdf_text(data: bytes) -> str:
