@@ -685,3 +685,58 @@ def scheduler() -> None:
     sched = make_scheduler(engine, _clock(), get_settings(), jobs, blocking=True)
     typer.echo("调度器已启动 / scheduler running (Ctrl+C to stop)")
     sched.start()
+
+
+calendar_app = typer.Typer(help="工作日历 / the working-day calendar", no_args_is_help=True)
+app.add_typer(calendar_app, name="calendar")
+
+
+@calendar_app.command("status")
+def calendar_status(
+    first: Annotated[int, typer.Option(help="first year shown")] = 2024,
+    last: Annotated[int, typer.Option(help="last year shown")] = 2028,
+) -> None:
+    """Where each year's working days come from: the library, an announced file, or a
+    provisional arrangement computed from the statutory holidays."""
+    from supervision.calendar import default_calendar
+
+    calendar = default_calendar(get_settings().data_dir)
+    for year in range(first, last + 1):
+        try:
+            source = calendar.source_of(year)
+        except DomainError as e:
+            source = e.zh
+        mark = "暂定 / provisional" if calendar.is_provisional(year) else "正式 / official"
+        typer.echo(f"{year}  {mark:<20} {source}")
+
+
+@calendar_app.command("set")
+def calendar_set(year: int, file: Path) -> None:
+    """Enter YEAR's announced holiday arrangement (a YAML file as data/calendar/README
+    describes) and count again every deadline that was counted provisionally for that year."""
+    from supervision.calendar.announce import announce_year
+    from supervision.enforcement.rulebook import rulebook
+
+    if not file.is_file():
+        typer.secho(f"文件不存在 / no such file: {file}", fg="red", err=True)
+        raise typer.Exit(2)
+    settings = get_settings()
+    result = _domain(
+        lambda session: announce_year(
+            session,
+            settings.data_dir,
+            year,
+            file.read_bytes(),
+            book=rulebook(settings.data_dir),
+            actor="cli",
+            clock=_clock(),
+        )
+    )
+    typer.echo(
+        f"{year}年放假安排已录入（SHA-256 {result.sha256[:16]}…）；重新计算暂定期限 "
+        f"{result.checked} 个，其中日期变动 {len(result.moved)} 个，仍为暂定 "
+        f"{result.still_provisional} 个 / entered; {result.checked} provisional deadlines "
+        f"recounted, {len(result.moved)} moved"
+    )
+    for moved in result.moved:
+        typer.echo(f"  {moved['object']} {moved['field']}: {moved['from']} → {moved['to']}")

@@ -4,7 +4,7 @@ every user's own password change."""
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
@@ -18,14 +18,15 @@ from api.pages.render import (
     form_text,
     page_links,
     redirect,
+    refusal_by_field,
     render,
-    validation_messages,
 )
 from api.roles import AdminPage, SignedInPage, page_context
 from supervision.accounts import service as accounts
 from supervision.accounts.models import ROLE_LABELS, User
 from supervision.audit import service as audit
 from supervision.calendar import default_calendar
+from supervision.calendar.announce import MAX_FILE_BYTES, announce_year
 from supervision.calendar.workdays import LIBRARY_FIRST_YEAR, LIBRARY_LAST_YEAR
 from supervision.clock import CHINA_TZ
 from supervision.enforcement.rulebook import rulebook
@@ -61,6 +62,7 @@ def _users_page(
     *,
     values: dict[str, str] | None = None,
     error: str | None = None,
+    field_errors: dict[str, list[str]] | None = None,
     status_code: int = 200,
 ) -> Response:
     users = accounts.list_users(session)
@@ -74,6 +76,7 @@ def _users_page(
             "values": values
             or {"username": "", "display_name": "", "role": "", "inspector_badge": ""},
             "error": error,
+            "field_errors": field_errors or {},
         },
         status_code=status_code,
         title="用户与角色",
@@ -85,11 +88,15 @@ def users(request: Request, session: SessionDep, user: AdminPage) -> Response:
     return _users_page(request, session)
 
 
-def _problem(exc: Exception) -> tuple[str, int]:
-    if isinstance(exc, ValidationError):
-        return "；".join(validation_messages(exc.errors(), FIELD_NAMES)), 400
-    assert isinstance(exc, DomainError)
-    return exc.zh, exc.status
+def _field_label(loc: tuple[object, ...]) -> str:
+    return FIELD_NAMES.get(str(loc[0]), str(loc[0])) if loc else ""
+
+
+def _problem(exc: Exception) -> tuple[str, int, dict[str, list[str]]]:
+    """The refusal as one line for the notice, its status, and its messages by form field
+    (shown next to the fields they belong to)."""
+    messages, by_field = refusal_by_field(exc, _field_label)
+    return "；".join(messages), exc.status if isinstance(exc, DomainError) else 400, by_field
 
 
 @router.post("/staff/admin/users")
@@ -115,8 +122,15 @@ def user_create(
         with attempt(session):
             accounts.create_user(session, data, actor=user.username, clock=clock)
     except (ValidationError, DomainError) as exc:
-        message, status = _problem(exc)
-        return _users_page(request, session, values=values, error=message, status_code=status)
+        message, status, by_field = _problem(exc)
+        return _users_page(
+            request,
+            session,
+            values=values,
+            error=message,
+            field_errors=by_field,
+            status_code=status,
+        )
     return redirect(f"/staff/admin/users/{data.username}", f"已新建用户 {data.username}")
 
 
@@ -173,7 +187,7 @@ def user_update(
         with attempt(session):
             accounts.update_user(session, username, data, actor=user, clock=clock)
     except (ValidationError, DomainError) as exc:
-        message, status = _problem(exc)
+        message, status, _ = _problem(exc)
         return _user_page(request, session, username, error=message, status_code=status)
     return redirect(f"/staff/admin/users/{username}", "已保存")
 
@@ -193,7 +207,7 @@ def user_reset_password(
         with attempt(session):
             accounts.reset_password(session, username, data, actor=user, clock=clock)
     except (ValidationError, DomainError) as exc:
-        message, status = _problem(exc)
+        message, status, _ = _problem(exc)
         return _user_page(request, session, username, error=message, status_code=status)
     return redirect(f"/staff/admin/users/{username}", "密码已重置，该用户的全部会话已失效")
 
@@ -218,16 +232,22 @@ def password_change(
     new = form_text(form, "new_password")
     try:
         if new != form_text(form, "confirm_password"):
-            raise Invalid("两次输入的新密码不一致", "the new passwords differ")
+            raise Invalid(
+                "两次输入的新密码不一致", "the new passwords differ", field="confirm_password"
+            )
         data = accounts.PasswordChange(
             current_password=form_text(form, "current_password"), new_password=new
         )
         with attempt(session):
             accounts.change_password(session, user, data, clock=clock)
     except (ValidationError, DomainError) as exc:
-        message, status = _problem(exc)
+        message, status, by_field = _problem(exc)
         return render(
-            request, "staff/password.html", {"error": message}, status_code=status, title="修改密码"
+            request,
+            "staff/password.html",
+            {"error": message, "field_errors": by_field},
+            status_code=status,
+            title="修改密码",
         )
     response = redirect("/login", "密码已修改，全部会话已失效，请用新密码重新登录")
     response.delete_cookie(TOKEN_COOKIE, path="/")
@@ -286,6 +306,17 @@ def audit_log(
 
 @router.get("/staff/admin/status")
 def status(request: Request, user: AdminPage, settings: SettingsDep, clock: ClockDep) -> Response:
+    return _status_page(request, settings, clock)
+
+
+def _status_page(
+    request: Request,
+    settings: Any,
+    clock: Any,
+    *,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
     book = rulebook(settings.data_dir)
     today = clock.today()
     calendar = default_calendar(settings.data_dir)
@@ -293,15 +324,12 @@ def status(request: Request, user: AdminPage, settings: SettingsDep, clock: Cloc
     for year in range(today.year - 1, today.year + 3):
         if calendar.covers(year):
             years.append((year, "已公布", calendar.source_of(year)))
-        else:
+        elif calendar.is_provisional(year):
             pending = calendar.pending.get(year)
-            years.append(
-                (
-                    year,
-                    "未公布",
-                    pending or "国务院办公厅尚未发布该年节假日安排；跨入该年的期限暂不能计算",
-                )
-            )
+            note = f"（{pending} 待录入）" if pending else ""
+            years.append((year, "暂定", calendar.source_of(year) + note))
+        else:
+            years.append((year, "未收录", "该年度不能计算工作日"))
     context = {
         "regimes": [
             (r.rulebook, r.effective_from, r is book.regime_on(today)) for r in book.regimes
@@ -309,7 +337,51 @@ def status(request: Request, user: AdminPage, settings: SettingsDep, clock: Cloc
         "measures": sorted(book.measures_on(today).items()),
         "to_confirm": book.to_confirm(),
         "years": years,
+        "provisional_years": [y for y, state, _ in years if state == "暂定"],
         "library": (LIBRARY_FIRST_YEAR, LIBRARY_LAST_YEAR),
         "today": today,
+        "error": error,
     }
-    return render(request, "staff/admin_status.html", context, title="规则与日历状态")
+    return render(
+        request, "staff/admin_status.html", context, status_code=status_code, title="规则与日历状态"
+    )
+
+
+@router.post("/staff/admin/calendar")
+def calendar_announce(
+    request: Request,
+    session: SessionDep,
+    user: AdminPage,
+    settings: SettingsDep,
+    clock: ClockDep,
+    form: FormDep,
+    _csrf: None = CsrfChecked,
+) -> Response:
+    """Enter a year's announced holiday arrangement (the YAML file) and count again every
+    deadline counted provisionally for it."""
+    upload = form.get("file")
+    try:
+        year = int(form_text(form, "year"))
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise Invalid("请选择放假安排文件（YAML）", "choose the arrangement file (YAML)")
+        with attempt(session):
+            result = announce_year(
+                session,
+                settings.data_dir,
+                year,
+                upload.file.read(MAX_FILE_BYTES + 1),
+                book=rulebook(settings.data_dir),
+                actor=user.username,
+                clock=clock,
+            )
+    except ValueError:
+        return _status_page(
+            request, settings, clock, error="请填写年度（四位数字）", status_code=400
+        )
+    except DomainError as exc:
+        return _status_page(request, settings, clock, error=exc.zh, status_code=exc.status)
+    return redirect(
+        "/staff/admin/status",
+        f"{year}年放假安排已录入：重新计算暂定期限 {result.checked} 个，日期变动 "
+        f"{len(result.moved)} 个（均已记入审计日志）",
+    )

@@ -31,6 +31,7 @@ from api.pages.render import (
 )
 from api.roles import LookupPage, PageUser, ReaderPage, ReviewerPage, page_context
 from supervision.accounts.models import Role, User
+from supervision.calendar import default_calendar
 from supervision.clock import Clock
 from supervision.enforcement import decisions, queries, service
 from supervision.enforcement import schemas as s
@@ -67,6 +68,9 @@ FIELD_LABELS = {
     "authority": "作出决定机关",
     "filed_on": "异议提出日期",
     "grounds": "异议理由",
+    "accept_by": "受理期限",
+    "verify_by": "核实期限",
+    "provisional": "期限为暂定（放假安排未公布）",
     "outcome": "处理结果",
     "applied_on": "申请日期",
     "kind": "证据种类",
@@ -86,6 +90,8 @@ EVENT_LABELS = {
     "listed": "决定列入",
     "rejected": "决定不予列入",
     "objection_filed": "提出异议",
+    "objection_accepted": "受理异议",
+    "objection_refused": "不予受理异议",
     "objection_upheld": "异议成立，撤销列入",
     "objection_dismissed": "异议不成立，维持列入",
     "removed": "移出",
@@ -99,6 +105,9 @@ DETAIL_LABELS = {
     "reason": "理由",
     "late": "逾期",
     "grounds": "异议理由",
+    "accept_by": "受理期限",
+    "verify_by": "核实期限",
+    "provisional": "期限为暂定（放假安排未公布）",
     "evidence": "证据",
     "moves_on": "届满日期",
     "notice": "提醒内容",
@@ -122,7 +131,7 @@ def _detail(detail: dict[str, Any]) -> list[tuple[str, str]]:
     for key, value in detail.items():
         if value is None or value == "" or value == []:
             continue
-        if key == "late":
+        if key in ("late", "provisional"):
             value = "是" if value else "否"
         elif key == "evidence" and isinstance(value, list):
             value = "、".join(EVIDENCE_LABELS.get(str(v), str(v)) for v in value)
@@ -131,9 +140,9 @@ def _detail(detail: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _pending_objection(entry: s.ListEntryStaff) -> bool:
-    """Whether the last objection event is an objection still waiting for its outcome."""
-    kinds = [e.kind for e in entry.events if e.kind.startswith("objection")]
-    return bool(kinds) and kinds[-1] == "objection_filed"
+    """Whether an objection is open (waiting to be accepted, or being verified)."""
+    events = [e for e in entry.events if e.kind.startswith("objection")]
+    return decisions.objection_stage(events) is not None
 
 
 def _allowed_evidence(book: Rulebook, entry: s.ListEntryStaff) -> list[str]:
@@ -265,9 +274,13 @@ def _overview(
         }
     except Conflict:
         reasons = {"abnormal": [], "serious": []}
+    objections = decisions.objection_clocks(
+        session, today, default_calendar(request.app.state.settings.data_dir)
+    )
     context = {
         **_common(user),
         "today": today,
+        "objections": objections,
         "pending": pending,
         "pending_total": total,
         "pages": page_links(total, number, QUEUE_PAGE, params, "/staff/enforcement"),
@@ -439,7 +452,17 @@ def _entry_page(
             forms.add("objection")
         if common["is_reviewer"]:
             forms |= {"removal", "objection_decision"} if pending else {"removal"}
+    objection_clock = None
+    if pending:
+        today = clock.today()
+        calendar = default_calendar(request.app.state.settings.data_dir)
+        clocks = decisions.objection_clocks(session, today, calendar, entry_id=entry.id)
+        objection_clock = clocks[0] if clocks else None
+        if objection_clock and objection_clock.stage == "filed" and common["is_reviewer"]:
+            forms.add("objection_acceptance")
     context = {
+        "objection_clock": objection_clock,
+        "objection_rule": book.regime(entry.rulebook).objection,
         **common,
         "entry": entry,
         "events": events,
@@ -561,11 +584,47 @@ def staff_objection(
     body = {"filed_on": form_text(form, "filed_on"), "grounds": form_text(form, "grounds")}
 
     def act(data: s.ObjectionCreate) -> None:
-        decisions.file_objection(session, entry_id, data, user=user, clock=clock)
+        decisions.file_objection(
+            session, entry_id, data, user=user, clock=clock, book=book,
+            calendar=default_calendar(settings.data_dir),
+        )  # fmt: skip
 
     return _submit(
         request, session, user, entry_id, clock, book, form,
         name="objection", schema=s.ObjectionCreate, body=body, act=act, flash="已登记异议",
+    )  # fmt: skip
+
+
+@router.post("/staff/enforcement/{entry_id}/objections/acceptance")
+def staff_objection_acceptance(
+    request: Request,
+    entry_id: EntryId,
+    session: SessionDep,
+    user: ReviewerPage,
+    clock: ClockDep,
+    settings: SettingsDep,
+    form: FormDep,
+    _csrf: None = CsrfChecked,
+) -> Response:
+    book = rulebook(settings.data_dir)
+    accepted = form_text(form, "accepted")
+    body = {
+        "accepted": accepted == "yes",
+        "reason": form_text(form, "reason"),
+        "decided_on": form_optional(form, "decided_on"),
+    }
+
+    def act(data: s.ObjectionAcceptanceCreate) -> None:
+        decisions.accept_objection(
+            session, entry_id, data, user=user, clock=clock, book=book,
+            calendar=default_calendar(settings.data_dir),
+        )  # fmt: skip
+
+    flash = "已受理异议，核实期限已起算" if accepted == "yes" else "已决定不予受理异议"
+    return _submit(
+        request, session, user, entry_id, clock, book, form,
+        name="objection_acceptance", schema=s.ObjectionAcceptanceCreate, body=body, act=act,
+        flash=flash,
     )  # fmt: skip
 
 
@@ -589,7 +648,10 @@ def staff_objection_decision(
     }
 
     def act(data: s.ObjectionDecisionCreate) -> None:
-        decisions.decide_objection(session, entry_id, data, user=user, clock=clock)
+        decisions.decide_objection(
+            session, entry_id, data, user=user, clock=clock, book=book,
+            calendar=default_calendar(settings.data_dir),
+        )  # fmt: skip
 
     flash = "异议成立，已撤销列入" if outcome == "upheld" else "异议不成立，维持列入"
     return _submit(

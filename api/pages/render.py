@@ -28,7 +28,7 @@ from starlette.datastructures import FormData
 from api.deps import TOKEN_COOKIE, Unauthorized, mark_refused
 from api.roles import is_planner, is_reader
 from supervision.accounts.models import ROLE_LABELS, User
-from supervision.audit.models import ACTION_LABELS
+from supervision.audit.models import ACTION_LABELS, OBJECT_KEY_LABELS, OBJECT_LABELS
 from supervision.enforcement.models import LIST_KIND_LABELS
 from supervision.errors import DomainError, Forbidden
 from supervision.formatting import cn_date, cn_datetime, hash_groups
@@ -68,6 +68,10 @@ def _env() -> jinja2.Environment:
         entity_status=lambda t: ENTITY_STATUS_LABELS.get(str(t), str(t)),
         list_kind=lambda k: LIST_KIND_LABELS.get(str(k), str(k)),
         audit_action=lambda a: ACTION_LABELS.get(str(a), str(a)),
+        audit_object=lambda e: (
+            f"{OBJECT_LABELS.get(e.object_type, e.object_type)} "
+            f"{OBJECT_KEY_LABELS.get((e.object_type, e.object_key), e.object_key)}"
+        ),
     )
     return env
 
@@ -376,3 +380,15 @@ def form_errors(
         key = ".".join(parts[:2]) if parts[:1] in (["quotas"], ["team"]) else ".".join(parts[:1])
         by_field.setdefault(key, []).append(text)
     return messages, by_field
+
+
+def refusal_by_field(
+    exc: Exception, label_for: Callable[[tuple[Any, ...]], str]
+) -> tuple[list[str], dict[str, list[str]]]:
+    """A refused form's messages in order and by the field they belong to: validation errors
+    by their location (`form_errors`), a domain refusal by the ``field`` it names (if any)."""
+    if isinstance(exc, ValidationError):
+        return form_errors(exc, label_for)
+    assert isinstance(exc, DomainError)
+    field = exc.extra.get("field")
+    return [exc.zh], ({str(field): [exc.zh]} if field else {})

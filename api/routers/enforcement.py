@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, FastAPI, Path, Query, Request
 
 from api.deps import (
+    CalendarDep,
     ClockDep,
     RulebookDep,
     SessionDep,
@@ -207,7 +208,7 @@ def decide_bulk(
 @router.post(
     "/enforcement/entries/{entry_id}/objections",
     response_model=s.ListEntryStaff,
-    summary="登记市场主体的异议（列入决定之日起30日内）",
+    summary="登记市场主体的异议（列入公示之日起30日内；受理期限随之起算）",
 )
 def file_objection(
     entry_id: EntryId,
@@ -216,9 +217,46 @@ def file_objection(
     user: Proposer,
     clock: ClockDep,
     book: RulebookDep,
+    calendar: CalendarDep,
 ) -> s.ListEntryStaff:
-    entry = decisions.file_objection(session, entry_id, data, user=user, clock=clock)
+    entry = decisions.file_objection(
+        session, entry_id, data, user=user, clock=clock, book=book, calendar=calendar
+    )
     return queries.entry_out(session, entry, book)
+
+
+@router.post(
+    "/enforcement/entries/{entry_id}/objections/acceptance",
+    response_model=s.ListEntryStaff,
+    summary="受理或不予受理异议（5个工作日内；受理后核实期限起算）",
+)
+def accept_objection(
+    entry_id: EntryId,
+    data: s.ObjectionAcceptanceCreate,
+    session: SessionDep,
+    user: Reviewer,
+    clock: ClockDep,
+    book: RulebookDep,
+    calendar: CalendarDep,
+) -> s.ListEntryStaff:
+    entry = decisions.accept_objection(
+        session, entry_id, data, user=user, clock=clock, book=book, calendar=calendar
+    )
+    return queries.entry_out(session, entry, book)
+
+
+@router.get(
+    "/enforcement/objections",
+    response_model=list[s.ObjectionClockStaff],
+    summary="待受理、待核实的异议及其期限（最近到期在前）",
+)
+def objection_clocks(
+    session: SessionDep, user: Reviewer, clock: ClockDep, calendar: CalendarDep
+) -> list[s.ObjectionClockStaff]:
+    return [
+        s.ObjectionClockStaff(**c.__dict__)
+        for c in decisions.objection_clocks(session, clock.today(), calendar)
+    ]
 
 
 @router.post(
@@ -233,8 +271,11 @@ def decide_objection(
     user: Reviewer,
     clock: ClockDep,
     book: RulebookDep,
+    calendar: CalendarDep,
 ) -> s.ListEntryStaff:
-    entry = decisions.decide_objection(session, entry_id, data, user=user, clock=clock)
+    entry = decisions.decide_objection(
+        session, entry_id, data, user=user, clock=clock, book=book, calendar=calendar
+    )
     return queries.entry_out(session, entry, book)
 
 

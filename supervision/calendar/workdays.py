@@ -4,8 +4,17 @@ A day is a working day when the State Council's arrangement for its year says so
 make-up workday (调休上班) is worked even on a weekend, a listed holiday (放假调休) is off even
 on a weekday, and every other day follows the week. The arrangement of a year comes from
 `data/calendar/<year>.yaml` when that file is announced (an override, also for years the
-library lacks), otherwise from the chinesecalendar library. A year neither covers raises
-`CalendarNotCovered` naming the year: a deadline is never counted on a guessed calendar.
+library lacks), otherwise from the chinesecalendar library.
+
+A year neither covers yet (2027, as of December 2026: the State Council announces each year's
+arrangement in the autumn before) is counted on a **provisional** arrangement computed from the
+statutory holidays of 《全国年节及纪念日放假办法》 (2024 revision) — lunar dates from the
+lunardate library, Qingming from chinesecalendar's solar terms, a holiday falling on a weekend
+made up on the next working day (Art. 6) — and every deadline counted on it says so
+(`provisional_between`). When the year's official arrangement is entered
+(`supervision calendar set`), every stored provisional deadline is counted again
+(`supervision.calendar.recount`). A past year the library lacks (before its first year) and
+a year after 2099 raise `CalendarNotCovered`: those are never guessed.
 
 `working_days_after` is the one function every deadline uses (e.g. publication within 20
 working days of the end of the check, 《企业公示信息抽查办法》 Art. 12).
@@ -23,6 +32,7 @@ from typing import Literal
 
 import chinese_calendar
 import chinese_calendar.constants as cc_constants
+from lunardate import LunarDate
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from supervision.errors import Conflict
@@ -42,6 +52,12 @@ LIBRARY_VERSION = _library_version()
 _LIBRARY_YEARS = {d.year for d in cc_constants.holidays} | {d.year for d in cc_constants.workdays}
 LIBRARY_FIRST_YEAR = min(_LIBRARY_YEARS)
 LIBRARY_LAST_YEAR = max(_LIBRARY_YEARS)
+# The lunar library's range: provisional arrangements can be computed for these years.
+PROVISIONAL_FIRST_YEAR, PROVISIONAL_LAST_YEAR = 1900, 2099
+PROVISIONAL_SOURCE = (
+    "按《全国年节及纪念日放假办法》（2024年修订）法定节假日推算的暂定安排，"
+    "待国务院办公厅公布当年放假安排后重新计算"
+)
 
 
 class CalendarNotCovered(Conflict):
@@ -110,7 +126,9 @@ class YearArrangement(_Spec):
     """One year's arrangement as announced (a file in data/calendar/)."""
 
     year: int
-    status: Literal["pending", "announced"]
+    # "provisional" is never written in a file: it marks an arrangement computed by
+    # `statutory_arrangement` for a year nobody has announced yet.
+    status: Literal["pending", "announced", "provisional"]
     source: str = ""
     holidays: tuple[HolidaySpan, ...] = ()
     workdays: tuple[MakeUpDay, ...] = ()
@@ -133,12 +151,64 @@ class YearArrangement(_Spec):
         return self
 
 
+def statutory_arrangement(year: int) -> YearArrangement:
+    """A provisional arrangement for ``year`` from the statutory holidays alone.
+
+    《全国年节及纪念日放假办法》 (国务院令第798号 revision, in force 2025-01-01) Art. 2: New Year's
+    Day 1 day; Spring Festival 4 days (New Year's Eve to the 3rd day of the first lunar month);
+    Qingming 1; Labour Day 2 (1–2 May); Dragon Boat 1 (5th of the 5th lunar month);
+    Mid-Autumn 1 (15th of the 8th lunar month); National Day 3 (1–3 October). Art. 6: a
+    holiday falling on a Saturday or Sunday is made up on a working day — here the next weekday
+    not already off (the same for a holiday falling on another holiday). The make-up working
+    weekends (调休上班) of a real arrangement cannot be foreseen and are not guessed.
+    """
+    if not PROVISIONAL_FIRST_YEAR <= year <= PROVISIONAL_LAST_YEAR:
+        raise CalendarNotCovered(year)
+    new_year = LunarDate(year, 1, 1).to_solar_date()
+    qingming = next(
+        d
+        for d, name in chinese_calendar.get_solar_terms(date(year, 4, 1), date(year, 4, 8))
+        if name == "清明"
+    )
+    statutory = [
+        ("元旦", [date(year, 1, 1)]),
+        ("春节", [new_year + timedelta(days=k) for k in range(-1, 3)]),
+        ("清明节", [qingming]),
+        ("劳动节", [date(year, 5, 1), date(year, 5, 2)]),
+        ("端午节", [LunarDate(year, 5, 5).to_solar_date()]),
+        ("中秋节", [LunarDate(year, 8, 15).to_solar_date()]),
+        ("国庆节", [date(year, 10, 1 + k) for k in range(3)]),
+    ]
+    off: dict[date, str] = {}
+    owed: list[tuple[str, date]] = []
+    for name, days in statutory:
+        for day in days:
+            if day.weekday() >= 5 or day in off:
+                owed.append((name, day))
+            off.setdefault(day, name)
+    for name, day in owed:
+        make_up = day + timedelta(days=1)
+        while make_up.weekday() >= 5 or make_up in off:
+            make_up += timedelta(days=1)
+        off[make_up] = f"{name}（补假）"
+    spans = tuple(
+        HolidaySpan(name=name, date=day) for day, name in sorted(off.items()) if day.year == year
+    )
+    return YearArrangement(
+        year=year, status="provisional", source=PROVISIONAL_SOURCE, holidays=spans
+    )
+
+
 @dataclass(frozen=True)
 class WorkdayCalendar:
-    """The library's years plus the announced overrides; pending files are remembered by name."""
+    """The library's years plus the announced overrides; pending files are remembered by name;
+    any other year (within 1900–2099) is counted on a provisional arrangement."""
 
     overrides: dict[int, YearArrangement] = field(default_factory=dict)
     pending: dict[int, str] = field(default_factory=dict)
+    _provisional: dict[int, dict[date, bool]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         days: dict[date, bool] = {}
@@ -152,20 +222,49 @@ class WorkdayCalendar:
     def covers(self, year: int) -> bool:
         return year in self.overrides or LIBRARY_FIRST_YEAR <= year <= LIBRARY_LAST_YEAR
 
+    def is_provisional(self, year: int) -> bool:
+        """A future year without an official arrangement yet: counted provisionally. (A past
+        year the library lacks is not guessed: it raises `CalendarNotCovered`.)"""
+        return not self.covers(year) and LIBRARY_LAST_YEAR < year <= PROVISIONAL_LAST_YEAR
+
+    def provisional_between(self, start: date, end: date) -> bool:
+        """Whether counting from ``start`` to ``end`` reaches into a provisional year."""
+        low, high = sorted((start, end))
+        return any(self.is_provisional(y) for y in range(low.year, high.year + 1))
+
+    def provisional_years(self, start: int, end: int) -> list[int]:
+        return [y for y in range(start, end + 1) if self.is_provisional(y)]
+
+    def arrangement(self, year: int) -> YearArrangement | None:
+        """The announced override or the provisional arrangement of ``year`` (None for a year
+        the library covers)."""
+        if year in self.overrides:
+            return self.overrides[year]
+        return statutory_arrangement(year) if self.is_provisional(year) else None
+
     def source_of(self, year: int) -> str:
         if year in self.overrides:
             return f"data/calendar/{year}.yaml: {self.overrides[year].source}"
         if self.covers(year):
             return f"chinesecalendar {LIBRARY_VERSION}"
-        raise CalendarNotCovered(year, self.pending.get(year))
+        if not self.is_provisional(year):
+            raise CalendarNotCovered(year, self.pending.get(year))
+        return PROVISIONAL_SOURCE
 
     def is_workday(self, day: date) -> bool:
         if day.year in self.overrides:
             listed = self._override_days.get(day)  # type: ignore[attr-defined]
             return listed if listed is not None else day.weekday() < 5
-        if not self.covers(day.year):
+        if self.covers(day.year):
+            return chinese_calendar.is_workday(day)
+        if not self.is_provisional(day.year):
             raise CalendarNotCovered(day.year, self.pending.get(day.year))
-        return chinese_calendar.is_workday(day)
+        days = self._provisional.get(day.year)
+        if days is None:
+            arrangement = statutory_arrangement(day.year)
+            days = {d: False for span in arrangement.holidays for d in span.days()}
+            self._provisional[day.year] = days
+        return days.get(day, day.weekday() < 5)
 
     def working_days_after(self, day: date, n: int) -> date:
         """The n-th working day after `day` (`day` itself not counted); n = 0 gives `day`."""
@@ -201,6 +300,13 @@ def load_calendar(calendar_dir: Path) -> WorkdayCalendar:
                 "year",
                 f"文件名须为年份（{arrangement.year}.yaml）",
                 f"the file must be named {arrangement.year}.yaml",
+            )
+        if arrangement.status == "provisional":
+            raise ReferenceDataError(
+                f"calendar/{path.name}",
+                "status",
+                "status 只能是 pending 或 announced（暂定安排由系统推算，不写入文件）",
+                "status must be pending or announced (provisional arrangements are computed)",
             )
         if arrangement.status == "announced":
             overrides[arrangement.year] = arrangement

@@ -3,14 +3,16 @@ name their correction evidence), and the serious list's expiry."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from supervision.accounts.models import User
 from supervision.audit.service import record_change, record_changes
-from supervision.calendar import WorkdayCalendar
+from supervision.calendar import CalendarNotCovered, WorkdayCalendar, default_calendar
 from supervision.calendar.dates import add_years
 from supervision.clock import Clock
 from supervision.enforcement import schemas as s
@@ -24,16 +26,13 @@ from supervision.enforcement.rulebook import Rulebook
 from supervision.enforcement.service import (
     add_event,
     add_events,
-    deadline_or_none,
+    count_deadline,
     dump_detail,
     get_entry,
     reason_or_refuse,
 )
 from supervision.errors import Conflict, DomainError, Invalid
 from supervision.registry.models import AnnualReport
-
-OBJECTION_DAYS = 30  # the listing decision names the right to object within 30 days
-
 
 # ---- decisions -----------------------------------------------------------------------------
 
@@ -114,34 +113,76 @@ def decide(
     return entry
 
 
-def _pending_objection(session: Session, entry: ListEntry) -> bool:
-    kinds = list(
+# ---- objections (异议) ---------------------------------------------------------------------
+# 68号 Art. 16 (figures in the rulebook's `objection`): filed within 30 days of the listing's
+# publication (the decision is published the day it is made); the authority accepts or refuses
+# it within 5 working days, and verifies an accepted one within 20 working days. Each step is
+# an event carrying the next step's deadline, so the clocks are shown and warned about.
+
+OBJECTION_EVENTS = ("objection_filed", "objection_accepted", "objection_refused")
+OBJECTION_OUTCOMES = ("objection_upheld", "objection_dismissed")
+
+
+def objection_events(session: Session, entry: ListEntry) -> list[ListEvent]:
+    return list(
         session.exec(
-            select(ListEvent.kind)
+            select(ListEvent)
             .where(ListEvent.entry_id == entry.id, col(ListEvent.kind).startswith("objection"))
             .order_by(ListEvent.seq)
         )
     )
-    return bool(kinds) and kinds[-1] == "objection_filed"
+
+
+def objection_stage(events: list[Any]) -> str | None:
+    """ "filed" (waiting to be accepted), "accepted" (being verified), or None (nothing open),
+    from an entry's objection events in order (rows or their staff view)."""
+    last = events[-1].kind if events else None
+    return {"objection_filed": "filed", "objection_accepted": "accepted"}.get(last or "")
+
+
+def _pending_objection(session: Session, entry: ListEntry) -> bool:
+    return objection_stage(objection_events(session, entry)) is not None
+
+
+def _objection_rule(entry: ListEntry, book: Rulebook) -> Any:
+    return book.regime(entry.rulebook).objection
 
 
 def file_objection(
-    session: Session, entry_id: int, data: s.ObjectionCreate, *, user: User, clock: Clock
+    session: Session,
+    entry_id: int,
+    data: s.ObjectionCreate,
+    *,
+    user: User,
+    clock: Clock,
+    book: Rulebook,
+    calendar: WorkdayCalendar | None = None,
 ) -> ListEntry:
-    """The entity's objection (异议), within 30 days of the listing decision."""
+    """The entity's objection (异议), within the rule's days of the listing's publication;
+    the acceptance clock starts."""
     entry = get_entry(session, entry_id, for_update=True)
     if entry.state != EntryState.listed:
         raise Conflict("只能对已列入的记录提出异议", "only a listed entry can be objected to")
     if _pending_objection(session, entry):
         raise Conflict("已有尚未处理的异议", "an objection is already pending")
+    rule = _objection_rule(entry, book)
     filed_on = _day(data.filed_on, clock, entry.decided_on, "异议")
-    if (filed_on - entry.decided_on).days > OBJECTION_DAYS:
+    if (filed_on - entry.decided_on).days > rule.within_days:
         raise Invalid(
-            f"异议须在列入决定作出之日起{OBJECTION_DAYS}日内提出",
-            f"an objection must be filed within {OBJECTION_DAYS} days of the decision",
+            f"异议须在列入决定公示之日起{rule.within_days}日内提出（{rule.legal_basis}）",
+            f"an objection must be filed within {rule.within_days} days of the publication",
         )
+    accept_by, provisional = count_deadline(filed_on, rule.accept_within_working_days, calendar)
     add_event(
-        session, entry, "objection_filed", filed_on, user.username, clock, grounds=data.grounds
+        session,
+        entry,
+        "objection_filed",
+        filed_on,
+        user.username,
+        clock,
+        grounds=data.grounds,
+        accept_by=accept_by,
+        provisional=provisional,
     )
     record_change(
         session,
@@ -149,25 +190,93 @@ def file_objection(
         "enforcement.objection.file",
         "list_entry",
         str(entry.id),
-        {"on": filed_on},
+        {"on": filed_on, "accept_by": accept_by, "provisional": provisional},
+        clock,
+    )
+    return entry
+
+
+def accept_objection(
+    session: Session,
+    entry_id: int,
+    data: s.ObjectionAcceptanceCreate,
+    *,
+    user: User,
+    clock: Clock,
+    book: Rulebook,
+    calendar: WorkdayCalendar | None = None,
+) -> ListEntry:
+    """Accept (受理) a filed objection — the verification clock starts — or refuse to accept
+    it (不予受理, with the reason); late when past the acceptance deadline."""
+    entry = get_entry(session, entry_id, for_update=True)
+    events = objection_events(session, entry)
+    if entry.state != EntryState.listed or objection_stage(events) != "filed":
+        raise Conflict("没有待受理的异议", "there is no objection waiting to be accepted")
+    filed = json.loads(events[-1].detail)
+    on = _day(data.decided_on, clock, events[-1].event_on, "受理")
+    accept_by = date.fromisoformat(filed["accept_by"]) if filed.get("accept_by") else None
+    late = accept_by is not None and on > accept_by
+    rule = _objection_rule(entry, book)
+    detail: dict[str, Any] = {"reason": data.reason, "late": late, "accept_by": accept_by}
+    if data.accepted:
+        verify_by, provisional = count_deadline(on, rule.verify_within_working_days, calendar)
+        detail |= {"verify_by": verify_by, "provisional": provisional}
+    elif not data.reason:
+        raise Invalid("不予受理须写明理由", "a refusal to accept needs its reason")
+    kind = "objection_accepted" if data.accepted else "objection_refused"
+    add_event(session, entry, kind, on, user.username, clock, **detail)
+    record_change(
+        session,
+        user.username,
+        f"enforcement.objection.{'accept' if data.accepted else 'refuse'}",
+        "list_entry",
+        str(entry.id),
+        {"on": on, "late": late, "verify_by": detail.get("verify_by")},
         clock,
     )
     return entry
 
 
 def decide_objection(
-    session: Session, entry_id: int, data: s.ObjectionDecisionCreate, *, user: User, clock: Clock
+    session: Session,
+    entry_id: int,
+    data: s.ObjectionDecisionCreate,
+    *,
+    user: User,
+    clock: Clock,
+    book: Rulebook,
+    calendar: WorkdayCalendar | None = None,
 ) -> ListEntry:
-    """Upheld: the listing is withdrawn (it never restricts); dismissed: it stays."""
+    """The verification's outcome. Upheld: the listing is withdrawn (it never restricts);
+    dismissed: it stays. An objection not yet accepted is accepted on the same day first
+    (on record); late when past the verification deadline."""
     entry = get_entry(session, entry_id, for_update=True)
-    if entry.state != EntryState.listed or not _pending_objection(session, entry):
+    events = objection_events(session, entry)
+    stage = objection_stage(events)
+    if entry.state != EntryState.listed or stage is None:
         raise Conflict("没有待处理的异议", "there is no pending objection")
-    on = _day(data.decided_on, clock, entry.decided_on, "异议处理")
+    on = _day(data.decided_on, clock, events[-1].event_on, "异议处理")
+    if stage == "filed":
+        accept = s.ObjectionAcceptanceCreate(accepted=True, reason="", decided_on=on)
+        accept_objection(
+            session, entry_id, accept, user=user, clock=clock, book=book, calendar=calendar
+        )
+        events = objection_events(session, entry)
+    accepted = json.loads(events[-1].detail)
+    verify_by = date.fromisoformat(accepted["verify_by"]) if accepted.get("verify_by") else None
+    late = verify_by is not None and on > verify_by
     if data.outcome == "upheld":
         entry.state = EntryState.withdrawn
         session.add(entry)
     add_event(
-        session, entry, f"objection_{data.outcome}", on, user.username, clock, reason=data.reason
+        session,
+        entry,
+        f"objection_{data.outcome}",
+        on,
+        user.username,
+        clock,
+        reason=data.reason,
+        late=late,
     )
     record_change(
         session,
@@ -175,10 +284,88 @@ def decide_objection(
         f"enforcement.objection.{data.outcome}",
         "list_entry",
         str(entry.id),
-        {"on": on},
+        {"on": on, "late": late},
         clock,
     )
     return entry
+
+
+@dataclass
+class ObjectionClock:
+    """One open objection's current clock, for the reviewer's queue and the daily job."""
+
+    entry_id: int
+    uscc: str
+    stage: str  # filed (to accept) / accepted (to verify)
+    since: date
+    due: date | None
+    provisional: bool
+    working_days_left: int | None
+    overdue: bool
+
+
+def objection_clocks(
+    session: Session,
+    today: date,
+    calendar: WorkdayCalendar | None = None,
+    *,
+    entry_id: int | None = None,
+) -> list[ObjectionClock]:
+    """Every open objection (or ``entry_id``'s) with its current step's deadline, soonest
+    first."""
+    cal = calendar or default_calendar()
+    last_seq = (
+        select(ListEvent.entry_id, func.max(ListEvent.seq).label("seq"))
+        .where(
+            col(ListEvent.kind).in_(OBJECTION_EVENTS + ("objection_upheld", "objection_dismissed"))
+        )
+        .group_by(ListEvent.entry_id)
+        .subquery()
+    )
+    if entry_id is not None:
+        last_seq = (
+            select(ListEvent.entry_id, func.max(ListEvent.seq).label("seq"))
+            .where(
+                ListEvent.entry_id == entry_id,
+                col(ListEvent.kind).in_(OBJECTION_EVENTS + OBJECTION_OUTCOMES),
+            )
+            .group_by(ListEvent.entry_id)
+            .subquery()
+        )
+    rows = session.exec(
+        select(ListEvent, ListEntry.uscc)
+        .join(
+            last_seq,
+            (last_seq.c.entry_id == ListEvent.entry_id) & (last_seq.c.seq == ListEvent.seq),
+        )
+        .join(ListEntry, col(ListEntry.id) == ListEvent.entry_id)
+        .where(
+            col(ListEvent.kind).in_(("objection_filed", "objection_accepted")),
+            ListEntry.state == EntryState.listed,
+        )
+    ).all()
+    out = []
+    for event, uscc in rows:
+        detail = json.loads(event.detail)
+        key = "accept_by" if event.kind == "objection_filed" else "verify_by"
+        due = date.fromisoformat(detail[key]) if detail.get(key) else None
+        try:
+            left = cal.working_days_between(today, due) if due else None
+        except CalendarNotCovered:
+            left = None
+        out.append(
+            ObjectionClock(
+                entry_id=event.entry_id,
+                uscc=uscc,
+                stage="filed" if event.kind == "objection_filed" else "accepted",
+                since=event.event_on,
+                due=due,
+                provisional=bool(detail.get("provisional")),
+                working_days_left=left,
+                overdue=due is not None and today > due,
+            )
+        )
+    return sorted(out, key=lambda c: (c.due is None, c.due or today, c.entry_id))
 
 
 def remove(
@@ -228,7 +415,7 @@ def remove(
                 f"未查到{year}年度报告，不能以“已补报年报”移出",
                 f"no annual report for {year} is on file; the correction is not shown",
             )
-    deadline = None
+    deadline, provisional = None, False
     if entry.list_kind == ListKind.serious:
         early = regime.serious_early_removal_after_years
         if early is None:
@@ -244,14 +431,15 @@ def remove(
         # 信用修复: decided within the regime's working days of the application.
         within = regime.serious_removal_decide_within_working_days
         if within is not None:
-            deadline = deadline_or_none(applied_on, within, calendar)
+            deadline, provisional = count_deadline(applied_on, within, calendar)
     else:
-        deadline = deadline_or_none(
+        deadline, provisional = count_deadline(
             applied_on, regime.reason(entry.reason_code).remove_within_working_days, calendar
         )
     entry.state = EntryState.removed
     entry.removal_applied_on = applied_on
     entry.removal_deadline = deadline
+    entry.removal_deadline_provisional = provisional
     entry.removed_on = removed_on
     entry.removal_no = data.decision_no
     entry.removal_reason = data.reason
@@ -276,7 +464,13 @@ def remove(
         "enforcement.remove",
         "list_entry",
         str(entry.id),
-        {"on": removed_on, "deadline": deadline, "late": entry.removal_late, "evidence": kinds},
+        {
+            "on": removed_on,
+            "deadline": deadline,
+            "deadline_provisional": provisional,
+            "late": entry.removal_late,
+            "evidence": kinds,
+        },
         clock,
     )
     return entry

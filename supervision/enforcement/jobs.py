@@ -48,6 +48,32 @@ def enforcement_zombies(session: Session, clock: Clock, settings: Settings) -> d
     }
 
 
+OBJECTION_WARN_WORKING_DAYS = 2
+
+
+def enforcement_objections(session: Session, clock: Clock, settings: Settings) -> dict[str, Any]:
+    """Open objections whose acceptance (5 working days) or verification (20) deadline is near
+    or past (68号 Art. 16)."""
+    from supervision.calendar import default_calendar
+
+    today = clock.today()
+    warnings = [
+        {
+            "entry": c.entry_id,
+            "uscc": c.uscc,
+            "step": "受理" if c.stage == "filed" else "核实",
+            "due": c.due.isoformat() if c.due else None,
+            "working_days_left": c.working_days_left,
+            "overdue": c.overdue,
+            "provisional": c.provisional,
+        }
+        for c in decisions.objection_clocks(session, today, default_calendar(settings.data_dir))
+        if c.overdue
+        or (c.working_days_left is not None and c.working_days_left <= OBJECTION_WARN_WORKING_DAYS)
+    ]
+    return {"today": today.isoformat(), "warnings": warnings}
+
+
 JOBS = [
     Job(
         "enforcement_results",
@@ -66,6 +92,12 @@ JOBS = [
         enforcement_escalation,
         {"hour": 6, "minute": 20},
         "届满提醒、严重违法名单建议或吊销候选；严重违法名单期满移出",
+    ),
+    Job(
+        "enforcement_objections",
+        enforcement_objections,
+        {"hour": 7, "minute": 40},
+        "异议期限预警：5个工作日内受理、20个工作日内核实",
     ),
     Job(
         "enforcement_zombies",

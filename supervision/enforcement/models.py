@@ -67,6 +67,9 @@ class ListEntry(SQLModel, table=True):
     proposed_at: datetime
     proposed_by: str = Field(max_length=64)
     decide_by: date | None = None  # the listing deadline (working days after the fact)
+    # Counted on a provisional calendar (a year whose official arrangement is not yet
+    # announced): shown as provisional, counted again when the arrangement is entered.
+    decide_by_provisional: bool = False
     note: str = Field(default="", sa_column=Column(Text, nullable=False))
     # The listing decision (列入决定书).
     decision_no: str | None = Field(default=None, max_length=64)
@@ -81,6 +84,7 @@ class ListEntry(SQLModel, table=True):
     # The removal (移出决定).
     removal_applied_on: date | None = None
     removal_deadline: date | None = None
+    removal_deadline_provisional: bool = False
     removed_on: date | None = None
     removal_no: str | None = Field(default=None, max_length=64)
     removal_reason: str | None = Field(default=None, sa_column=Column(Text))

@@ -140,6 +140,18 @@ class NoticeChange(_Spec):
     legal_basis: str = _source()
 
 
+class ObjectionRule(_Spec):
+    """An objection to a listing (异议): filed within `within_days` calendar days of the
+    listing's publication; the authority decides whether to accept it (受理) within
+    `accept_within_working_days` and verifies it (核实) within `verify_within_working_days`
+    of accepting it."""
+
+    within_days: int = Field(ge=1, le=365)
+    accept_within_working_days: int = Field(ge=1, le=60)
+    verify_within_working_days: int = Field(ge=1, le=120)
+    legal_basis: str = _source()
+
+
 class DeregistrationRule(_Spec):
     revoked_years: int = Field(ge=1, le=10)
     notice_days: int = Field(ge=1)
@@ -213,6 +225,7 @@ class RegimeFile(_Spec):
     zombie: ZombieRule | None = None
     risk_feedback: tuple[RiskFeedback, ...] = ()
     compulsory_deregistration: DeregistrationRule | None = None
+    objection: ObjectionRule
     to_confirm: tuple[ToConfirm, ...] = ()
 
     @model_validator(mode="after")

@@ -65,6 +65,27 @@ class ObjectionCreate(StrictInput):
     grounds: str = Text2000
 
 
+class ObjectionAcceptanceCreate(StrictInput):
+    """Accept (受理) a filed objection, or refuse to accept it (不予受理: the reason is required)."""
+
+    accepted: bool
+    reason: str = Field(default="", max_length=2000)
+    decided_on: date | None = None
+
+
+class ObjectionClockStaff(BaseModel):
+    """An open objection and the deadline of its current step (受理 or 核实)."""
+
+    entry_id: int
+    uscc: str
+    stage: Literal["filed", "accepted"]
+    since: date
+    due: date | None
+    provisional: bool
+    working_days_left: int | None
+    overdue: bool
+
+
 class ObjectionDecisionCreate(StrictInput):
     outcome: Literal["upheld", "dismissed"]
     reason: str = Text2000
@@ -114,6 +135,8 @@ class ListEntryStaff(BaseModel):
     source_ref: str
     fact_on: date
     decide_by: date | None
+    # Counted on a provisional calendar (the year's arrangement not yet announced).
+    decide_by_provisional: bool = False
     decision_no: str | None
     decided_on: date | None
     decision_reason: str | None
@@ -123,6 +146,7 @@ class ListEntryStaff(BaseModel):
     expires_on: date | None
     removal_applied_on: date | None
     removal_deadline: date | None
+    removal_deadline_provisional: bool = False
     removed_on: date | None
     removal_no: str | None
     removal_reason: str | None

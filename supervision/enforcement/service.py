@@ -27,7 +27,7 @@ from sqlmodel import Session, col, select
 
 from supervision.accounts.models import User
 from supervision.audit.service import record_change
-from supervision.calendar import CalendarNotCovered, WorkdayCalendar, working_days_after
+from supervision.calendar import CalendarNotCovered, WorkdayCalendar, default_calendar
 from supervision.calendar.dates import REPORTING_DEADLINE
 from supervision.clock import CHINA_TZ, Clock
 from supervision.enforcement import schemas as s
@@ -55,12 +55,21 @@ OPEN_STATES = (EntryState.proposed, EntryState.listed)
 # ---- small helpers -------------------------------------------------------------------------
 
 
-def deadline_or_none(day: date, n: int, calendar: WorkdayCalendar | None = None) -> date | None:
-    """A working-day deadline, or None while the calendar of its year is not announced."""
+def count_deadline(
+    day: date, n: int, calendar: WorkdayCalendar | None = None
+) -> tuple[date | None, bool]:
+    """(the n-th working day after ``day``, whether it was counted on a provisional calendar).
+
+    A deadline reaching into a year whose official arrangement is not yet announced is counted
+    on the statutory holidays and marked provisional (`WorkdayCalendar.provisional_between`);
+    None only for a year the calendar can never count (before the library's first year).
+    """
+    cal = calendar or default_calendar()
     try:
-        return working_days_after(day, n, calendar=calendar)
+        due = cal.working_days_after(day, n)
     except CalendarNotCovered:
-        return None
+        return None, False
+    return due, cal.provisional_between(day, due)
 
 
 def dump_detail(detail: dict[str, Any]) -> str:
@@ -190,7 +199,7 @@ def new_entry(
     note: str = "",
     calendar: WorkdayCalendar | None = None,
 ) -> ListEntry:
-    decide_by = None
+    decide_by, provisional = None, False
     if kind == ListKind.abnormal:
         reason = regime.reason(reason_code)
         if entity.entity_type not in reason.entity_types:
@@ -199,7 +208,7 @@ def new_entry(
                 f"（{reason.legal_basis}）",
                 f"the reason {reason_code!r} does not apply to a {entity.entity_type}",
             )
-        decide_by = deadline_or_none(fact_on, reason.list_within_working_days, calendar)
+        decide_by, provisional = count_deadline(fact_on, reason.list_within_working_days, calendar)
     entry = ListEntry(
         list_kind=kind,
         uscc=entity.uscc,
@@ -213,6 +222,7 @@ def new_entry(
         proposed_at=clock.now(),
         proposed_by=actor,
         decide_by=decide_by,
+        decide_by_provisional=provisional,
         note=note,
     )
     session.add(entry)
@@ -388,7 +398,7 @@ def propose_annual_report_listings(
     reason = reason_or_refuse(regime, ListKind.abnormal, "annual_report", period_end)
     reporting_year = year - 1
     ref = f"year:{reporting_year}"
-    decide_by = deadline_or_none(period_end, reason.list_within_working_days, calendar)
+    decide_by, provisional = count_deadline(period_end, reason.list_within_working_days, calendar)
     t = ListEntry.__table__.c
     mode: Any = literal("listed", String)
     if regime.individual_businesses == "mark":
@@ -417,6 +427,7 @@ def propose_annual_report_listings(
         literal(now, t.proposed_at.type),
         literal(actor, String),
         literal(decide_by, t.decide_by.type),
+        literal(provisional, t.decide_by_provisional.type),
         literal(f"{reporting_year}年度报告未按期报送", String),
     ).where(
         col(Entity.status).in_(REPORTING_STATUSES),
@@ -437,6 +448,7 @@ def propose_annual_report_listings(
         "proposed_at",
         "proposed_by",
         "decide_by",
+        "decide_by_provisional",
         "note",
     ]
     # Core execution keeping the driver's row count (SQLAlchemy drops it for INSERT).

@@ -26,6 +26,7 @@ class Deadline:
     working_days_left: int | None
     overdue: bool
     note: str | None = None
+    provisional: bool = False  # counted on a provisional calendar (see calendar.workdays)
 
     def out(self) -> s.DeadlineStaff:
         return s.DeadlineStaff(**self.__dict__)
@@ -47,27 +48,30 @@ def deadline_of(
         due = publication_due(batch, cal)
     except CalendarNotCovered as e:
         return Deadline(None, None, None, False, f"{e.zh} / {e.en}")
+    provisional = cal.provisional_between(batch.window_end, due)
     if done:
-        return Deadline(due, None, None, False)
+        return Deadline(due, None, None, False, provisional=provisional)
     try:
         left = cal.working_days_between(today, due)
     except CalendarNotCovered:
         left = None
-    return Deadline(due, (due - today).days, left, today > due)
+    return Deadline(due, (due - today).days, left, today > due, provisional=provisional)
 
 
 def lateness(
     batch: Batch, published_on: date, calendar: WorkdayCalendar | None = None
-) -> tuple[date | None, bool | None]:
-    """(deadline, late) of a publication on `published_on`; None where the calendar cannot tell.
+) -> tuple[date | None, bool | None, bool]:
+    """(deadline, late, provisional) of a publication on `published_on`.
 
-    Late means published after the 20th working day. When that day lies in a year the calendar
-    lacks, a publication up to the last covered day is still known to be on time.
+    Late means published after the 20th working day. A deadline counted on a provisional
+    calendar makes the lateness provisional too (counted again when the year is announced).
+    Where the calendar cannot count at all (a year before the library's), a publication up
+    to the last covered day is still known to be on time; otherwise None.
     """
     cal = calendar or default_calendar()
     try:
         due = publication_due(batch, cal)
-        return due, published_on > due
+        return due, published_on > due, cal.provisional_between(batch.window_end, due)
     except CalendarNotCovered:
         pass
     try:
@@ -75,9 +79,9 @@ def lateness(
         late = counted > PUBLICATION_WORKING_DAYS or (
             counted == PUBLICATION_WORKING_DAYS and not cal.is_workday(published_on)
         )
-        return None, late
+        return None, late, False
     except CalendarNotCovered:
-        return None, None
+        return None, None, False
 
 
 def china_date(version: ResultVersion) -> date:

@@ -44,6 +44,7 @@ def publication_deadlines(session: Session, clock: Clock, settings: Settings) ->
                     "due": d.due.isoformat(),
                     "working_days_left": d.working_days_left,
                     "overdue": d.overdue,
+                    "provisional": d.provisional,
                 }
             )
     return {"today": today.isoformat(), "warnings": warnings}

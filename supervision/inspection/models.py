@@ -54,10 +54,12 @@ class ResultVersion(SQLModel, table=True):
     completed_on: date | None = None  # 完结日期: the last check date, set on submission
     published_at: datetime | None = None
     published_by: str | None = Field(default=None, max_length=64)
-    # Recorded at publication: the 20-working-day deadline and whether it was missed.
-    # NULL when the working-day calendar could not tell (the year was not yet announced).
+    # Recorded at publication: the 20-working-day deadline and whether it was missed;
+    # `deadline_provisional` when it was counted on a provisional calendar (a year whose
+    # official arrangement was not yet announced), counted again once it is.
     deadline: date | None = None
     late: bool | None = None
+    deadline_provisional: bool = False
 
 
 class ResultLine(SQLModel, table=True):

@@ -116,6 +116,7 @@ class ResultVersionStaff(BaseModel):
     published_at: datetime | None
     deadline: date | None
     late: bool | None
+    deadline_provisional: bool = False
     lines: list[ResultLineStaff]
 
 
@@ -139,6 +140,8 @@ class DeadlineStaff(BaseModel):
     working_days_left: int | None
     overdue: bool
     note: str | None = None  # why the deadline could not be counted (calendar year missing)
+    # Counted on a provisional calendar: the year's official arrangement is not yet announced.
+    provisional: bool = False
 
 
 class InspectionTaskStaff(BaseModel):

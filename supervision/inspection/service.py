@@ -337,7 +337,9 @@ def _publish(
     version.status = ResultStatus.published
     version.published_at = clock.now()
     version.published_by = user.username
-    version.deadline, version.late = lateness(batch, clock.today(), calendar)
+    version.deadline, version.late, version.deadline_provisional = lateness(
+        batch, clock.today(), calendar
+    )
     task.state = TaskState.published
     session.add_all([version, task])
     return version
@@ -369,7 +371,12 @@ def publish_task(
         "inspection.result.publish",
         "task",
         str(task.id),
-        {"seq": version.seq, "deadline": version.deadline, "late": version.late},
+        {
+            "seq": version.seq,
+            "deadline": version.deadline,
+            "late": version.late,
+            "deadline_provisional": version.deadline_provisional,
+        },
         clock,
     )
     return version

@@ -66,27 +66,28 @@ def test_counting_forth_and_back_agree() -> None:
         assert end == start or default_calendar().is_workday(end)
 
 
-def test_a_year_nobody_covers_is_a_clear_error() -> None:
+def test_a_year_never_guessed_is_a_clear_error() -> None:
+    """A past year the library lacks, or one beyond the lunar library's range, is never
+    guessed (a future year without an arrangement is counted provisionally instead: see
+    test_provisional.py)."""
     with pytest.raises(CalendarNotCovered) as e:
-        working_days_after(date(2026, 12, 31), 20)
-    assert e.value.year == 2027 and e.value.status == 409
-    assert "2027年" in e.value.zh and "data/calendar/2027.yaml" in e.value.zh
-    assert "2027" in e.value.en and "pending" in e.value.en
-    with pytest.raises(CalendarNotCovered) as e:
-        WorkdayCalendar().is_workday(date(2031, 5, 1))
-    assert "2031" in e.value.zh and "no data/calendar/2031.yaml" in e.value.en
-    with pytest.raises(CalendarNotCovered):
         working_days_after(date(2003, 12, 30), 1)
+    assert e.value.year == 2003
+    assert e.value.status == 409 and "年" in e.value.zh
+    with pytest.raises(CalendarNotCovered) as e:
+        WorkdayCalendar().is_workday(date(2100, 5, 1))
+    assert "2100" in e.value.zh and "no data/calendar/2100.yaml" in e.value.en
     with pytest.raises(CalendarNotCovered):
         working_days_after(date.max, 1)
-    # Days before the end of 2026 are still counted.
+    # A future year is counted, provisionally.
+    assert working_days_after(date(2026, 12, 31), 20) == date(2027, 1, 29)
     assert working_days_after(date(2026, 12, 1), 5) == date(2026, 12, 8)
 
 
-def test_the_shipped_2027_file_is_pending_and_covers_nothing() -> None:
+def test_the_shipped_2027_file_is_pending_and_2027_provisional() -> None:
     cal = load_calendar(DATA / "calendar")
     assert 2027 in cal.pending and 2027 not in cal.overrides
-    assert not cal.covers(2027)
+    assert not cal.covers(2027) and cal.is_provisional(2027)
 
 
 ANNOUNCED_2027 = """\

@@ -17,7 +17,7 @@ from supervision.enforcement.models import (
     ListKind,
 )
 from supervision.enforcement.restrictions import restrictions
-from supervision.errors import Conflict
+from supervision.errors import Conflict, Invalid
 from supervision.registry.models import AnnualReport
 from tests.enforcement.conftest import REVIEWER, at, listed, proposed
 
@@ -283,6 +283,7 @@ def test_upheld_objection_withdraws_the_listing(session, book, make_entity) -> N
         s.ObjectionCreate(filed_on=date(2026, 3, 20), grounds="企业一直在登记住所经营"),
         user=REVIEWER,
         clock=at("2026-03-20"),
+        book=book,
     )
     decisions.decide_objection(
         session,
@@ -290,10 +291,111 @@ def test_upheld_objection_withdraws_the_listing(session, book, make_entity) -> N
         s.ObjectionDecisionCreate(outcome="upheld", reason="复核确认可以联系"),
         user=REVIEWER,
         clock=at("2026-03-25"),
+        book=book,
     )
     assert entry.state == EntryState.withdrawn
     assert not restrictions(session, book, uscc, "honours", date(2026, 3, 15)).restricted
-    assert events(session, entry) == ["proposed", "listed", "objection_filed", "objection_upheld"]
+    # Decided without a separate acceptance: accepted the same day, on record.
+    assert events(session, entry) == [
+        "proposed",
+        "listed",
+        "objection_filed",
+        "objection_accepted",
+        "objection_upheld",
+    ]
+
+
+def test_an_objections_clocks_are_tracked_and_warned(session, book, make_entity) -> None:
+    """《企业经营异常名录管理暂行办法》（工商总局令第68号）第十六条: an objection within 30 days of
+    the listing's publication; accepted or refused within 5 working days; an accepted one
+    verified within 20 working days. The daily job warns of an acceptance coming due."""
+    from supervision.enforcement.jobs import enforcement_objections
+    from supervision.settings import Settings
+
+    uscc = make_entity("E0000002")
+    entry = listed(session, book, uscc, "2026-03-02", "2026-03-09")
+    with pytest.raises(Invalid, match="30日内"):
+        decisions.file_objection(
+            session,
+            entry.id,
+            s.ObjectionCreate(filed_on=date(2026, 4, 9), grounds="逾期的异议"),
+            user=REVIEWER,
+            clock=at("2026-04-09"),
+            book=book,
+        )
+    decisions.file_objection(
+        session,
+        entry.id,
+        s.ObjectionCreate(filed_on=date(2026, 4, 8), grounds="企业一直在登记住所经营"),
+        user=REVIEWER,
+        clock=at("2026-04-08"),
+        book=book,
+    )
+    # Filed Wed 8 April: 9, 10, 13, 14, 15 April → accept by Wed 15 April.
+    (clock,) = decisions.objection_clocks(session, date(2026, 4, 13))
+    assert (clock.stage, clock.due, clock.working_days_left, clock.overdue) == (
+        "filed",
+        date(2026, 4, 15),
+        2,
+        False,
+    )
+    settings = Settings()
+    job = enforcement_objections(session, at("2026-04-13"), settings)
+    assert [(w["entry"], w["step"], w["due"]) for w in job["warnings"]] == [
+        (entry.id, "受理", "2026-04-15")
+    ]
+    assert enforcement_objections(session, at("2026-04-08"), settings)["warnings"] == []
+    overdue = enforcement_objections(session, at("2026-04-16"), settings)["warnings"]
+    assert overdue[0]["overdue"] is True
+    # Accepted late (16 April): recorded as late; the verification clock runs 20 working days.
+    decisions.accept_objection(
+        session,
+        entry.id,
+        s.ObjectionAcceptanceCreate(accepted=True, decided_on=date(2026, 4, 16)),
+        user=REVIEWER,
+        clock=at("2026-04-16"),
+        book=book,
+    )
+    (clock,) = decisions.objection_clocks(session, date(2026, 4, 16))
+    # 20 working days after 16 April, across Labour Day (1–5 May off, 26 April and 9 May worked).
+    assert clock.stage == "accepted" and clock.due == working_days_after(date(2026, 4, 16), 20)
+    accepted = session.exec(
+        select(ListEvent).where(
+            ListEvent.entry_id == entry.id, ListEvent.kind == "objection_accepted"
+        )
+    ).one()
+    assert '"late": true' in accepted.detail
+    decisions.decide_objection(
+        session,
+        entry.id,
+        s.ObjectionDecisionCreate(outcome="dismissed", reason="经核实仍无法联系"),
+        user=REVIEWER,
+        clock=at("2026-05-08"),
+        book=book,
+    )
+    assert entry.state == EntryState.listed
+    assert decisions.objection_clocks(session, date(2026, 5, 8)) == []
+    # A refusal to accept (不予受理) needs its reason, and closes the objection.
+    other = listed(session, book, make_entity("E0000003"), "2026-03-02", "2026-03-09")
+    decisions.file_objection(
+        session,
+        other.id,
+        s.ObjectionCreate(filed_on=date(2026, 3, 20), grounds="异议"),
+        user=REVIEWER,
+        clock=at("2026-03-20"),
+        book=book,
+    )
+    refuse = s.ObjectionAcceptanceCreate(accepted=False)
+    with pytest.raises(Invalid, match="理由"):
+        decisions.accept_objection(
+            session, other.id, refuse, user=REVIEWER, clock=at("2026-03-23"), book=book
+        )
+    refuse = s.ObjectionAcceptanceCreate(accepted=False, reason="异议人非该市场主体")
+    decisions.accept_objection(
+        session, other.id, refuse, user=REVIEWER, clock=at("2026-03-23"), book=book
+    )
+    assert events(session, other)[-1] == "objection_refused" and other.state == EntryState.listed
+    assert decisions.objection_clocks(session, date(2026, 3, 23), entry_id=other.id) == []
 
 
 def test_zombie_and_deregistration_candidates(session, book, make_entity) -> None:

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlmodel import select
 
 from supervision.calendar import working_days_after
-from supervision.inspection.deadlines import lateness
+from supervision.inspection.deadlines import deadline_of, lateness
 from supervision.inspection.models import ResultVersion
 from supervision.planning.models import Batch
 from tests.inspection.conftest import approve, record_and_submit
@@ -99,12 +99,22 @@ def test_a_year_of_publications_on_time_and_late(
     assert recorded == expected_late
 
 
-def test_lateness_is_known_even_before_the_next_year_is_announced(session, draw_batch) -> None:
+def test_a_deadline_in_an_unannounced_year_is_provisional(session, draw_batch) -> None:
+    """A check ending on 2026-12-31: its 20 working days reach into 2027, whose arrangement is
+    not announced — the deadline is counted on the statutory holidays and marked provisional,
+    and so is the lateness measured against it."""
     draw_batch("CJ-2026-Y12", start="2026-12-01", end="2026-12-31")
     batch = session.exec(select(Batch).where(Batch.code == "CJ-2026-Y12")).one()
-    # The deadline lies in 2027, which the calendar lacks: publishing in 2026 is still on time.
-    assert lateness(batch, date(2026, 12, 31)) == (None, False)
-    assert lateness(batch, date(2027, 1, 4)) == (None, None)
+    # 4–8, 11–15, 18–22, 25–29 January (1 January off): the 20th working day is 29 January.
+    assert lateness(batch, date(2026, 12, 31)) == (date(2027, 1, 29), False, True)
+    assert lateness(batch, date(2027, 2, 1)) == (date(2027, 1, 29), True, True)
+    d = deadline_of(batch, date(2027, 1, 25), done=False)
+    assert (d.due, d.provisional, d.working_days_left, d.overdue) == (
+        date(2027, 1, 29),
+        True,
+        4,
+        False,
+    )
 
 
 def _my_view(client, headers: dict, task_id: int) -> dict:
