@@ -67,3 +67,42 @@ def test_downgrade_to_base_and_back(fresh_engine) -> None:
         assert set(_schema(conn)) <= {"alembic_version"}  # every table dropped
         command.upgrade(cfg, "head")
         assert _schema(conn) == before
+
+
+def test_result_lines_gain_the_implied_parent_2(fresh_engine) -> None:
+    """0011: a line holding B, C, 6 or D gains 2 (their parent on the record form) and keeps
+    every code it had; other lines are untouched; downgrading takes 2 away again."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from supervision.migrate import alembic_config
+
+    cfg = alembic_config()
+    with fresh_engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0010")
+        # Lines without their version and item (checked again only at commit, after the
+        # rows are gone).
+        if is_sqlite(fresh_engine):
+            conn.execute(text("PRAGMA defer_foreign_keys = ON"))
+        else:
+            conn.execute(text("SET session_replication_role = replica"))
+        for n, codes in enumerate(("A,B", "A,6", "1", "A,3", "A,C,D"), start=1):
+            conn.execute(
+                text(
+                    "INSERT INTO result_line (id, version_id, item_code, codes, methods, "
+                    "problems, handling, follow_up, proof_json, evidence) "
+                    "VALUES (:id, :id, 'X', :codes, '', '', '', '', '{}', '')"
+                ),
+                {"id": n, "codes": codes},
+            )
+        command.upgrade(cfg, "0011")
+        after = [r[0] for r in conn.execute(text("SELECT codes FROM result_line ORDER BY id"))]
+        assert after == ["A,2,B", "A,2,6", "1", "A,3", "A,2,C,D"]
+        command.downgrade(cfg, "0010")
+        back = [r[0] for r in conn.execute(text("SELECT codes FROM result_line ORDER BY id"))]
+        assert back == ["A,B", "A,6", "1", "A,3", "A,C,D"]
+        conn.execute(text("DELETE FROM result_line"))
+        if not is_sqlite(fresh_engine):
+            conn.execute(text("SET session_replication_role = DEFAULT"))
+        command.upgrade(cfg, "head")

@@ -29,7 +29,7 @@ from api.pages.render import (
     render,
     validation_messages,
 )
-from api.roles import LookupPage, PageUser, ReaderPage, ReviewerPage, page_context
+from api.roles import AdminPage, LookupPage, PageUser, ReaderPage, ReviewerPage, page_context
 from supervision.accounts.models import Role, User
 from supervision.calendar import default_calendar
 from supervision.clock import Clock
@@ -69,6 +69,7 @@ FIELD_LABELS = {
     "filed_on": "异议提出日期",
     "grounds": "异议理由",
     "accept_by": "受理期限",
+    "acting_for": "代表",
     "verify_by": "核实期限",
     "provisional": "期限为暂定（放假安排未公布）",
     "outcome": "处理结果",
@@ -91,6 +92,8 @@ EVENT_LABELS = {
     "rejected": "决定不予列入",
     "objection_filed": "提出异议",
     "objection_accepted": "受理异议",
+    "approval_granted": "上一级同意列入",
+    "approval_refused": "上一级不同意列入",
     "objection_refused": "不予受理异议",
     "objection_upheld": "异议成立，撤销列入",
     "objection_dismissed": "异议不成立，维持列入",
@@ -106,6 +109,7 @@ DETAIL_LABELS = {
     "late": "逾期",
     "grounds": "异议理由",
     "accept_by": "受理期限",
+    "acting_for": "代表",
     "verify_by": "核实期限",
     "provisional": "期限为暂定（放假安排未公布）",
     "evidence": "证据",
@@ -159,6 +163,7 @@ def _common(user: User | None) -> dict[str, Any]:
         "state_labels": ENTRY_STATE_LABELS,
         "evidence_labels": EVIDENCE_LABELS,
         "is_reviewer": user is not None and user.role in (Role.reviewer, Role.admin),
+        "is_admin": user is not None and user.role == Role.admin,
     }
 
 
@@ -460,7 +465,20 @@ def _entry_page(
         objection_clock = clocks[0] if clocks else None
         if objection_clock and objection_clock.stage == "filed" and common["is_reviewer"]:
             forms.add("objection_acceptance")
+    step, approval = "local", None
+    if entry.state == EntryState.proposed:
+        row = service.get_entry(session, entry_id)
+        step = decisions.authority_step(row, book)
+        if step == "local_with_approval":
+            approval = decisions.approval_state(session, row)
+            if common["is_admin"] and approval != "granted":
+                forms.add("approval")
+    regime = book.regime(entry.rulebook)
     context = {
+        "authority_step": step,
+        "approval": approval,
+        "provincial_authority": regime.provincial_authority,
+        "level_above_authority": regime.level_above_authority,
         "objection_clock": objection_clock,
         "objection_rule": book.regime(entry.rulebook).objection,
         **common,
@@ -592,6 +610,35 @@ def staff_objection(
     return _submit(
         request, session, user, entry_id, clock, book, form,
         name="objection", schema=s.ObjectionCreate, body=body, act=act, flash="已登记异议",
+    )  # fmt: skip
+
+
+@router.post("/staff/enforcement/{entry_id}/approval")
+def staff_approval(
+    request: Request,
+    entry_id: EntryId,
+    session: SessionDep,
+    user: AdminPage,
+    clock: ClockDep,
+    settings: SettingsDep,
+    form: FormDep,
+    _csrf: None = CsrfChecked,
+) -> Response:
+    book = rulebook(settings.data_dir)
+    approved = form_text(form, "approved")
+    body = {
+        "approved": approved == "yes",
+        "note": form_text(form, "note"),
+        "decided_on": form_optional(form, "decided_on"),
+    }
+
+    def act(data: s.ApprovalCreate) -> None:
+        decisions.approve(session, entry_id, data, user=user, clock=clock, book=book)
+
+    flash = "已代上一级同意列入" if approved == "yes" else "已代上一级不同意列入"
+    return _submit(
+        request, session, user, entry_id, clock, book, form,
+        name="approval", schema=s.ApprovalCreate, body=body, act=act, flash=flash,
     )  # fmt: skip
 
 

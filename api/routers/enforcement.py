@@ -19,7 +19,7 @@ from api.deps import (
     run_db,
 )
 from api.errors import ERROR_RESPONSES
-from api.roles import Liaison, Planner, Reviewer, StaffReader
+from api.roles import Admin, Liaison, Planner, Reviewer, StaffReader
 from supervision.enforcement import decisions, escalation, queries, service, zombies
 from supervision.enforcement import restrictions as r
 from supervision.enforcement import schemas as s
@@ -222,6 +222,23 @@ def file_objection(
     entry = decisions.file_objection(
         session, entry_id, data, user=user, clock=clock, book=book, calendar=calendar
     )
+    return queries.entry_out(session, entry, book)
+
+
+@router.post(
+    "/enforcement/entries/{entry_id}/approval",
+    response_model=s.ListEntryStaff,
+    summary="上一级市场监督管理部门同意或不同意列入严重违法失信名单（总局令第44号；管理员代为审批）",
+)
+def approve_entry(
+    entry_id: EntryId,
+    data: s.ApprovalCreate,
+    session: SessionDep,
+    user: Admin,
+    clock: ClockDep,
+    book: RulebookDep,
+) -> s.ListEntryStaff:
+    entry = decisions.approve(session, entry_id, data, user=user, clock=clock, book=book)
     return queries.entry_out(session, entry, book)
 
 

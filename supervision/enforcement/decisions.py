@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
-from supervision.accounts.models import User
+from supervision.accounts.models import Role, User
 from supervision.audit.service import record_change, record_changes
 from supervision.calendar import CalendarNotCovered, WorkdayCalendar, default_calendar
 from supervision.calendar.dates import add_years
@@ -48,15 +48,66 @@ def _day(given: date | None, clock: Clock, not_before: date | None, what: str) -
     return day
 
 
+# ---- who decides ---------------------------------------------------------------------------
+# A move from the abnormal list to the serious list is decided by the authority its regime
+# names: under 83号 the provincial authority (in a single bureau an administrator acting for
+# it, recorded as such); under 44号 the listing authority, with the prior approval of the level
+# above (an administrator acting for it grants or refuses it first).
+
+
+def authority_step(entry: ListEntry, book: Rulebook) -> str:
+    """ "local", "provincial" or "local_with_approval": who decides this proposal."""
+    if entry.list_kind != ListKind.serious or entry.source != "escalation":
+        return "local"
+    move = book.regime(entry.rulebook).escalation.move_to_serious
+    return move.decided_by if move is not None else "local"
+
+
+def approval_state(session: Session, entry: ListEntry) -> str | None:
+    """ "granted" or "refused" (the level above's last word on the proposal), or None."""
+    last = session.exec(
+        select(ListEvent.kind)
+        .where(
+            ListEvent.entry_id == entry.id,
+            col(ListEvent.kind).in_(("approval_granted", "approval_refused")),
+        )
+        .order_by(col(ListEvent.seq).desc())
+    ).first()
+    return {"approval_granted": "granted", "approval_refused": "refused"}.get(last or "")
+
+
+def _is_admin(user: Any) -> bool:
+    return str(getattr(user, "role", "")) == Role.admin
+
+
+def authority_refusal(
+    session: Session, entry: ListEntry, decision: str, user: Any, book: Rulebook
+) -> str | None:
+    """Why ``user`` may not make this decision on this proposal (None when they may)."""
+    step = authority_step(entry, book)
+    regime = book.regime(entry.rulebook)
+    if step == "provincial" and not _is_admin(user):
+        return (
+            f"本记录依原工商总局令第83号由{regime.provincial_authority}决定："
+            "须由代表省级部门的管理员作出决定"
+        )
+    if step == "local_with_approval" and decision == "list":
+        if approval_state(session, entry) != "granted":
+            return f"列入严重违法失信名单须事先报经{regime.level_above_authority}同意（总局令第44号），尚未取得同意"
+    return None
+
+
 def _apply_decision(
     entry: ListEntry, data: s.DecisionCreate, decided_on: date, *, user: User, book: Rulebook
 ) -> tuple[str, dict]:
     """Set a proposal's decision fields; returns the event's kind and detail. The caller has
-    checked that it is a proposal and that the date is allowed."""
+    checked that it is a proposal, that the date is allowed and that this user may decide it
+    (`authority_refusal`)."""
     regime = book.regime(entry.rulebook)
     reason = reason_or_refuse(regime, entry.list_kind, entry.reason_code, entry.fact_on)
     if data.decision == "list" and not data.decision_no:
         raise Invalid("列入决定须有决定书文号", "a listing decision needs its decision number")
+    step = authority_step(entry, book)
     entry.decided_on = decided_on
     entry.decided_by = user.username
     entry.decision_reason = data.reason
@@ -65,17 +116,67 @@ def _apply_decision(
     if data.decision == "list":
         entry.state = EntryState.listed
         entry.legal_basis = data.legal_basis or reason.legal_basis
-        entry.authority = data.authority or regime.authority_default
+        default = regime.provincial_authority if step == "provincial" else regime.authority_default
+        entry.authority = data.authority or default
         if entry.list_kind == ListKind.serious:
             entry.expires_on = add_years(decided_on, reason.years)
     else:
         entry.state = EntryState.rejected
     kind = "listed" if data.decision == "list" else "rejected"
-    return kind, {
+    detail: dict[str, Any] = {
         "decision_no": data.decision_no,
         "reason": data.reason,
         "late": entry.decision_late,
     }
+    if step == "provincial":
+        detail["acting_for"] = regime.provincial_authority
+    return kind, detail
+
+
+def approve(
+    session: Session,
+    entry_id: int,
+    data: s.ApprovalCreate,
+    *,
+    user: User,
+    clock: Clock,
+    book: Rulebook,
+) -> ListEntry:
+    """The level above grants or refuses its approval of a serious-list proposal that needs it
+    (44号): an administrator acting for it, recorded as such."""
+    entry = get_entry(session, entry_id, for_update=True)
+    if entry.state != EntryState.proposed or authority_step(entry, book) != "local_with_approval":
+        raise Conflict("该记录不需要上一级审批", "this proposal needs no approval")
+    regime = book.regime(entry.rulebook)
+    if not _is_admin(user):
+        raise Conflict(
+            f"须由代表{regime.level_above_authority}的管理员审批",
+            "only an administrator acting for the level above approves",
+        )
+    if not data.approved and not data.note:
+        raise Invalid("不同意须写明理由", "a refusal needs its reason")
+    on = _day(data.decided_on, clock, entry.fact_on, "审批")
+    kind = "approval_granted" if data.approved else "approval_refused"
+    add_event(
+        session,
+        entry,
+        kind,
+        on,
+        user.username,
+        clock,
+        acting_for=regime.level_above_authority,
+        reason=data.note,
+    )
+    record_change(
+        session,
+        user.username,
+        f"enforcement.approval.{'grant' if data.approved else 'refuse'}",
+        "list_entry",
+        str(entry.id),
+        {"on": on, "acting_for": regime.level_above_authority},
+        clock,
+    )
+    return entry
 
 
 def _audit(entry: ListEntry, data: s.DecisionCreate, user: User) -> tuple:
@@ -105,6 +206,9 @@ def decide(
             f"the proposal was already decided ({entry.state})",
         )
     decided_on = _day(data.decided_on, clock, entry.fact_on, "决定")
+    why = authority_refusal(session, entry, data.decision, user, book)
+    if why:
+        raise Conflict(why, "this decision belongs to another authority or needs its approval")
     kind, detail = _apply_decision(entry, data, decided_on, user=user, book=book)
     session.add(entry)
     session.flush()
@@ -596,6 +700,7 @@ def decide_many(
                 )
             except DomainError as exc:
                 why = exc.zh
+            why = why or authority_refusal(session, entry, data.decision, user, book)
         if why:
             out.refused.append((entry_id, entry.uscc, why))
     if out.refused and not data.skip_refused:

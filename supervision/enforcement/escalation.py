@@ -17,7 +17,7 @@ from supervision.enforcement.models import (
     ListKind,
 )
 from supervision.enforcement.rulebook import Rulebook
-from supervision.enforcement.service import add_event, get_entity, new_entry
+from supervision.enforcement.service import add_event, count_deadline, get_entity, new_entry
 from supervision.enforcement.zombies import revocation_candidates
 
 # ---- escalation ----------------------------------------------------------------------------
@@ -95,6 +95,12 @@ def escalate(
                 clock=clock,
                 note=f"经营异常名录记录 {entry.id}（{entry.decision_no}）列入届满{move.after_years}年",
             )
+            if move.decide_within_working_days is not None:
+                # 83号: decided within 10 working days of the three-year mark.
+                serious.decide_by, serious.decide_by_provisional = count_deadline(
+                    due, move.decide_within_working_days
+                )
+                session.add(serious)
             add_event(session, entry, "escalated", today, actor, clock, serious_entry=serious.id)
             out["serious_proposals"] += 1
     if regime.escalation.revocation_candidate is not None:

@@ -22,7 +22,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from supervision.registry.reference import ReferenceDataError, load_result_codes, read_yaml_model
+from supervision.registry.reference import (
+    ReferenceDataError,
+    load_result_codes,
+    read_yaml_data,
+    validate_yaml_data,
+)
 
 RULEBOOK_DIR = "rulebook"
 ListKind = Literal["abnormal", "serious"]
@@ -92,6 +97,13 @@ class MoveToSerious(_Spec):
     reminder_days_before: int = Field(ge=0)
     serious_reason: str
     legal_basis: str = _source()
+    # Who decides the move: the listing authority itself ("local"); the provincial authority
+    # ("provincial", 83号: in a single bureau an administrator acting for it, on record); or
+    # the listing authority with the prior approval of the level above ("local_with_approval",
+    # 44号 for county- and city-level listings).
+    decided_by: Literal["local", "provincial", "local_with_approval"] = "local"
+    # Working days after the move's due day within which it is decided (83号: 10), if any.
+    decide_within_working_days: int | None = Field(default=None, ge=1, le=60)
 
 
 class RevocationCandidate(_Spec):
@@ -211,6 +223,10 @@ class RegimeFile(_Spec):
     effective_from: date
     source: str = _source()
     authority_default: str
+    # The authorities a rule may name as deciding or approving instead (data: the province's
+    # and the prefecture's market-regulation bureaux).
+    provincial_authority: str = ""
+    level_above_authority: str = ""
     individual_businesses: Literal["mark", "list"]
     abnormal_reasons: tuple[AbnormalReason, ...] = Field(min_length=1)
     result_proposals: tuple[ResultProposal, ...] = ()
@@ -237,6 +253,10 @@ class RegimeFile(_Spec):
         mv = self.escalation.move_to_serious
         if mv and mv.serious_reason not in {r.code for r in self.serious_reasons}:
             raise ValueError(f"escalation: unknown serious reason {mv.serious_reason!r}")
+        if mv and mv.decided_by == "provincial" and not self.provincial_authority:
+            raise ValueError("escalation: decided_by provincial needs provincial_authority")
+        if mv and mv.decided_by == "local_with_approval" and not self.level_above_authority:
+            raise ValueError("escalation: local_with_approval needs level_above_authority")
         rc = self.escalation.revocation_candidate
         for code in (rc.requires_reason, rc.also_listed_for) if rc else ():
             if code is not None and code not in reasons:
@@ -398,12 +418,19 @@ def load_rulebook(data_dir: Path) -> Rulebook:
     )
     regimes: list[RegimeFile] = []
     locals_: list[LocalFile] = []
-    for path in files:
-        name = f"{RULEBOOK_DIR}/{path.name}"
+    try:
+        raw = {
+            f"{RULEBOOK_DIR}/{p.name}": read_yaml_data(p, f"{RULEBOOK_DIR}/{p.name}") for p in files
+        }
+    except ReferenceDataError as exc:
+        raise RulebookError(exc.file, exc.key, exc.reason_zh, exc.reason_en) from None
+    for name, data in raw.items():
         try:
-            head = read_yaml_model(path, _Head, name=name)
+            head = validate_yaml_data(data, _Head, name)
             model = RegimeFile if head.kind == "regime" else LocalFile
-            doc = read_yaml_model(path, model, name=name)
+            if head.kind == "regime" and isinstance(data, dict) and "extends" in data:
+                data = _extended(name, data, raw)
+            doc = validate_yaml_data(data, model, name)
         except ReferenceDataError as exc:
             raise RulebookError(exc.file, exc.key, exc.reason_zh, exc.reason_en) from None
         if isinstance(doc, RegimeFile):
@@ -426,6 +453,41 @@ def load_rulebook(data_dir: Path) -> Rulebook:
     if not regimes:
         raise RulebookError(RULEBOOK_DIR, "kind", "至少需要一个 regime 文件", "no regime file")
     return Rulebook(tuple(regimes), tuple(locals_))
+
+
+def _extended(name: str, data: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
+    """A regime written as changes to another (`extends: "2014"`): the other file's top-level
+    keys, each replaced whole by this file's own. One level only, so a reader of the file
+    sees every difference from the regime it names."""
+    base_name = data["extends"]
+    bases = [
+        d
+        for d in raw.values()
+        if isinstance(d, dict)
+        and d.get("kind") == "regime"
+        and str(d.get("rulebook")) == str(base_name)
+    ]
+    if len(bases) != 1:
+        raise RulebookError(
+            name,
+            "extends",
+            f"找不到被继承的制度“{base_name}”",
+            f"no regime {base_name!r} to extend",
+        )
+    if "extends" in bases[0]:
+        raise RulebookError(
+            name,
+            "extends",
+            "被继承的制度本身不能再继承其他制度",
+            "an extended regime cannot extend another",
+        )
+    merged = {**bases[0], **{k: v for k, v in data.items() if k != "extends"}}
+    # What was to confirm in the base stays to confirm only where this file did not restate it.
+    if "to_confirm" not in data:
+        merged["to_confirm"] = [
+            c for c in bases[0].get("to_confirm") or [] if c.get("key") not in data
+        ]
+    return merged
 
 
 class _Head(BaseModel):

@@ -65,6 +65,15 @@ class ObjectionCreate(StrictInput):
     grounds: str = Text2000
 
 
+class ApprovalCreate(StrictInput):
+    """The level above's approval of a serious-list proposal (44号), or its refusal (with the
+    reason)."""
+
+    approved: bool
+    note: str = Field(default="", max_length=2000)
+    decided_on: date | None = None
+
+
 class ObjectionAcceptanceCreate(StrictInput):
     """Accept (受理) a filed objection, or refuse to accept it (不予受理: the reason is required)."""
 

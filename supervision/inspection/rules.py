@@ -187,8 +187,8 @@ def check_line(
             f"{where_en}unknown result code(s) {', '.join(unknown)}",
             item_code=item.code,
         )
-    # A sub-code implies its category (B → A 发现问题待后续处理).
-    codes = set(line.codes) | {p for c in line.codes if (p := book.parent_of(c))}
+    # A sub-code implies the codes above it (B → 2 违反工商行政管理相关规定 → A 发现问题).
+    codes = set(line.codes) | {p for c in line.codes for p in book.ancestors(c)}
     if NO_PROBLEM_CODE in codes and codes & book.problem_codes():
         raise Invalid(
             f"{where}“{all_codes[NO_PROBLEM_CODE].label}”不能与发现问题的结果同时选择",

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlmodel import Session, SQLModel, select
 
 from supervision.audit.service import record_change
@@ -37,6 +37,8 @@ DEPARTMENTS_FILE = "departments.yaml"
 QUALIFICATIONS_FILE = "qualifications.yaml"
 ITEMS_FILE = "items.yaml"
 RESULT_CODES_FILE = "result_codes.yaml"
+# A jurisdiction's own result codes, added to the national ones (optional).
+LOCAL_RESULT_CODES_FILE = "result_codes.local.yaml"
 
 METHODS = ("desk", "onsite", "online")
 METHOD_LABELS = {"desk": "书面检查", "onsite": "实地核查", "online": "网络监测"}
@@ -175,28 +177,60 @@ class ResultCodeVersion(_Spec):
     codes: tuple[ResultCode, ...]
 
     def walk(self) -> Iterator[ResultCode]:
-        """Every code of this version in file order, each followed by its sub-codes."""
-        for code in self.codes:
-            yield code
-            yield from code.sub_codes
+        """Every code of this version in file order, each followed by its sub-codes (at any
+        depth: A 发现问题 → 2 违反工商行政管理相关规定 → B, C, 6, D)."""
+
+        def down(codes: tuple[ResultCode, ...]) -> Iterator[ResultCode]:
+            for code in codes:
+                yield code
+                yield from down(code.sub_codes)
+
+        return down(self.codes)
 
     def all_codes(self) -> dict[str, ResultCode]:
         return {c.code: c for c in self.walk()}
 
     def parent_of(self, code: str) -> str | None:
-        for top in self.codes:
-            if any(sub.code == code for sub in top.sub_codes):
-                return top.code
-        return None
+        return next((c.code for c in self.walk() if any(s.code == code for s in c.sub_codes)), None)
+
+    def ancestors(self, code: str) -> list[str]:
+        """The codes above ``code``, nearest first (B → 2, A)."""
+        out: list[str] = []
+        parent = self.parent_of(code)
+        while parent is not None:
+            out.append(parent)
+            parent = self.parent_of(parent)
+        return out
 
     def problem_codes(self) -> set[str]:
-        """The "problem found" categories with their sub-codes (the problem rate counts them)."""
+        """The "problem found" categories with every code below them (the problem rate counts
+        them)."""
         out: set[str] = set()
         for top in self.codes:
             if top.code in PROBLEM_CODES:
-                out.add(top.code)
-                out.update(sub.code for sub in top.sub_codes)
+                out |= {c.code for c in ResultCodeVersion._below(top)}
         return out
+
+    @staticmethod
+    def _below(code: ResultCode) -> Iterator[ResultCode]:
+        yield code
+        for sub in code.sub_codes:
+            yield from ResultCodeVersion._below(sub)
+
+
+class LocalResultCode(_Spec):
+    """A code a jurisdiction adds to the national record form (e.g. G 违反公安部门相关规定),
+    under a parent of a version, with the document that introduced it."""
+
+    version: str
+    parent: str
+    code: str = Field(min_length=1, max_length=4)
+    label: str = Field(min_length=2)
+    source: str = Field(min_length=4)
+
+
+class _LocalResultCodesFile(_Spec):
+    codes: tuple[LocalResultCode, ...] = Field(min_length=1)
 
 
 class ResultCodeBook(_Spec):
@@ -284,10 +318,19 @@ def _read_text(path: Path, name: str) -> str:
 def read_yaml_model(path: Path, model: type[M], *, name: str | None = None) -> M:
     """Parse a YAML file into a model; errors name the file and the key path."""
     name = name or path.name
+    return validate_yaml_data(read_yaml_data(path, name), model, name)
+
+
+def read_yaml_data(path: Path, name: str) -> Any:
+    """A YAML file's data, before any model (errors name the file)."""
     try:
-        data = yaml.load(_read_text(path, name), Loader=_YamlLoader)
+        return yaml.load(_read_text(path, name), Loader=_YamlLoader)
     except yaml.YAMLError as exc:
         raise ReferenceDataError(name, "(YAML)", f"YAML语法错误：{exc}", str(exc)) from None
+
+
+def validate_yaml_data(data: Any, model: type[M], name: str) -> M:
+    """Validate a YAML document's data as ``model``; errors name the file and the key path."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -460,25 +503,66 @@ def load_qualifications(data_dir: Path) -> dict[str, Qualification]:
 
 
 @functools.lru_cache(maxsize=4)
-def _result_codes_cached(path: Path, mtime: float) -> ResultCodeBook:
-    return load_result_codes(path.parent)
+def _result_codes_cached(data_dir: Path, stamp: tuple[float, float]) -> ResultCodeBook:
+    return load_result_codes(data_dir)
 
 
 def result_codebook(data_dir: Path) -> ResultCodeBook:
-    """The one accessor for the result categories (re-read when the file changes)."""
-    path = data_dir / RESULT_CODES_FILE
-    return _result_codes_cached(path, path.stat().st_mtime)
+    """The one accessor for the result categories (re-read when either file changes)."""
+    local = data_dir / LOCAL_RESULT_CODES_FILE
+    stamp = (
+        (data_dir / RESULT_CODES_FILE).stat().st_mtime,
+        local.stat().st_mtime if local.exists() else 0.0,
+    )
+    return _result_codes_cached(data_dir, stamp)
 
 
 def load_result_codes(data_dir: Path) -> ResultCodeBook:
-    """The versioned result categories (DOMAIN §4)."""
+    """The versioned result categories (DOMAIN §4), with the jurisdiction's own extra codes
+    (`result_codes.local.yaml`, when present) placed under their parents."""
     book = read_yaml_model(data_dir / RESULT_CODES_FILE, ResultCodeBook)
     _unique(
         RESULT_CODES_FILE, "effective_from", (v.effective_from.isoformat() for v in book.versions)
     )
+    local = data_dir / LOCAL_RESULT_CODES_FILE
+    if local.exists():
+        extra = read_yaml_model(local, _LocalResultCodesFile).codes
+        book = ResultCodeBook(versions=tuple(_with_local(v, extra) for v in book.versions))
+        known = {v.version for v in book.versions}
+        for n, c in enumerate(extra):
+            if c.version not in known:
+                raise ReferenceDataError(
+                    LOCAL_RESULT_CODES_FILE,
+                    f"codes[{n}].version ({c.code})",
+                    f"没有版本“{c.version}”",
+                    f"no result code version {c.version!r}",
+                )
     for v in book.versions:
         _unique(RESULT_CODES_FILE, f"versions.{v.version}.code", (c.code for c in v.walk()))
     return book
+
+
+def _with_local(
+    version: ResultCodeVersion, extra: tuple[LocalResultCode, ...]
+) -> ResultCodeVersion:
+    mine = [c for c in extra if c.version == version.version]
+    if not mine:
+        return version
+    parents = {c.parent for c in mine}
+    missing = parents - set(version.all_codes())
+    if missing:
+        raise ReferenceDataError(
+            LOCAL_RESULT_CODES_FILE,
+            "parent",
+            f"版本{version.version}中没有上级代码 {'、'.join(sorted(missing))}",
+            f"version {version.version} has no parent code {', '.join(sorted(missing))}",
+        )
+
+    def graft(code: ResultCode) -> ResultCode:
+        added = tuple(ResultCode(code=c.code, label=c.label) for c in mine if c.parent == code.code)
+        return code.model_copy(update={"sub_codes": tuple(map(graft, code.sub_codes)) + added})
+
+    return version.model_copy(update={"codes": tuple(map(graft, version.codes))})
 
 
 def _upsert(session: Session, model: type[SQLModel], rows: list[dict[str, Any]]) -> int:

@@ -17,7 +17,9 @@ from supervision.registry.models import AnnualReport, Department, Entity, Unit
 from tests.inspection.conftest import draw_batch, member  # noqa: F401
 from tests.uscc_reference import uscc as build_uscc
 
-REVIEWER = SimpleNamespace(username="reviewer-t")
+REVIEWER = SimpleNamespace(username="reviewer-t", role="reviewer")
+# An administrator: in a single bureau it acts for the provincial authority or the level above.
+ADMIN = SimpleNamespace(username="admin-t", role="admin")
 PLANNER = SimpleNamespace(username="planner-t")
 
 

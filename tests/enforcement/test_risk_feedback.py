@@ -143,9 +143,10 @@ def test_published_problem_results_place_entities_in_class_c(
     assert _classes(session, date(2028, 9, 11))[uscc[published]] == own[uscc[published]]
     # A check on or after the first day is not "before" it.
     assert _classes(session, date(2026, 9, 10))[uscc[published]] == own[uscc[published]]
-    # Under every regime (the 2014 rules have the same rule).
-    regime = book.regime_on(date(2024, 1, 1))
-    assert regime.rulebook == "2014" and regime.risk_feedback[1].risk_class == "C"
+    # Under every regime (the 2014 rules, and the 2021 regime built on them, have it too).
+    for day, name in ((date(2020, 1, 1), "2014"), (date(2024, 1, 1), "2021")):
+        regime = book.regime_on(day)
+        assert regime.rulebook == name and regime.risk_feedback[1].risk_class == "C"
 
     # Through the real pool of the next batch: the published entity moves to C's stratum.
     batch = _batch(client, planner, session)
@@ -221,6 +222,6 @@ def test_malformed_risk_feedback_is_refused(data_dir, tmp_path, old, new, key) -
 def test_problem_stands_for_every_problem_found_code(book) -> None:
     rule = book.regime_on(date(2026, 1, 1)).risk_feedback[1]
     # `problem` is the record form's problem-found categories with their sub-codes.
-    assert set(rule.results) == {"A", "B", "C", "6", "D", "3", "4", "5", "E"}
+    assert set(rule.results) == {"A", "2", "B", "C", "6", "D", "3", "4", "5", "E"}
     assert not {"1", "F", "7", "8", "9"} & set(rule.results)
     assert rule.within_months == 24 and rule.lists == ()

@@ -12,8 +12,11 @@ from tests.enforcement.conftest import listed
 
 
 def test_regime_in_force_follows_the_date(book) -> None:
-    assert [r.rulebook for r in book.regimes] == ["2014", "2024", "2025"]
+    assert [r.rulebook for r in book.regimes] == ["2014", "2021", "2024", "2025"]
     assert book.regime_on(date(2016, 3, 8)).rulebook == "2014"
+    # 总局令第44号 replaced 83号 for the serious list on 2021-09-01.
+    assert book.regime_on(date(2021, 8, 31)).rulebook == "2014"
+    assert book.regime_on(date(2021, 9, 1)).rulebook == "2021"
     assert book.regime_on(date(2024, 5, 1)).rulebook == "2024"
     assert book.regime_on(date(2025, 7, 1)).rulebook == "2025"
     r2014, r2025 = book.regime_on(date(2016, 1, 1)), book.regime_on(date(2026, 1, 1))
@@ -58,6 +61,15 @@ def _copy(data_dir: Path, tmp_path: Path) -> Path:
         ("local-changji-2018.yaml", "kind: local", "kind: global", "kind"),
         ("2014.yaml", 'rulebook: "2014"', 'rulebook: "2014"\nsurprise: 1', "surprise"),
         ("2025.yaml", "escalation:", "escalation: [", "(YAML)"),
+        ("2021.yaml", 'extends: "2014"', 'extends: "2013"', "extends"),
+        (
+            "2021.yaml",
+            "decided_by: local_with_approval",
+            "decided_by: nobody",
+            "escalation.move_to_serious.decided_by",
+        ),
+        # A key the 2021 file inherits is checked there too (the 2014 file's own key).
+        ("2014.yaml", "provincial_authority: 新疆维吾尔自治区市场监督管理局\n", "", "(root)"),
     ],
 )
 def test_malformed_rulebook_names_file_and_key(data_dir, tmp_path, file, old, new, key) -> None:
@@ -89,6 +101,32 @@ def test_escalation_reference_must_exist(data_dir, tmp_path) -> None:
     with pytest.raises(RulebookError) as err:
         load_rulebook(data)
     assert err.value.file == "rulebook/2014.yaml" and "nowhere" in err.value.en
+
+
+def test_an_extended_regime_extends_one_level_only(data_dir, tmp_path) -> None:
+    """A regime written as changes to another names it; a chain would hide what differs."""
+    data = _copy(data_dir, tmp_path)
+    text = (data / "rulebook" / "2021.yaml").read_text(encoding="utf-8")
+    (data / "rulebook" / "2022.yaml").write_text(
+        text.replace('rulebook: "2021"', 'rulebook: "2022"')
+        .replace('extends: "2014"', 'extends: "2021"')
+        .replace("effective_from: 2021-09-01", "effective_from: 2022-01-01"),
+        encoding="utf-8",
+    )
+    with pytest.raises(RulebookError) as err:
+        load_rulebook(data)
+    assert (err.value.file, err.value.key) == ("rulebook/2022.yaml", "extends")
+
+
+def test_the_2021_regime_is_the_2014_one_but_for_its_own_keys(book) -> None:
+    r2014, r2021 = book.regime("2014"), book.regime("2021")
+    assert r2021.abnormal_reasons == r2014.abnormal_reasons and r2021.objection == r2014.objection
+    assert r2021.measures == r2014.measures and r2021.zombie == r2014.zombie
+    assert [r.years for r in r2021.serious_reasons] == [3, 3, 3]
+    assert [r.years for r in r2014.serious_reasons] == [5, 5]
+    assert r2014.escalation.move_to_serious.decided_by == "provincial"
+    assert r2021.escalation.move_to_serious.decided_by == "local_with_approval"
+    assert "总局令第44号" in r2021.source and "44号" not in r2014.source
 
 
 def test_empty_rulebook_refused(tmp_path) -> None:

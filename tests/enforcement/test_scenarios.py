@@ -19,7 +19,7 @@ from supervision.enforcement.models import (
 from supervision.enforcement.restrictions import restrictions
 from supervision.errors import Conflict, Invalid
 from supervision.registry.models import AnnualReport
-from tests.enforcement.conftest import REVIEWER, at, listed, proposed
+from tests.enforcement.conftest import ADMIN, REVIEWER, at, listed, proposed
 
 
 def events(session, entry) -> list[str]:
@@ -67,20 +67,60 @@ def test_2016_listing_escalates_under_2014_rules_after_its_60_day_reminder(
     assert serious.source_ref == f"entry:{entry.id}" and serious.state == EntryState.proposed
     assert events(session, entry) == ["proposed", "listed", "reminder", "escalated"]
 
-    # A reviewer decides the move; the 2014 serious list runs five years, no early removal.
-    decided = decisions.decide(
-        session,
-        serious.id,
-        s.DecisionCreate(
-            decision="list", reason="届满3年仍未履行", decision_no="昌市监严列〔2019〕1号"
-        ),
-        user=REVIEWER,
-        clock=clock,
-        book=book,
+    # 83号: the provincial authority decides the move, within 10 working days of the
+    # three-year mark (8 March 2019 → 22 March); the county's reviewer may not.
+    assert serious.decide_by == date(2019, 3, 22)
+    decision = s.DecisionCreate(
+        decision="list", reason="届满3年仍未履行", decision_no="新市监严列〔2019〕1号"
     )
-    assert decided.expires_on == date(2024, 3, 8)
+    with pytest.raises(Conflict, match="新疆维吾尔自治区市场监督管理局决定"):
+        decisions.decide(session, serious.id, decision, user=REVIEWER, clock=clock, book=book)
+    # An administrator acting for it decides, on record; the 2014 list runs five years.
+    decided = decisions.decide(session, serious.id, decision, user=ADMIN, clock=clock, book=book)
+    assert decided.expires_on == date(2024, 3, 8) and decided.decision_late is False
+    assert decided.authority == "新疆维吾尔自治区市场监督管理局"
+    listed_event = session.exec(
+        select(ListEvent).where(ListEvent.entry_id == serious.id, ListEvent.kind == "listed")
+    ).one()
+    assert "新疆维吾尔自治区市场监督管理局" in listed_event.detail  # acting_for
     on = date(2020, 1, 1)
     assert restrictions(session, book, uscc, "procurement", on).restricted
+
+
+def test_a_2019_listing_reaching_three_years_in_2022_goes_through_44_not_83(
+    session, book, make_entity
+) -> None:
+    """《市场监督管理严重违法失信名单管理办法》（市场监管总局令第44号，2021年9月1日起施行）
+    replaced 原工商总局令第83号: a 2019 abnormal listing whose three years end in 2022 is moved
+    under 44号 — 3 years on the serious list (not 5), early removal after 1 year, and a county
+    listing needs the prior approval of the level above (not a provincial decision)."""
+    uscc = make_entity("A0000009")
+    entry = listed(session, book, uscc, "2019-03-01", "2019-03-08", no="昌市监异列〔2019〕9号")
+    assert entry.rulebook == "2014"  # listed under the 2014 rules
+    clock = at("2022-01-07")  # 60 days before 8 March 2022
+    assert escalation.escalate(session, clock, book)["reminders"] == 1
+    clock.advance(days=60)
+    assert escalation.escalate(session, clock, book)["serious_proposals"] == 1
+    serious = session.exec(select(ListEntry).where(ListEntry.list_kind == ListKind.serious)).one()
+    assert serious.rulebook == "2021" and serious.decide_by is None  # no 10-day provincial rule
+    decision = s.DecisionCreate(
+        decision="list", reason="届满3年仍未履行", decision_no="昌市监严列〔2022〕1号"
+    )
+    # The county may not list before the level above agrees — not even an administrator.
+    for who in (REVIEWER, ADMIN):
+        with pytest.raises(Conflict, match="昌吉回族自治州市场监督管理局同意"):
+            decisions.decide(session, serious.id, decision, user=who, clock=clock, book=book)
+    grant = s.ApprovalCreate(approved=True, note="同意")
+    with pytest.raises(Conflict, match="管理员"):
+        decisions.approve(session, serious.id, grant, user=REVIEWER, clock=clock, book=book)
+    decisions.approve(session, serious.id, grant, user=ADMIN, clock=clock, book=book)
+    decided = decisions.decide(session, serious.id, decision, user=REVIEWER, clock=clock, book=book)
+    assert decided.authority == "昌吉市市场监督管理局"  # the county lists, with approval
+    assert decided.expires_on == date(2025, 3, 8)  # 3 years under 44号, not 5
+    assert "总局令第44号" in decided.legal_basis
+    assert events(session, serious) == ["proposed", "approval_granted", "listed"]
+    # Early removal on application after one year is possible under 44号.
+    assert book.regime("2021").serious_early_removal_after_years == 1
 
 
 def test_reminder_given_late_delays_the_move_by_60_days(session, book, make_entity) -> None:
@@ -112,7 +152,8 @@ def test_same_facts_in_2025_give_a_revocation_candidate_not_a_move(
     shop = make_entity("A0000007", reports=(2021, 2022), entity_type="individual")
     listed(session, book, shop, "2025-04-01", "2025-04-08", reason="annual_report")
     listed(session, book, shop, "2025-04-01", "2025-04-08")
-    # A 2014-regime listing whose three years fall in the new regime is not moved either.
+    # A 2021-regime listing (2014 rules with 44号) whose three years fall in the new regime is
+    # not moved either.
     old = make_entity("A0000004", reports=(2021, 2022, 2023, 2024))
     listed(session, book, old, "2022-01-04", "2022-01-10")
 

@@ -95,7 +95,7 @@ def test_inspector_records_and_reviewer_approves_through_pages(
     shown = public.get("/results").text
     name = client.get(f"/api/v1/tasks/{task}", headers=login("planner")).json()["entity_name"]
     other = client.get(f"/api/v1/tasks/{tasks[1]}", headers=login("planner")).json()["entity_name"]
-    assert name in shown and "违反质量技术监督规定" in shown
+    assert name in shown and "违反质量技术监督相关规定" in shown
     assert other not in shown
     assert "没有符合条件的已公示检查结果" in public.get("/results", params={"q": other}).text
 

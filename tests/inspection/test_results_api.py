@@ -233,10 +233,10 @@ def test_correction_is_a_new_version_and_shown_as_corrected(
     assert r.status_code == 201, r.text
     assert r.json()["seq"] == 2 and r.json()["corrects_seq"] == 1
     public = client.get("/api/v1/public/results").json()
-    assert public["total"] == 1 and public["counts"] == {"1": 1, "A": 1, "B": 1}
+    assert public["total"] == 1 and public["counts"] == {"1": 1, "A": 1, "2": 1, "B": 1}
     record = public["items"][0]
     assert record["corrected"] is True and record["corrected_on"] == "2026-11-26"
-    assert [c["code"] for c in record["items"][0]["results"]] == ["A", "B"]
+    assert [c["code"] for c in record["items"][0]["results"]] == ["A", "2", "B"]
     versions = client.get(f"/api/v1/tasks/{task}/versions", headers=reviewer).json()
     assert [(v["seq"], v["status"]) for v in versions] == [(1, "published"), (2, "published")]
     assert [c["code"] for c in versions[0]["lines"][0]["codes"]] == ["1"]  # the old one stays
@@ -265,7 +265,7 @@ def test_batch_publication_and_stats(client, draw_batch, member, login) -> None:
         stats["problem_rate"] == 0.5
         and stats["problem_rate_ci95"][0] < 0.5 < stats["problem_rate_ci95"][1]
     )
-    assert {c["code"]: c["tasks"] for c in stats["by_category"]} == {"1": 1, "A": 1, "B": 1}
+    assert {c["code"]: c["tasks"] for c in stats["by_category"]} == {"1": 1, "A": 1, "2": 1, "B": 1}
     assert sum(b["tasks"] for b in stats["by_risk_class"]) == len(tasks)
     assert stats["deadline"]["due"] == "2026-10-29" and stats["deadline"]["overdue"] is True
     plan = client.get("/api/v1/plans/CJ-2026/stats", headers=reviewer).json()

@@ -81,8 +81,20 @@ def test_result_codes_are_versioned(data_dir: Path) -> None:
     version = book.in_force(date(2018, 6, 1))
     assert version.effective_from == date(2017, 1, 1)
     codes = version.all_codes()
-    assert [c.code for c in codes["A"].sub_codes] == ["B", "C", "6", "D", "3", "4", "5"]
-    assert version.parent_of("6") == "A" and version.parent_of("E") is None
+    # As the provincial record form has them: 2 违反工商行政管理相关规定 holds B, C, 6 and D.
+    assert [c.code for c in codes["A"].sub_codes] == ["2", "3", "4", "5"]
+    assert [c.code for c in codes["2"].sub_codes] == ["B", "C", "6", "D"]
+    assert codes["2"].label == "违反工商行政管理相关规定"
+    assert codes["D"].label == "违反其他工商行政管理规定行为"
+    assert (codes["3"].label, codes["4"].label, codes["5"].label, codes["9"].label) == (
+        "违反食品药品管理相关规定",
+        "违反质量技术监督相关规定",
+        "违反其他部门相关规定",
+        "注销",
+    )
+    assert version.parent_of("6") == "2" and version.ancestors("6") == ["2", "A"]
+    assert version.parent_of("E") is None and version.ancestors("3") == ["A"]
+    assert version.problem_codes() == {"A", "2", "B", "C", "6", "D", "3", "4", "5", "E"}
     assert {e.code for e in codes["6"].evidence} == {
         "site_visit",
         "address_missing",
@@ -92,6 +104,35 @@ def test_result_codes_are_versioned(data_dir: Path) -> None:
     assert {"1", "E", "F", "7", "8", "9", "10", "11", "12"} <= set(codes)
     with pytest.raises(LookupError):
         book.in_force(date(2016, 12, 31))
+
+
+def test_a_jurisdiction_adds_its_own_codes(data_dir: Path, tmp_path: Path) -> None:
+    """Local extra codes (e.g. G 违反公安部门相关规定) are a data file a jurisdiction adds."""
+    shutil.copy(data_dir / "result_codes.yaml", tmp_path)
+    local = tmp_path / "result_codes.local.yaml"
+    local.write_text("- x\n", encoding="utf-8")
+    with pytest.raises(ReferenceDataError):
+        load_result_codes(tmp_path)
+    local.write_text(
+        'codes:\n  - {version: "2017", parent: "A", code: "G", label: 违反公安部门相关规定,'
+        " source: 省局关于抽查检查结果代码的通知}\n",
+        encoding="utf-8",
+    )
+    version = load_result_codes(tmp_path).named("2017")
+    assert [c.code for c in version.all_codes()["A"].sub_codes] == ["2", "3", "4", "5", "G"]
+    assert "G" in version.problem_codes() and version.ancestors("G") == ["A"]
+    for wrong, key in (('parent: "A"', "parent"), ('version: "2017"', "version")):
+        text = local.read_text(encoding="utf-8")
+        bad = text.replace(wrong, wrong.replace("A", "Q").replace("2017", "1999"))
+        local.write_text(bad, encoding="utf-8")
+        with pytest.raises(ReferenceDataError) as e:
+            load_result_codes(tmp_path)
+        assert key in e.value.key
+        local.write_text(text, encoding="utf-8")
+    # A code the national form has already is refused (codes are unique in a version).
+    local.write_text(local.read_text(encoding="utf-8").replace('code: "G"', 'code: "B"'))
+    with pytest.raises(ReferenceDataError):
+        load_result_codes(tmp_path)
 
 
 def test_qualifications_cover_the_items(data_dir: Path) -> None:
