@@ -70,6 +70,10 @@ FIELD_LABELS = {
     "grounds": "异议理由",
     "accept_by": "受理期限",
     "acting_for": "代表",
+    "order_no": "通知文号",
+    "period_end": "责令期限届满",
+    "decide_by": "列入决定期限",
+    "basis": "依据",
     "verify_by": "核实期限",
     "provisional": "期限为暂定（放假安排未公布）",
     "outcome": "处理结果",
@@ -93,6 +97,7 @@ EVENT_LABELS = {
     "objection_filed": "提出异议",
     "objection_accepted": "受理异议",
     "approval_granted": "上一级同意列入",
+    "ordered": "书面责令限期公示",
     "approval_refused": "上一级不同意列入",
     "objection_refused": "不予受理异议",
     "objection_upheld": "异议成立，撤销列入",
@@ -110,6 +115,10 @@ DETAIL_LABELS = {
     "grounds": "异议理由",
     "accept_by": "受理期限",
     "acting_for": "代表",
+    "order_no": "通知文号",
+    "period_end": "责令期限届满",
+    "decide_by": "列入决定期限",
+    "basis": "依据",
     "verify_by": "核实期限",
     "provisional": "期限为暂定（放假安排未公布）",
     "evidence": "证据",
@@ -465,16 +474,27 @@ def _entry_page(
         objection_clock = clocks[0] if clocks else None
         if objection_clock and objection_clock.stage == "filed" and common["is_reviewer"]:
             forms.add("objection_acceptance")
-    step, approval = "local", None
+    step, approval, order, needs_order = "local", None, None, False
     if entry.state == EntryState.proposed:
         row = service.get_entry(session, entry_id)
         step = decisions.authority_step(row, book)
+        reason = book.regime(entry.rulebook).reason(entry.reason_code)
+        if entry.list_kind == "abnormal" and reason is not None and reason.order_days:
+            needs_order, order = reason, decisions.order_of(session, row)
+            if order is None:
+                forms.add("order")
         if step == "local_with_approval":
             approval = decisions.approval_state(session, row)
             if common["is_admin"] and approval != "granted":
                 forms.add("approval")
     regime = book.regime(entry.rulebook)
+    entry_reason = book.regime(entry.rulebook).reason(entry.reason_code)
     context = {
+        "removal_from_verification": entry.list_kind == "abnormal"
+        and entry_reason is not None
+        and entry_reason.removal_counts_from == "verification",
+        "needs_order": needs_order,
+        "order": order,
         "authority_step": step,
         "approval": approval,
         "provincial_authority": regime.provincial_authority,
@@ -613,6 +633,36 @@ def staff_objection(
     )  # fmt: skip
 
 
+@router.post("/staff/enforcement/{entry_id}/order")
+def staff_order(
+    request: Request,
+    entry_id: EntryId,
+    session: SessionDep,
+    user: ReaderPage,
+    clock: ClockDep,
+    settings: SettingsDep,
+    form: FormDep,
+    _csrf: None = CsrfChecked,
+) -> Response:
+    book = rulebook(settings.data_dir)
+    body = {
+        "order_no": form_text(form, "order_no"),
+        "ordered_on": form_optional(form, "ordered_on"),
+    }
+
+    def act(data: s.OrderCreate) -> None:
+        decisions.record_order(
+            session, entry_id, data, user=user, clock=clock, book=book,
+            calendar=default_calendar(settings.data_dir),
+        )  # fmt: skip
+
+    return _submit(
+        request, session, user, entry_id, clock, book, form,
+        name="order", schema=s.OrderCreate, body=body, act=act,
+        flash="已登记责令公示通知：期满仍未公示的，方可决定列入",
+    )  # fmt: skip
+
+
 @router.post("/staff/enforcement/{entry_id}/approval")
 def staff_approval(
     request: Request,
@@ -735,6 +785,7 @@ def staff_removal(
             evidence.append({"kind": row[0], "reference": row[1], "note": row[2]})
     body = {
         "applied_on": form_text(form, "applied_on"),
+        "verified_on": form_optional(form, "verified_on"),
         "decision_no": form_text(form, "decision_no"),
         "reason": form_text(form, "reason"),
         "evidence": evidence,

@@ -226,6 +226,26 @@ def file_objection(
 
 
 @router.post(
+    "/enforcement/entries/{entry_id}/order",
+    response_model=s.ListEntryStaff,
+    summary="登记书面责令限期公示即时信息的通知（期满仍未公示方可列入；列入期限自期满起算）",
+)
+def record_order(
+    entry_id: EntryId,
+    data: s.OrderCreate,
+    session: SessionDep,
+    user: Proposer,
+    clock: ClockDep,
+    book: RulebookDep,
+    calendar: CalendarDep,
+) -> s.ListEntryStaff:
+    entry = decisions.record_order(
+        session, entry_id, data, user=user, clock=clock, book=book, calendar=calendar
+    )
+    return queries.entry_out(session, entry, book)
+
+
+@router.post(
     "/enforcement/entries/{entry_id}/approval",
     response_model=s.ListEntryStaff,
     summary="上一级市场监督管理部门同意或不同意列入严重违法失信名单（总局令第44号；管理员代为审批）",

@@ -67,6 +67,7 @@ ACTION_LABELS = {
     "enforcement.decide_bulk.reject": "批量不予列入（汇总）",
     "enforcement.objection.file": "登记异议",
     "enforcement.objection.accept": "受理异议",
+    "enforcement.order": "书面责令限期公示即时信息",
     "enforcement.approval.grant": "上一级同意列入严重违法失信名单",
     "enforcement.approval.refuse": "上一级不同意列入严重违法失信名单",
     "enforcement.objection.refuse": "不予受理异议",

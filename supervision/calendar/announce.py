@@ -176,8 +176,9 @@ def _recount_entry(
             days = regime.serious_removal_decide_within_working_days or 0
         else:
             days = regime.reason(entry.reason_code).remove_within_working_days
-        new = calendar.working_days_after(entry.removal_applied_on, days)
-        provisional = calendar.provisional_between(entry.removal_applied_on, new)
+        start = entry.removal_verified_on or entry.removal_applied_on
+        new = calendar.working_days_after(start, days)
+        provisional = calendar.provisional_between(start, new)
         old = entry.removal_deadline
         out += _moved(result, entry, "removal_deadline", old, new, provisional, actor)
         entry.removal_deadline, entry.removal_deadline_provisional = new, provisional

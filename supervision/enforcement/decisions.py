@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlmodel import Session, col, func, select
@@ -80,12 +80,34 @@ def _is_admin(user: Any) -> bool:
     return str(getattr(user, "role", "")) == Role.admin
 
 
+def order_of(session: Session, entry: ListEntry) -> dict[str, Any] | None:
+    """The written order (责令限期公示) recorded on an entry, if any: its event's detail."""
+    detail = session.exec(
+        select(ListEvent.detail).where(ListEvent.entry_id == entry.id, ListEvent.kind == "ordered")
+    ).first()
+    return json.loads(detail) if detail else None
+
+
 def authority_refusal(
-    session: Session, entry: ListEntry, decision: str, user: Any, book: Rulebook
+    session: Session,
+    entry: ListEntry,
+    decision: str,
+    user: Any,
+    book: Rulebook,
+    decided_on: date | None = None,
 ) -> str | None:
-    """Why ``user`` may not make this decision on this proposal (None when they may)."""
+    """Why ``user`` may not make this decision on this proposal now (None when they may):
+    another authority decides it, its approval is missing, or — for a reason that needs a
+    written order first — the order is missing or its period has not ended."""
     step = authority_step(entry, book)
     regime = book.regime(entry.rulebook)
+    reason = regime.reason(entry.reason_code) if entry.list_kind == ListKind.abnormal else None
+    if reason is not None and reason.order_days is not None and decision == "list":
+        order = order_of(session, entry)
+        if order is None:
+            return f"“{reason.label}”须先书面责令限期公示（{reason.order_basis}），期满仍未公示方可列入"
+        if decided_on is not None and decided_on <= date.fromisoformat(order["period_end"]):
+            return f"责令公示的期限（至{order['period_end']}）尚未届满，不能列入"
     if step == "provincial" and not _is_admin(user):
         return (
             f"本记录依原工商总局令第83号由{regime.provincial_authority}决定："
@@ -131,6 +153,60 @@ def _apply_decision(
     if step == "provincial":
         detail["acting_for"] = regime.provincial_authority
     return kind, detail
+
+
+def record_order(
+    session: Session,
+    entry_id: int,
+    data: s.OrderCreate,
+    *,
+    user: User,
+    clock: Clock,
+    book: Rulebook,
+    calendar: WorkdayCalendar | None = None,
+) -> ListEntry:
+    """The written order to publish instant information within the rule's days (68号 Art. 7).
+    The listing's fact becomes the end of the ordered period — not publishing by then — and
+    its deadline runs from that day."""
+    entry = get_entry(session, entry_id, for_update=True)
+    regime = book.regime(entry.rulebook)
+    reason = regime.reason(entry.reason_code) if entry.list_kind == ListKind.abnormal else None
+    if entry.state != EntryState.proposed or reason is None or reason.order_days is None:
+        raise Conflict(
+            "只有待决定的、须先责令公示的列入建议可以登记责令通知",
+            "only a pending proposal whose reason needs an order can record one",
+        )
+    if order_of(session, entry) is not None:
+        raise Conflict("已登记责令公示通知", "the order was already recorded")
+    ordered_on = _day(data.ordered_on, clock, entry.fact_on, "责令")
+    period_end = ordered_on + timedelta(days=reason.order_days)
+    entry.fact_on = period_end
+    entry.decide_by, entry.decide_by_provisional = count_deadline(
+        period_end, reason.list_within_working_days, calendar
+    )
+    session.add(entry)
+    add_event(
+        session,
+        entry,
+        "ordered",
+        ordered_on,
+        user.username,
+        clock,
+        order_no=data.order_no,
+        period_end=period_end,
+        decide_by=entry.decide_by,
+        basis=reason.order_basis,
+    )
+    record_change(
+        session,
+        user.username,
+        "enforcement.order",
+        "list_entry",
+        str(entry.id),
+        {"order_no": data.order_no, "ordered_on": ordered_on, "period_end": period_end},
+        clock,
+    )
+    return entry
 
 
 def approve(
@@ -206,7 +282,9 @@ def decide(
             f"the proposal was already decided ({entry.state})",
         )
     decided_on = _day(data.decided_on, clock, entry.fact_on, "决定")
-    why = authority_refusal(session, entry, data.decision, user, book)
+    if data.decision == "list" and not data.decision_no:  # the request's own fault first
+        raise Invalid("列入决定须有决定书文号", "a listing decision needs its decision number")
+    why = authority_refusal(session, entry, data.decision, user, book, decided_on)
     if why:
         raise Conflict(why, "this decision belongs to another authority or needs its approval")
     kind, detail = _apply_decision(entry, data, decided_on, user=user, book=book)
@@ -537,11 +615,22 @@ def remove(
         if within is not None:
             deadline, provisional = count_deadline(applied_on, within, calendar)
     else:
-        deadline, provisional = count_deadline(
-            applied_on, regime.reason(entry.reason_code).remove_within_working_days, calendar
-        )
+        reason = regime.reason(entry.reason_code)
+        start = applied_on
+        if reason.removal_counts_from == "verification":
+            # Unreachable / false information: counted from the verified correction.
+            if data.verified_on is None:
+                raise Invalid(
+                    f"“{reason.label}”的移出期限自更正核实之日起算：请填写核实日期",
+                    "this reason's removal deadline runs from the verification: give verified_on",
+                )
+            start = _day(data.verified_on, clock, applied_on, "核实")
+            if start > removed_on:
+                raise Invalid("核实日期不能晚于移出日期", "the verification is after the removal")
+        deadline, provisional = count_deadline(start, reason.remove_within_working_days, calendar)
     entry.state = EntryState.removed
     entry.removal_applied_on = applied_on
+    entry.removal_verified_on = data.verified_on
     entry.removal_deadline = deadline
     entry.removal_deadline_provisional = provisional
     entry.removed_on = removed_on
@@ -700,7 +789,7 @@ def decide_many(
                 )
             except DomainError as exc:
                 why = exc.zh
-            why = why or authority_refusal(session, entry, data.decision, user, book)
+            why = why or authority_refusal(session, entry, data.decision, user, book, day)
         if why:
             out.refused.append((entry_id, entry.uscc, why))
     if out.refused and not data.skip_refused:

@@ -83,6 +83,7 @@ class ListEntry(SQLModel, table=True):
     expires_on: date | None = None
     # The removal (移出决定).
     removal_applied_on: date | None = None
+    removal_verified_on: date | None = None  # the correction verified (核实), where it counts
     removal_deadline: date | None = None
     removal_deadline_provisional: bool = False
     removed_on: date | None = None

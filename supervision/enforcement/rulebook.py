@@ -68,6 +68,14 @@ class AbnormalReason(_Spec):
     entity_types: tuple[Literal["enterprise", "individual", "cooperative"], ...] = Field(
         default=("enterprise", "individual", "cooperative"), min_length=1
     )
+    # When the removal deadline starts: the application, or the day the correction was
+    # verified (unreachable, false information: the authority checks the new address or the
+    # corrected information first).
+    removal_counts_from: Literal["application", "verification"] = "application"
+    # A reason that needs a written order first (instant information, 68号 Art. 7: an order to
+    # publish within `order_days`); the listing deadline runs from the end of the ordered period.
+    order_days: int | None = Field(default=None, ge=1, le=60)
+    order_basis: str | None = Field(default=None, min_length=4)
 
 
 class ResultProposal(_Spec):

@@ -65,6 +65,13 @@ class ObjectionCreate(StrictInput):
     grounds: str = Text2000
 
 
+class OrderCreate(StrictInput):
+    """A written order to publish instant information within the rule's days (责令限期公示)."""
+
+    order_no: str = Field(min_length=1, max_length=64)
+    ordered_on: date | None = None  # default: today
+
+
 class ApprovalCreate(StrictInput):
     """The level above's approval of a serious-list proposal (44号), or its refusal (with the
     reason)."""
@@ -109,6 +116,9 @@ class CorrectionEvidence(StrictInput):
 
 class RemovalCreate(StrictInput):
     applied_on: date
+    # The day the correction was verified (核实): required where the reason's removal deadline
+    # runs from it (unreachable, false information).
+    verified_on: date | None = None
     decision_no: str = Field(min_length=1, max_length=64)
     reason: str = Text2000
     evidence: list[CorrectionEvidence] = Field(default_factory=list, max_length=10)
@@ -154,6 +164,7 @@ class ListEntryStaff(BaseModel):
     decision_late: bool | None
     expires_on: date | None
     removal_applied_on: date | None
+    removal_verified_on: date | None = None
     removal_deadline: date | None
     removal_deadline_provisional: bool = False
     removed_on: date | None

@@ -208,7 +208,14 @@ def new_entry(
                 f"（{reason.legal_basis}）",
                 f"the reason {reason_code!r} does not apply to a {entity.entity_type}",
             )
-        decide_by, provisional = count_deadline(fact_on, reason.list_within_working_days, calendar)
+        if reason.order_days is None:
+            decide_by, provisional = count_deadline(
+                fact_on, reason.list_within_working_days, calendar
+            )
+        else:
+            # Instant information: no listing (and no deadline) before a written order to
+            # publish has gone unheeded (`decisions.record_order`).
+            note = (note + "；" if note else "") + f"须先书面责令限期公示（{reason.order_basis}）"
     entry = ListEntry(
         list_kind=kind,
         uscc=entity.uscc,

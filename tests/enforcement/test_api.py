@@ -146,6 +146,7 @@ def test_removal_without_evidence_is_refused_and_nothing_changes(
     url = f"/api/v1/enforcement/entries/{entry.id}/removal"
     body = {
         "applied_on": "2026-11-20",
+        "verified_on": "2026-11-20",
         "decision_no": "昌市监异移〔2026〕7号",
         "reason": "已恢复联系",
     }
@@ -161,11 +162,13 @@ def test_removal_without_evidence_is_refused_and_nothing_changes(
     assert snapshot(session) == before
     session.refresh(entry)
     assert entry.state == "listed" and entry.removed_on is None
-    r = client.post(
-        url,
-        json={**body, "evidence": [{"kind": "contact_restored", "reference": "实地核查记录"}]},
-        headers=reviewer,
-    )
+    good = {**body, "evidence": [{"kind": "contact_restored", "reference": "实地核查记录"}]}
+    # Unreachable: the removal runs from the verified correction, which must be given.
+    unverified = {k: v for k, v in good.items() if k != "verified_on"}
+    r = client.post(url, json=unverified, headers=reviewer)
+    assert r.status_code == 400 and "核实日期" in r.json()["detail"]["zh"]
+    assert snapshot(session) == before
+    r = client.post(url, json=good, headers=reviewer)
     assert r.status_code == 200 and r.json()["state"] == "removed"
     assert r.json()["removal_evidence"][0]["kind"] == "contact_restored"
 

@@ -254,6 +254,7 @@ def test_late_decisions_are_flagged_and_the_calendar_skips_holidays(
     assert late.decision_late is True
     removal = s.RemovalCreate(
         applied_on=date(2026, 10, 14),
+        verified_on=date(2026, 10, 14),
         decision_no="昌市监异移〔2026〕9号",
         reason="已办理住所变更登记",
         evidence=[s.CorrectionEvidence(kind="new_address_registered", reference="变更登记通知书")],
@@ -263,6 +264,82 @@ def test_late_decisions_are_flagged_and_the_calendar_skips_holidays(
     )
     assert done.removal_deadline == date(2026, 10, 21) and done.removal_late is True
     assert events(session, entry)[-1] == "removed"
+
+
+def test_an_unreachable_entry_is_removed_counting_from_the_verified_correction(
+    session, book, make_entity
+) -> None:
+    """DOMAIN §10 (68号 Art. 11): removing an "unreachable" entry runs its 5 working days from
+    the day the correction was verified, not from the application."""
+    uscc = make_entity("B0000005")
+    entry = listed(session, book, uscc, "2026-09-01", "2026-09-08")
+    removal = s.RemovalCreate(
+        applied_on=date(2026, 11, 2),  # Monday: the entity says it can be reached again
+        verified_on=date(2026, 11, 6),  # Friday: the station checked the address
+        decision_no="昌市监异移〔2026〕11号",
+        reason="经核查可以联系",
+        evidence=[s.CorrectionEvidence(kind="contact_restored", reference="实地核查记录")],
+    )
+    done = decisions.remove(
+        session, entry.id, removal, user=REVIEWER, clock=at("2026-11-12"), book=book
+    )
+    # From the application it would be Monday 9 November (and 12 November late); from the
+    # verification it is Friday 13 November.
+    assert done.removal_deadline == date(2026, 11, 13) and done.removal_late is False
+    assert done.removal_verified_on == date(2026, 11, 6)
+    # An annual-report listing still counts from the application.
+    assert book.regime("2025").reason("annual_report").removal_counts_from == "application"
+
+
+def test_instant_information_is_listed_only_after_an_unheeded_written_order(
+    session, book, make_entity
+) -> None:
+    """《企业经营异常名录管理暂行办法》（工商总局令第68号）第七条: the entity is first ordered in
+    writing to publish within 10 days; only if it has not by the end of that period may it be
+    listed, within 10 working days of that end. Never an individual business (no such duty)."""
+    uscc = make_entity("B0000006")
+    entry = proposed(session, book, uscc, "2026-09-10", reason="instant_info")
+    assert entry.decide_by is None and "须先书面责令限期公示" in entry.note
+    decision = s.DecisionCreate(
+        decision="list", reason="逾期未公示", decision_no="昌市监异列〔2026〕120号"
+    )
+    with pytest.raises(Conflict, match="须先书面责令限期公示"):
+        decisions.decide(
+            session, entry.id, decision, user=REVIEWER, clock=at("2026-09-20"), book=book
+        )
+    decisions.record_order(
+        session,
+        entry.id,
+        s.OrderCreate(order_no="昌市监责〔2026〕5号", ordered_on=date(2026, 9, 14)),
+        user=REVIEWER,
+        clock=at("2026-09-14"),
+        book=book,
+    )
+    # Ordered 14 September: the period ends 24 September; the 10 working days run from then,
+    # across the National Day holiday: 15 October.
+    assert entry.fact_on == date(2026, 9, 24) and entry.decide_by == date(2026, 10, 15)
+    assert entry.decide_by == working_days_after(date(2026, 9, 24), 10)
+    with pytest.raises(Conflict, match="尚未届满"):
+        decisions.decide(
+            session, entry.id, decision, user=REVIEWER, clock=at("2026-09-24"), book=book
+        )
+    done = decisions.decide(
+        session, entry.id, decision, user=REVIEWER, clock=at("2026-09-28"), book=book
+    )
+    assert done.state == EntryState.listed and done.decision_late is False
+    assert events(session, entry) == ["proposed", "ordered", "listed"]
+    with pytest.raises(Conflict):  # once only
+        decisions.record_order(
+            session,
+            entry.id,
+            s.OrderCreate(order_no="x"),
+            user=REVIEWER,
+            clock=at("2026-09-28"),
+            book=book,
+        )
+    shop = make_entity("B0000007", entity_type="individual")
+    with pytest.raises(Invalid, match="不适用于个体工商户"):
+        proposed(session, book, shop, "2026-09-10", reason="instant_info")
 
 
 def test_individual_businesses_follow_the_regime_in_force(session, book, make_entity) -> None:

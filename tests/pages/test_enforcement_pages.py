@@ -123,6 +123,7 @@ def test_removal_needs_correction_evidence(
     form = {
         "csrf_token": csrf_of(reviewer, page),
         "applied_on": "2026-11-20",
+        "verified_on": "2026-11-21",
         "decided_on": "2026-11-24",
         "decision_no": "昌市监异移〔2026〕3号",
         "reason": "已恢复联系",
