@@ -178,6 +178,12 @@ class DeregistrationRule(_Spec):
     legal_basis: str = _source()
     # Whom the rule binds (公司法 Art. 241 binds companies).
     entity_types: tuple[EntityTypeCode, ...] = Field(default=("enterprise",), min_length=1)
+    # Companies only: the registry keeps the entity type, not the legal form, but a company's
+    # name must carry its form (《公司法》 Art. 7) and no other enterprise may use it; an
+    # enterprise whose name carries none of these (a partnership, a sole proprietorship, a
+    # non-company enterprise) is not a candidate. Empty: every entity of `entity_types`.
+    name_marks: tuple[str, ...] = ()
+    name_marks_basis: str | None = Field(default=None, min_length=4)
     # A later measure changing the notice within the regime (by `since`, ascending).
     notice_changes: tuple[NoticeChange, ...] = ()
 

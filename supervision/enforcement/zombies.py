@@ -32,6 +32,7 @@ from sqlalchemy import (
     insert,
     literal,
     literal_column,
+    or_,
 )
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
@@ -404,6 +405,11 @@ def deregistration_candidates(
             col(Entity.entity_type).in_(rule.entity_types),
             col(Entity.revoked_on).is_not(None),
             Entity.revoked_on <= cutoff,
+            *(
+                [or_(*(col(Entity.name).contains(mark) for mark in rule.name_marks))]
+                if rule.name_marks
+                else []
+            ),
         ],
     )
     if n:

@@ -56,6 +56,7 @@ def make_entity(session: Session) -> Callable[..., str]:
         status: str = "active",
         reports: tuple[int, ...] = (),
         updated: datetime | None = None,
+        name: str | None = None,
     ) -> str:
         kind = {"enterprise": "1", "individual": "2", "cooperative": "3"}[entity_type]
         uscc = build_uscc("652301", org, kind=kind)
@@ -66,7 +67,7 @@ def make_entity(session: Session) -> Callable[..., str]:
                 {
                     "uscc": uscc,
                     "uscc_check_ok": True,
-                    "name": f"昌吉市{org}商贸有限公司",
+                    "name": name or f"昌吉市{org}商贸有限公司",
                     "entity_type": entity_type,
                     "legal_rep": "李四",
                     "legal_rep_id_no": rep_id,

@@ -281,6 +281,12 @@ def test_deregistration_counts_from_the_revocation_date(session, book, entity) -
     entity("R0000006", status="deregistered", revoked="2020-01-01")  # already deregistered
     # An individual business: 公司法 Art. 241 binds companies (the rule's entity_types).
     entity("R0000007", status="revoked", revoked="2020-01-01", entity_type="individual")
+    # Nor a partnership or a sole proprietorship: enterprises, but not companies — their
+    # names carry no company form (《公司法》第七条).
+    entity(
+        "R0000008", status="revoked", revoked="2020-01-01", name="昌吉市丰源商贸中心（有限合伙）"
+    )
+    entity("R0000009", status="revoked", revoked="2020-01-01", name="昌吉市老王便利店（个人独资）")
     clock = at(TODAY)
     assert zombies.deregistration_candidates(session, clock, book) == 2
     assert zombies.deregistration_candidates(session, clock, book) == 0  # idempotent
