@@ -1,5 +1,8 @@
 """List pages: the public lists show only published listings; reviewers decide and remove."""
 
+import re
+from datetime import date
+
 from sqlmodel import Session, select
 
 from supervision.audit.models import AuditEntry
@@ -232,3 +235,61 @@ def test_planner_proposes_and_an_objection_is_recorded_and_decided(
     text = reviewer.get(page).text
     assert "异议成立，撤销列入" in text and "企业称已恢复经营" in text
     assert "L0000006" not in browser().get("/lists").text
+
+
+def test_provisional_deadlines_objection_clocks_and_orders_are_shown(
+    browser,
+    session: Session,
+    make_entity,  # noqa: F811
+    book,  # noqa: F811
+) -> None:
+    """A deadline reaching into 2027 (no announced arrangement) reads 暂定 on the reviewer's
+    pages and in the API; an open objection shows its acceptance clock; an instant-information
+    proposal asks for the written order first."""
+    from supervision.enforcement import decisions
+    from supervision.enforcement import schemas as es
+    from tests.enforcement.conftest import REVIEWER, at
+
+    late_year = proposed(session, book, make_entity("L0000011"), "2026-12-20")
+    order = proposed(session, book, make_entity("L0000012"), "2026-11-02", reason="instant_info")
+    objected = listed(session, book, make_entity("L0000013"), "2026-11-02", "2026-11-10")
+    decisions.file_objection(
+        session,
+        objected.id,
+        es.ObjectionCreate(filed_on=date(2026, 11, 20), grounds="一直在登记住所经营"),
+        user=REVIEWER,
+        clock=at("2026-11-20"),
+        book=book,
+    )
+    session.commit()
+    reviewer = browser("reviewer")
+    page = reviewer.get(f"/staff/enforcement/{late_year.id}").text
+    assert "2027年1月4日" in page and "暂定" in page
+    overview = reviewer.get("/staff/enforcement").text
+    assert "待处理的异议（1）" in overview and "待受理" in overview
+    page = reviewer.get(f"/staff/enforcement/{objected.id}").text
+    # Filed Friday 20 November: accept by Friday 27 November.
+    assert "2026年11月27日" in page and "受理异议" in page and "前决定是否受理" in page
+    page = reviewer.get(f"/staff/enforcement/{order.id}").text
+    assert "登记责令公示通知" in page and "第七条" in page
+    token = csrf_of(reviewer, f"/staff/enforcement/{order.id}")
+    r = reviewer.post(
+        f"/staff/enforcement/{order.id}/decision",
+        data={
+            "csrf_token": token,
+            "decision": "list",
+            "decision_no": "n1",
+            "reason": "x",
+            "confirm": "yes",
+        },
+    )
+    assert r.status_code == 400 and "须先书面责令限期公示" in r.text, re.findall(
+        r"<li>([^<]*)</li>", r.text
+    )[:5]
+    r = reviewer.post(
+        f"/staff/enforcement/{order.id}/order",
+        data={"csrf_token": token, "order_no": "昌市监责〔2026〕9号", "ordered_on": "2026-11-03"},
+    )
+    assert r.status_code == 303
+    session.expire_all()
+    assert session.get(ListEntry, order.id).fact_on == date(2026, 11, 13)
