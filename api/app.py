@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.errors import install_error_handlers
-from api.guards import RejectNulInPath
+from api.guards import BodyLimit, RejectNulInPath, SecurityHeaders
 from api.pages import admin as admin_pages
 from api.pages import auth as auth_pages
 from api.pages import candidates as candidate_pages
@@ -30,7 +30,7 @@ from supervision.clock import Clock, SystemClock
 from supervision.db import is_sqlite, make_engine
 from supervision.enforcement.rulebook import rulebook
 from supervision.portal.statistics import StatsCache
-from supervision.settings import Settings, get_settings
+from supervision.settings import Settings, get_settings, resolve_secret
 
 
 @asynccontextmanager
@@ -141,6 +141,7 @@ def create_app(
         description="市场主体与执法检查人员名录、可验证的随机抽取（sr1 协议）、检查结果与公示。",
     )
     app.state.settings = settings
+    app.state.secret = resolve_secret(settings).encode()
     app.state.engine = engine or make_engine(settings.database_url)
     app.state.sqlite = is_sqlite(app.state.engine)
     # Reads on SQLite begin deferred (see supervision.db): no write lock, never queued.
@@ -150,6 +151,9 @@ def create_app(
     install_error_handlers(app)
     _install_page_errors(app)
     app.add_middleware(RejectNulInPath)
+    app.add_middleware(SecurityHeaders)
+    # Outermost: a body too large is refused before anything else reads it.
+    app.add_middleware(BodyLimit, settings=settings)
     # Routes are matched in order: the other departments' restrictions lookup (the hot path,
     # in the enforcement router) is tried first. No two routers share a path.
     app.include_router(enforcement.router)

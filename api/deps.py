@@ -9,6 +9,8 @@ in the thread pool otherwise (a write may wait for SQLite's write lock; a server
 network round trip away — neither may stall the event loop).
 """
 
+import hashlib
+import hmac
 import threading
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, ParamSpec, TypeVar
@@ -68,6 +70,13 @@ def _rollback_and_close(session: Session) -> None:
 def mark_refused(request: Request) -> None:
     """The answer is a refusal (status ≥ 400) given without raising: nothing may be committed."""
     request.state.refused = True
+
+
+def keep_refused_writes(request: Request) -> None:
+    """This refusal's own record must be kept (a failed sign-in counted by the throttle): the
+    transaction commits although the answer is ≥ 400. The handler writes nothing else."""
+    request.state.refused = False
+    request.state.keep_refused = True
 
 
 def refused(request: Request) -> bool:
@@ -141,8 +150,27 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 
 
+def client_address(request: Request) -> str:
+    """The address a request came from (the peer; behind a proxy, uvicorn's
+    --forwarded-allow-ips decides whether X-Forwarded-For is believed)."""
+    return request.client.host if request.client else "unknown"
+
+
 def _token(request: Request, bearer: str | None) -> str | None:
     return bearer or request.cookies.get(TOKEN_COOKIE)
+
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+CSRF_HEADER = "X-CSRF-Token"
+
+
+def session_csrf(request: Request) -> str:
+    """HMAC of the session cookie: what a form (or a script of this site) sends back to prove
+    it was not written by another site ("" without a session cookie)."""
+    token = request.cookies.get(TOKEN_COOKIE)
+    if not token:
+        return ""
+    return hmac.new(request.app.state.secret, b"csrf:" + token.encode(), hashlib.sha256).hexdigest()
 
 
 async def optional_user(
@@ -152,6 +180,21 @@ async def optional_user(
     bearer: Annotated[str | None, Depends(oauth2)],
 ) -> User | None:
     token = _token(request, bearer)
+    if (
+        token
+        and not bearer
+        and request.method in UNSAFE_METHODS
+        and request.url.path.startswith("/api/")
+    ):
+        # A write to the JSON API carried by the browser's cookie (not a bearer token) must
+        # prove it comes from this site's own pages: the session's CSRF token in a header.
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not hmac.compare_digest(sent.encode(), session_csrf(request).encode()):
+            raise Forbidden(
+                "以登录会话（Cookie）写入接口时须附带 X-CSRF-Token 请求头；脚本请改用 Bearer 令牌",
+                "a cookie-authenticated API write needs the X-CSRF-Token header "
+                "(or use a bearer token)",
+            )
     return await run_db(request, user_for_token, session, token, clock) if token else None
 
 

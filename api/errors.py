@@ -1,6 +1,11 @@
 """Domain errors become JSON with a Chinese and an English message."""
 
+import math
+from typing import Any
+
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import DataError
@@ -26,10 +31,39 @@ def json_error(status: int, detail: dict) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=status)
 
 
+def _finite(value: Any) -> Any:
+    """The value with every NaN or infinity replaced by its name (JSON has neither)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's own 422, but able to echo a NaN or Infinity a client sent (the JSON
+        # parser accepts them; no field does): said plainly instead of failing to answer.
+        errors = _finite(jsonable_encoder(exc.errors()))
+        if _has_non_finite(exc.errors()):
+            errors.insert(
+                0,
+                {
+                    "type": "non_finite_number",
+                    "loc": ["body"],
+                    "msg": "NaN 和 Infinity 不是有效的数值 / NaN and Infinity are not valid numbers",
+                },
+            )
+        return JSONResponse({"detail": errors}, status_code=422)
+
     @app.exception_handler(DomainError)
     async def _domain_error(request: Request, exc: DomainError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        if exc.status == 429 and "retry_after" in exc.extra:
+            headers = {"Retry-After": str(exc.extra["retry_after"])}
         return JSONResponse({"detail": exc.detail()}, status_code=exc.status, headers=headers)
 
     @app.exception_handler(DataError)
@@ -38,3 +72,13 @@ def install_error_handlers(app: FastAPI) -> None:
         return json_error(
             400, {"zh": "数据库拒绝了该值，请检查输入", "en": "the database refused a value"}
         )
+
+
+def _has_non_finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_has_non_finite(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_has_non_finite(v) for v in value)
+    return False

@@ -34,3 +34,9 @@ class Invalid(DomainError):
     """Well-formed input that breaks a domain rule (schema errors are FastAPI's 422)."""
 
     status = 400
+
+
+class TooManyAttempts(DomainError):
+    """Too many failed sign-ins: wait `retry_after` seconds."""
+
+    status = 429

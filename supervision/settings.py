@@ -15,8 +15,16 @@ class Settings(BaseSettings):
     database_url: str = Field(default=f"sqlite:///{PROJECT_ROOT / 'var' / 'supervision.db'}")
     data_dir: Path = PROJECT_ROOT / "data"
     storage_dir: Path = PROJECT_ROOT / "var" / "files"
-    secret_key: str = "dev-only-change-me"
+    # Signs the forms' CSRF tokens. Empty: a random secret generated on the first run and kept
+    # in `secret_file` (mode 0600). A configured one must be long and random.
+    secret_key: str = ""
+    secret_file: Path | None = None  # default: beside the stored files (var/secret_key)
     token_ttl_hours: int = 12
+    # Sign-in throttle: this many failures for one account name, or from one address, within
+    # the window lock it out until the window has passed (429, the wait said in Chinese).
+    login_max_failures: int = 10
+    login_max_failures_per_address: int = 30
+    login_window_minutes: int = 15
     authority_name: str = "昌吉市市场监督管理局"
     authority_region: str = "652301"
     # The portal's public address: absolute links in the Atom feed and open-data files are
@@ -25,6 +33,8 @@ class Settings(BaseSettings):
     # Upper bound on the number of bad rows an import error report lists.
     import_error_cap: int = 200
     upload_max_bytes: int = 200 * 1024 * 1024
+    # Every other request body (forms, JSON): refused past this while it streams.
+    body_max_bytes: int = 2 * 1024 * 1024
     # Run the daily jobs inside the web process (make run); at scale run `supervision scheduler`.
     embedded_scheduler: bool = False
 
@@ -32,3 +42,47 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+# Values that were shipped as defaults somewhere, or are too short to be secret: refused.
+WEAK_SECRETS = {"dev-only-change-me", "changeme", "secret", "password"}
+MIN_SECRET_LENGTH = 32
+
+
+def resolve_secret(settings: Settings) -> str:
+    """The secret the app signs with: the configured one (refused when weak), or the one
+    generated on the first run under ``var/`` (created with mode 0600, then read back)."""
+    from supervision.errors import Invalid
+
+    if settings.secret_key:
+        if settings.secret_key in WEAK_SECRETS or len(settings.secret_key) < MIN_SECRET_LENGTH:
+            raise Invalid(
+                f"SUPERVISION_SECRET_KEY 过短或为公开的默认值：须为至少{MIN_SECRET_LENGTH}个字符的随机串"
+                "（或不设置，由系统在首次运行时生成）",
+                f"SUPERVISION_SECRET_KEY is a known default or shorter than {MIN_SECRET_LENGTH} "
+                "characters (leave it unset to have one generated)",
+            )
+        return settings.secret_key
+    path = settings.secret_file or settings.storage_dir.parent / "secret_key"
+    if not path.exists():
+        import os
+        import secrets
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another worker made it first
+            pass
+        else:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+    import time
+
+    for _ in range(100):  # another worker may be writing it this instant
+        secret = path.read_text().strip()
+        if len(secret) >= MIN_SECRET_LENGTH:
+            break
+        time.sleep(0.01)
+    if len(secret) < MIN_SECRET_LENGTH:
+        raise Invalid(f"密钥文件 {path} 内容无效", f"the secret file {path} is invalid")
+    return secret

@@ -46,6 +46,8 @@ class StrictInput(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         str_strip_whitespace=True,
+        # JSON has no NaN or Infinity (Python's parser accepts them): never a valid number.
+        allow_inf_nan=False,
         json_schema_extra=_describe_text,
     )
 

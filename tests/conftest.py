@@ -199,3 +199,14 @@ def planner(client: TestClient, login, session: Session, clock, app, tmp_path: P
     assert r.status_code == 201, r.text
     assert client.post("/api/v1/plans/CJ-2026/publish", headers=headers).status_code == 200
     return headers
+
+
+def post_login(client: TestClient, data: dict[str, str]):
+    """Sign in through the /login form as a browser does: the form first (its own CSRF cookie
+    and token), then the POST with the token."""
+    import re
+
+    page = client.get("/login")
+    token = re.search(r'name="login_token" value="([0-9a-f]+)"', page.text)
+    assert token, "the sign-in form carries a CSRF token"
+    return client.post("/login", data={**data, "login_token": token.group(1)})

@@ -25,7 +25,7 @@ from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
-from api.deps import TOKEN_COOKIE, Unauthorized, mark_refused
+from api.deps import Unauthorized, mark_refused, session_csrf
 from api.roles import is_planner, is_reader
 from supervision.accounts.models import ROLE_LABELS, User
 from supervision.audit.models import ACTION_LABELS, OBJECT_KEY_LABELS, OBJECT_LABELS
@@ -103,11 +103,24 @@ def page_links(
 
 def csrf_token(request: Request) -> str:
     """HMAC of the session cookie: a form from another site cannot know it."""
-    token = request.cookies.get(TOKEN_COOKIE)
-    if not token:
-        return ""
-    secret = request.app.state.settings.secret_key.encode()
-    return hmac.new(secret, b"csrf:" + token.encode(), hashlib.sha256).hexdigest()
+    return session_csrf(request)
+
+
+LOGIN_COOKIE = "sv_login"
+
+
+def login_csrf_token(request: Request, nonce: str) -> str:
+    """The sign-in form's CSRF token: HMAC of the form's own cookie (there is no session yet)."""
+    return hmac.new(
+        request.app.state.secret, b"login:" + nonce.encode(), hashlib.sha256
+    ).hexdigest()
+
+
+def check_login_csrf(request: Request, submitted: str) -> bool:
+    nonce = request.cookies.get(LOGIN_COOKIE)
+    if not nonce or not submitted:
+        return False
+    return hmac.compare_digest(submitted.encode(), login_csrf_token(request, nonce).encode())
 
 
 def check_csrf(request: Request, submitted: str) -> None:

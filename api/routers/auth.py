@@ -3,13 +3,24 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import JSONResponse
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
-from api.deps import NO_NUL, ClockDep, CurrentUser, SessionDep, SettingsDep, Unauthorized, oauth2
-from api.errors import ERROR_RESPONSES
+from api.deps import (
+    NO_NUL,
+    ClockDep,
+    CurrentUser,
+    SessionDep,
+    SettingsDep,
+    Unauthorized,
+    client_address,
+    keep_refused_writes,
+    oauth2,
+)
+from api.errors import ERROR_RESPONSES, ErrorResponse
 from api.roles import Admin
-from supervision.accounts import service
+from supervision.accounts import service, throttle
 from supervision.accounts.models import UserPublic
 from supervision.accounts.service import UserCreate
 
@@ -22,16 +33,30 @@ class Token(BaseModel):
     role: str
 
 
-@router.post("/auth/token", response_model=Token, summary="登录，取得访问令牌")
+@router.post(
+    "/auth/token",
+    response_model=Token,
+    summary="登录，取得访问令牌（失败次数过多时暂时锁定，返回 429 与等待时间）",
+    responses={429: {"model": ErrorResponse}},
+)
 def login(
+    request: Request,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     session: SessionDep,
     settings: SettingsDep,
     clock: ClockDep,
 ) -> Token:
+    policy, address = throttle.policy_of(settings), client_address(request)
+    throttle.check(session, form.username, address, clock=clock, policy=policy)
     user = service.authenticate(session, form.username, form.password)
     if user is None:
-        raise Unauthorized("用户名或密码错误", "wrong username or password")
+        throttle.record_failure(session, form.username, address, clock=clock, policy=policy)
+        keep_refused_writes(request)  # the failure is counted although the sign-in is refused
+        refusal = Unauthorized("用户名或密码错误", "wrong username or password")
+        return JSONResponse(  # type: ignore[return-value]
+            {"detail": refusal.detail()}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
+        )
+    throttle.clear(session, form.username)
     token = service.issue_token(session, user, ttl_hours=settings.token_ttl_hours, clock=clock)
     return Token(access_token=token, role=user.role)
 

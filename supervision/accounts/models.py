@@ -3,6 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 
@@ -45,6 +46,21 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime
     expires_at: datetime
     revoked: bool = False
+
+
+class LoginFailure(SQLModel, table=True):
+    """One failed sign-in, by the name tried and the address it came from (kept for the
+    throttle's window, then purged)."""
+
+    __tablename__ = "login_failure"
+    __table_args__ = (
+        Index("ix_login_failure_username_at", "username", "at"),
+        Index("ix_login_failure_address_at", "address", "at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64)
+    address: str = Field(max_length=64)
+    at: datetime
 
 
 class UserPublic(SQLModel):

@@ -1,5 +1,6 @@
 """Every domain's scheduled jobs, for the composition roots (the app factory and the CLI)."""
 
+from supervision.accounts.jobs import JOBS as ACCOUNT_JOBS
 from supervision.audit.jobs import JOBS as AUDIT_JOBS
 from supervision.enforcement.jobs import JOBS as ENFORCEMENT_JOBS
 from supervision.inspection.jobs import JOBS as INSPECTION_JOBS
@@ -7,5 +8,7 @@ from supervision.jobs.runner import Job
 
 
 def all_jobs() -> dict[str, Job]:
-    """The jobs by name, in the order they are listed (audit, inspection, enforcement)."""
-    return {job.name: job for job in (*AUDIT_JOBS, *INSPECTION_JOBS, *ENFORCEMENT_JOBS)}
+    """The jobs by name, in the order they are listed (audit, inspection, enforcement,
+    accounts)."""
+    jobs = (*AUDIT_JOBS, *INSPECTION_JOBS, *ENFORCEMENT_JOBS, *ACCOUNT_JOBS)
+    return {job.name: job for job in jobs}

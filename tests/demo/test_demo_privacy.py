@@ -33,7 +33,7 @@ from supervision.demo.consequences import build_demo_consequences
 from supervision.demo.generator import build_demo_city
 from supervision.planning.models import DrawEvent
 from supervision.registry.models import ConflictDeclaration, Entity, Inspector
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import TEST_PASSWORD, post_login
 
 MAX_PAGES = 250
 SKIP_PREFIXES = ("/staff", "/login", "/logout", "/api/v1/auth", "/docs", "/redoc", "/static")
@@ -305,7 +305,7 @@ def test_every_code_on_the_demo_pages_is_named(demo, session: Session, app, data
             clock=FixedClock(datetime(2026, 11, 26, 2, 0, tzinfo=UTC)),
         )
         session.commit()
-        login = client.post("/login", data={"username": username, "password": TEST_PASSWORD})
+        login = post_login(client, {"username": username, "password": TEST_PASSWORD})
         assert login.status_code == 303
         for path in paths:
             r = client.get(path)

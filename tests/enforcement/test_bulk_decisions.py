@@ -12,6 +12,7 @@ from supervision.enforcement import schemas as s
 from supervision.enforcement.models import EntryState, ListEntry, ListEvent
 from supervision.enforcement.rulebook import rulebook
 from supervision.errors import Conflict
+from tests.conftest import post_login
 from tests.factories import small_city
 
 
@@ -147,9 +148,7 @@ def test_the_reviewer_decides_a_whole_filter_from_the_queue_page(
     session.commit()
     page = TestClient(app, follow_redirects=False)
     assert (
-        page.post(
-            "/login", data={"username": "queue-reviewer", "password": TEST_PASSWORD}
-        ).status_code
+        post_login(page, {"username": "queue-reviewer", "password": TEST_PASSWORD}).status_code
         == 303
     )
     queue = page.get("/staff/enforcement")

@@ -1,6 +1,8 @@
 """A business's public record on the portal: found by a fragment of its name or its code, its
 published result shown in the national format, nothing unpublished or private."""
 
+import re
+
 from fastapi.testclient import TestClient
 
 from tests.inspection.conftest import approve, record_and_submit
@@ -142,7 +144,17 @@ def test_statistics_count_published_results_only_with_charts_and_tables(
     page = public.get("/statistics")
     assert page.status_code == 200
     html = page.text
-    assert html.count("<svg") == 6  # every chart drawn, inline, no image fetched
+    # Every chart drawn, each its own SVG file from this site (the page allows no inline
+    # style, and a chart carries its own).
+    charts = re.findall(r'<img src="(/statistics/charts/[a-z_]+\.svg\?v=[0-9a-f]{12})"', html)
+    assert len(charts) == 6
+    for src in charts:
+        svg = public.get(src)
+        assert svg.status_code == 200 and svg.headers["content-type"] == "image/svg+xml"
+        assert "<svg" in svg.text and "<script" not in svg.text
+        assert "default-src 'none'" in svg.headers["content-security-policy"]
+    assert public.get("/statistics/charts/nothing.svg").status_code == 404
+    assert "style-src 'self';" in page.headers["content-security-policy"]
     assert '<div class="value">2</div>' in html  # two published records
     assert '<td data-label="行业门类">F</td>' in html  # the section of F51 (no name loaded)
     assert "2026年" in html and "2026-" in html

@@ -15,7 +15,7 @@ from supervision.planning import drawing, events, freeze, service
 from supervision.planning import schemas as ps
 from supervision.registry.schemas import ConflictCreate
 from supervision.registry.service import declare_conflict
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import TEST_PASSWORD, post_login
 from tests.factories import batch_body, small_city
 
 DICE = "3 6 1 4 4 2 5 6 1 1 3 2 6 5 4 4 2 1 3 6"
@@ -70,7 +70,7 @@ def browser(app, session: Session, clock: FixedClock) -> Iterator[Callable[..., 
             clock=clock,
         )
         session.commit()
-        r = client.post("/login", data={"username": username, "password": TEST_PASSWORD})
+        r = post_login(client, {"username": username, "password": TEST_PASSWORD})
         assert r.status_code == 303, r.text
         return client
 

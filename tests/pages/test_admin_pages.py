@@ -4,13 +4,14 @@ filters and checks its chain."""
 
 from fastapi.testclient import TestClient
 
+from tests.conftest import post_login
 from tests.pages.conftest import csrf_of
 
 NEW_PASSWORD = "a-new-password-2026"
 
 
 def _login(client: TestClient, username: str, password: str) -> int:
-    return client.post("/login", data={"username": username, "password": password}).status_code
+    return post_login(client, {"username": username, "password": password}).status_code
 
 
 def test_an_admin_creates_a_user_who_changes_the_password_and_old_sessions_end(

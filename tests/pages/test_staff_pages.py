@@ -14,6 +14,7 @@ from supervision.errors import Conflict
 from supervision.planning import drawing, freeze, service
 from supervision.planning.models import Batch, Commitment, DrawEvent, Plan
 from supervision.registry.models import Inspector
+from tests.conftest import post_login
 from tests.pages.conftest import csrf_of
 
 STAFF_URLS = (
@@ -86,12 +87,10 @@ def test_login_sets_an_http_only_cookie_and_wrong_password_is_401(browser, sessi
     )
     session.commit()
     client = browser()
-    r = client.post("/login", data={"username": "wang", "password": "wrong-pass"})
+    r = post_login(client, {"username": "wang", "password": "wrong-pass"})
     assert r.status_code == 401 and "用户名或密码错误" in r.text
     assert 'value="wang"' in r.text  # the username is kept
-    r = client.post(
-        "/login", data={"username": "wang", "password": "pass-word-1", "next": "/staff/import"}
-    )
+    r = post_login(client, {"username": "wang", "password": "pass-word-1", "next": "/staff/import"})
     assert r.status_code == 303 and r.headers["location"] == "/staff/import"
     cookie = r.headers["set-cookie"]
     assert cookie.startswith(f"{TOKEN_COOKIE}=")
@@ -101,9 +100,10 @@ def test_login_sets_an_http_only_cookie_and_wrong_password_is_401(browser, sessi
     # The JSON API accepts the same cookie.
     assert client.get("/api/v1/auth/me").json()["username"] == "wang"
     # Never an open redirect.
-    r = client.post(
-        "/login", data={"username": "wang", "password": "pass-word-1", "next": "//evil.example"}
+    r = post_login(
+        client, {"username": "wang", "password": "pass-word-1", "next": "//evil.example"}
     )
+    assert r.status_code == 303, (r.status_code, re.findall(r"notice error[^>]*>(.*?)<", r.text))
     assert r.headers["location"] == "/staff"
 
 

@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 
 from api.roles import LANDING
 from supervision.accounts.service import UserCreate, create_user
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import TEST_PASSWORD, post_login
 
 
 def test_each_role_lands_on_its_own_work(app, session, clock, city) -> None:
@@ -27,18 +27,18 @@ def test_each_role_lands_on_its_own_work(app, session, clock, city) -> None:
         )
         session.commit()
         client = TestClient(app, follow_redirects=False)
-        r = client.post("/login", data={"username": f"land{n}", "password": TEST_PASSWORD})
+        r = post_login(client, {"username": f"land{n}", "password": TEST_PASSWORD})
         assert r.status_code == 303 and r.headers["location"] == LANDING[role], role
         assert client.get(LANDING[role]).status_code == 200, role
         # On the way to a page, the sign-in returns there instead.
         client.cookies.clear()
-        r = client.post(
-            "/login", data={"username": f"land{n}", "password": TEST_PASSWORD, "next": "/results"}
+        r = post_login(
+            client, {"username": f"land{n}", "password": TEST_PASSWORD, "next": "/results"}
         )
         assert r.headers["location"] == "/results"
-        r = client.post(
-            "/login",
-            data={"username": f"land{n}", "password": TEST_PASSWORD, "next": "//evil.example/x"},
+        r = post_login(
+            client,
+            {"username": f"land{n}", "password": TEST_PASSWORD, "next": "//evil.example/x"},
         )
         assert r.headers["location"] == LANDING[role]
     assert LANDING["liaison"] == "/staff/lookup" and LANDING["inspector"] == "/staff/tasks"

@@ -8,6 +8,7 @@ import itertools
 import os
 import shutil
 import tempfile
+import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -234,11 +235,51 @@ SHEET_HEAD_ROWS = 30
 XLS_MAX_BYTES = 64 << 20
 
 
+# An XLSX is a zip: what it unpacks to is checked before any of it is parsed. A real export's
+# parts compress 5–20×; a part that unpacks to far more than that is a decompression bomb.
+XLSX_MAX_UNPACKED = 2 << 30  # all parts together
+XLSX_MAX_SHARED_STRINGS = 256 << 20  # read whole by the parser
+XLSX_MAX_RATIO = 200  # unpacked / packed, for a part over XLSX_RATIO_FROM
+XLSX_RATIO_FROM = 16 << 20
+
+
+def _check_unpacked_size(stream: BinaryIO) -> None:
+    """Refuse a workbook whose parts unpack to more than the bounds above (the sizes are read
+    from the zip's directory; nothing is decompressed)."""
+    try:
+        with zipfile.ZipFile(stream) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        stream.seek(0)
+        return  # not a zip at all: the parser says so in its own words
+    stream.seek(0)
+    total = sum(p.file_size for p in parts)
+    shared = sum(p.file_size for p in parts if p.filename.endswith("sharedStrings.xml"))
+    bomb = next(
+        (
+            p
+            for p in parts
+            if p.file_size > XLSX_RATIO_FROM
+            and p.file_size > XLSX_MAX_RATIO * max(p.compress_size, 1)
+        ),
+        None,
+    )
+    if total > XLSX_MAX_UNPACKED or shared > XLSX_MAX_SHARED_STRINGS or bomb is not None:
+        raise _FileProblem(
+            None,
+            f"XLSX文件解压后过大（{total / 1024 / 1024:.0f} MB），可能已损坏或是恶意文件；"
+            "请另存为CSV或拆分后导入",
+            f"the XLSX unpacks to {total / 1024 / 1024:.0f} MB (or a part is far more "
+            "compressed than any real workbook): refused unread",
+        )
+
+
 def _read_xlsx(
     stream: BinaryIO, has_header: Callable[[list[list[str]]], bool] | None = None
 ) -> Iterator[tuple[int, list[str] | _Unreadable]]:
     """Rows of the sheet with the header (the first sheet whose first rows hold it; the
     first sheet when none does), as text, numbered like Excel numbers them."""
+    _check_unpacked_size(stream)
     try:
         workbook = openpyxl.load_workbook(stream, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl fails in many ways on untrusted input: report any
