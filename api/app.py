@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from api.errors import install_error_handlers
 from api.guards import BodyLimit, RejectNulInPath, SecurityHeaders
@@ -30,7 +31,7 @@ from supervision.clock import Clock, SystemClock
 from supervision.db import is_sqlite, make_engine
 from supervision.enforcement.rulebook import rulebook
 from supervision.portal.statistics import StatsCache
-from supervision.settings import Settings, get_settings, resolve_secret
+from supervision.settings import Settings, allowed_hosts, get_settings, resolve_secret
 
 
 @asynccontextmanager
@@ -152,6 +153,8 @@ def create_app(
     _install_page_errors(app)
     app.add_middleware(RejectNulInPath)
     app.add_middleware(SecurityHeaders)
+    # A request for another host (a forged Host header) is refused; links never use it anyway.
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(settings))
     # Outermost: a body too large is refused before anything else reads it.
     app.add_middleware(BodyLimit, settings=settings)
     # Routes are matched in order: the other departments' restrictions lookup (the hot path,

@@ -164,14 +164,49 @@ def import_tax_filings(file: Path) -> None:
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Verify the hash chain of the audit log end to end."""
-    from supervision.audit.service import verify_chain
+def audit_verify(
+    anchors_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--anchors",
+            help="published heads kept elsewhere (the JSON of /api/v1/public/audit-anchors)",
+        ),
+    ] = None,
+) -> None:
+    """Verify the hash chain of the audit log end to end, and that every published head
+    (the database's own record of them, and those in --anchors) is still in it."""
+    from supervision.audit.service import Anchor, anchors, verify_chain
 
+    kept: list[Anchor] = []
+    if anchors_file is not None:
+        try:
+            rows = json.loads(anchors_file.read_text(encoding="utf-8"))
+            kept = [
+                Anchor(str(r["anchored_on"]), int(r["entry_id"]), int(r["entries"]), str(r["hash"]))
+                for r in rows
+            ]
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            typer.secho(f"锚点文件无法读取 / unreadable anchors file: {e}", fg="red", err=True)
+            raise typer.Exit(2) from None
     with transaction(_engine()) as session:
-        report = verify_chain(session)
+        own = anchors(session)
+        known = {a.entry_id for a in own}
+        report = verify_chain(session, own + [a for a in kept if a.entry_id not in known])
+        # A kept anchor the database no longer lists is still checked (above); one that the
+        # database lists differently is a rewrite of the anchors themselves.
+        clash = [a for a in kept if a.entry_id in known and a not in own]
+    if report.ok and clash:
+        typer.secho(
+            f"锚点记录与保存的副本不一致（第{clash[0].entry_id}条）/ anchors differ from the kept copy",
+            fg="red",
+            err=True,
+        )
+        raise typer.Exit(1)
     if report.ok:
-        typer.echo(f"审计链完整，共{report.entries}条 / audit chain intact ({report.entries} rows)")
+        typer.echo(
+            f"审计链完整，共{report.entries}条，{report.anchors_checked}个已公布的链头均在链中 / "
+            f"audit chain intact ({report.entries} rows, {report.anchors_checked} anchors)"
+        )
     else:
         typer.secho(
             f"审计链在第{report.first_bad_id}条处断裂：{report.reason} / chain broken",

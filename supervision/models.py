@@ -1,7 +1,7 @@
 """Every table model, imported in one place so metadata (and Alembic) sees them all."""
 
 from supervision.accounts.models import ApiToken, LoginFailure, User  # noqa: F401
-from supervision.audit.models import AuditEntry  # noqa: F401
+from supervision.audit.models import AuditAnchor, AuditEntry  # noqa: F401
 from supervision.db import metadata  # noqa: F401
 from supervision.enforcement.models import (  # noqa: F401, E402
     EnforcementCandidate,

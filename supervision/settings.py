@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     # The portal's public address: absolute links in the Atom feed and open-data files are
     # built from it, never from a request's Host header.
     public_url: str = "http://127.0.0.1:8000"
+    # Host names a request may address (the Host header); others get 400. Empty: the public
+    # address's host and the loopback names.
+    allowed_hosts: list[str] = []
     # Upper bound on the number of bad rows an import error report lists.
     import_error_cap: int = 200
     upload_max_bytes: int = 200 * 1024 * 1024
@@ -86,3 +89,14 @@ def resolve_secret(settings: Settings) -> str:
     if len(secret) < MIN_SECRET_LENGTH:
         raise Invalid(f"密钥文件 {path} 内容无效", f"the secret file {path} is invalid")
     return secret
+
+
+def allowed_hosts(settings: Settings) -> list[str]:
+    """The Host header values the app answers (`allowed_hosts`, or the public URL's host and
+    the loopback names)."""
+    if settings.allowed_hosts:
+        return list(settings.allowed_hosts)
+    from urllib.parse import urlsplit
+
+    public = urlsplit(settings.public_url).hostname or "127.0.0.1"
+    return sorted({public, "127.0.0.1", "localhost", "[::1]"})

@@ -98,7 +98,9 @@ def app(engine: Engine, session: Session, clock: FixedClock):
     from api.deps import get_session, refused
     from supervision.settings import Settings
 
-    application = create_app(Settings(database_url=str(engine.url)), engine=engine, clock=clock)
+    # TestClient addresses "testserver".
+    settings = Settings(database_url=str(engine.url), allowed_hosts=["testserver"])
+    application = create_app(settings, engine=engine, clock=clock)
 
     def _test_session(request: Request) -> Iterator[Session]:
         # The app's rule (api.deps.get_session) on the test's session.

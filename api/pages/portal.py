@@ -15,6 +15,7 @@ from api.deps import ClockDep, SessionDep, SettingsDep
 from api.pages.render import PageRoute, page_links, render
 from api.roles import PageUser, page_context
 from reports import charts
+from supervision.audit.service import anchors
 from supervision.enforcement.rulebook import rulebook
 from supervision.errors import Invalid, NotFound
 from supervision.planning.queries import published_plan_years
@@ -250,3 +251,10 @@ def statistics_chart(
             "Cache-Control": "public, max-age=300",
         },
     )
+
+
+@router.get("/audit-anchors")
+def audit_anchors_page(request: Request, session: SessionDep, user: PageUser) -> Response:
+    """The audit log's published heads, newest first, and how to use one."""
+    rows = list(reversed(anchors(session)))
+    return render(request, "public/audit_anchors.html", {"anchors": rows}, title="审计锚点")

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Path, Query
 
 from api.deps import NO_NUL, ClockDep, SessionDep, SettingsDep
 from api.errors import ERROR_RESPONSES
+from supervision.audit.service import anchors
 from supervision.portal import schemas as s
 from supervision.portal.announcements import MAX_ITEMS, announcements
 from supervision.portal.record import entity_record
@@ -56,3 +57,12 @@ def list_announcements(
     session: SessionDep, limit: Annotated[int, Query(ge=1, le=MAX_ITEMS)] = 50
 ) -> list[s.AnnouncementPublic]:
     return [s.AnnouncementPublic.model_validate(a) for a in announcements(session, limit=limit)]
+
+
+@router.get(
+    "/audit-anchors",
+    response_model=list[s.AuditAnchorPublic],
+    summary="审计日志锚点：每日公布的链头（保存后可用 supervision audit verify --anchors 核验；公开）",
+)
+def audit_anchors(session: SessionDep) -> list[s.AuditAnchorPublic]:
+    return [s.AuditAnchorPublic.model_validate(a.__dict__) for a in anchors(session)]

@@ -1,6 +1,6 @@
 """The hash-chained audit log: one row per change, each hashing its predecessor."""
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import Column, Text
 from sqlmodel import Field, SQLModel
@@ -18,6 +18,20 @@ class AuditEntry(SQLModel, table=True):
     # Unique: two transactions extending the chain from the same row cannot both commit.
     prev_hash: str = Field(max_length=64, unique=True)
     hash: str = Field(max_length=64, unique=True)
+
+
+class AuditAnchor(SQLModel, table=True):
+    """The chain's head as published on a day (the portal's 审计锚点 page, the feed, every
+    bundle's `meta`): anyone who kept it can later prove that the log held this row with
+    this hash — truncating or rewriting the log after it no longer goes unseen."""
+
+    __tablename__ = "audit_anchor"
+    id: int | None = Field(default=None, primary_key=True)
+    anchored_on: date = Field(unique=True)
+    entry_id: int
+    entries: int  # rows in the chain up to and including entry_id
+    hash: str = Field(max_length=64)
+    published_at: datetime
 
 
 # What each audited action is called on the pages (an action not listed shows its code).

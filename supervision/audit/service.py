@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
-from supervision.audit.models import AuditEntry
+from supervision.audit.models import AuditAnchor, AuditEntry
 from supervision.clock import Clock, SystemClock
 
 GENESIS = "0" * 64
@@ -83,19 +83,59 @@ class ChainReport:
     entries: int
     first_bad_id: int | None = None
     reason: str | None = None
+    anchors_checked: int = 0
 
 
-def verify_chain(session: Session) -> ChainReport:
+@dataclass(frozen=True)
+class Anchor:
+    """A published head: the row id, how many rows the chain had up to it, and its hash."""
+
+    anchored_on: str
+    entry_id: int
+    entries: int
+    hash: str
+
+
+def verify_chain(session: Session, anchors: list[Anchor] | None = None) -> ChainReport:
+    """Walk the chain from the genesis: each row must hash its predecessor and its own
+    content. With ``anchors`` (the published heads: the database's own, or a copy someone
+    kept), each must still be in the chain — the same row, at the same position, with the
+    same hash — so a truncated tail, or a tail rewritten with recomputed hashes, is caught."""
+    by_id = {a.entry_id: a for a in anchors or []}
     prev = GENESIS
     n = 0
+    found: set[int] = set()
     for entry in session.exec(select(AuditEntry).order_by(AuditEntry.id)):
         n += 1
         if entry.prev_hash != prev:
             return ChainReport(False, n, entry.id, "prev_hash does not match the previous row")
         if _entry_hash(prev, _record(entry)) != entry.hash:
             return ChainReport(False, n, entry.id, "hash does not match the row's content")
+        anchor = by_id.get(entry.id)
+        if anchor is not None:
+            found.add(entry.id)
+            if anchor.hash != entry.hash or anchor.entries != n:
+                return ChainReport(
+                    False,
+                    n,
+                    entry.id,
+                    f"the head published on {anchor.anchored_on} (row {anchor.entry_id}, "
+                    f"{anchor.hash[:16]}…) differs from the log: history was rewritten",
+                )
         prev = entry.hash
-    return ChainReport(True, n)
+    missing = sorted(set(by_id) - found)
+    if missing:
+        gone = by_id[missing[0]]
+        return ChainReport(
+            False,
+            n,
+            gone.entry_id,
+            f"the head published on {gone.anchored_on} (row {gone.entry_id}) is no longer in "
+            "the log: rows were deleted",
+            anchors_checked=len(found),
+        )
+    seen = len(found)
+    return ChainReport(True, n, anchors_checked=seen)
 
 
 def list_entries(
@@ -135,3 +175,33 @@ def list_entries(
 
 def actions(session: Session) -> list[str]:
     return sorted(session.exec(select(AuditEntry.action).distinct()).all())
+
+
+def anchors(session: Session) -> list[Anchor]:
+    """The published heads, oldest first."""
+    return [
+        Anchor(a.anchored_on.isoformat(), a.entry_id, a.entries, a.hash)
+        for a in session.exec(select(AuditAnchor).order_by(AuditAnchor.anchored_on))
+    ]
+
+
+def anchor_head(session: Session, clock: Clock) -> AuditAnchor | None:
+    """Publish today's head of the chain (once a day; nothing before the first row)."""
+    today = clock.today()
+    existing = session.exec(select(AuditAnchor).where(AuditAnchor.anchored_on == today)).first()
+    if existing is not None:
+        return existing
+    last = session.exec(select(AuditEntry).order_by(col(AuditEntry.id).desc()).limit(1)).first()
+    if last is None:
+        return None
+    count = session.exec(select(func.count()).select_from(AuditEntry)).one()
+    row = AuditAnchor(
+        anchored_on=today, entry_id=last.id, entries=count, hash=last.hash, published_at=clock.now()
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def latest_anchor(session: Session) -> AuditAnchor | None:
+    return session.exec(select(AuditAnchor).order_by(col(AuditAnchor.anchored_on).desc())).first()

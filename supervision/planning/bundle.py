@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
+from supervision.audit.models import AuditEntry
 from supervision.draw import sr1
 from supervision.planning.drawing import frozen_inputs, frozen_strata, get_draw
 from supervision.planning.events import draw_state
@@ -28,12 +29,31 @@ from supervision.storage.artefacts import content_key
 def bundle_meta(session: Session, batch: Batch, draw: Draw) -> dict[str, Any]:
     plan = session.get(Plan, batch.plan_id)
     c = session.get(Commitment, draw.commitment_id)
-    return {
+    meta: dict[str, Any] = {
         "batch_name": batch.name,
         "authority": plan.authority,
         "committed_at": c.published_at.isoformat(),
         "drawn_at": draw.drawn_at.isoformat(),
     }
+    # The audit log's row of this draw, as an anchor: whoever keeps the bundle can later prove
+    # that the log held this row with this hash (`supervision audit verify --anchors`).
+    row = session.exec(
+        select(AuditEntry.id, AuditEntry.hash)
+        .where(AuditEntry.action == "planning.batch.draw", AuditEntry.object_key == batch.code)
+        .order_by(col(AuditEntry.id).desc())
+        .limit(1)
+    ).first()
+    if row is not None:
+        entries = session.exec(
+            select(func.count()).select_from(AuditEntry).where(col(AuditEntry.id) <= row[0])
+        ).one()
+        meta["audit_anchor"] = {
+            "anchored_on": draw.drawn_at.date().isoformat(),
+            "entry_id": row[0],
+            "entries": entries,
+            "hash": row[1],
+        }
+    return meta
 
 
 @dataclass

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from supervision.audit.models import AuditAnchor
 from supervision.clock import CHINA_TZ
 from supervision.enforcement.models import LIST_KIND_LABELS, EntryState, ListEntry
 from supervision.inspection.models import ResultStatus, ResultVersion
@@ -29,6 +30,7 @@ KIND_LABELS = {
     "results": "结果公示",
     "listing": "名录决定",
     "removal": "移出名录",
+    "anchor": "审计锚点",
 }
 MAX_ITEMS = 200
 # Rows read per source: enough to fill MAX_ITEMS after grouping by day.
@@ -70,10 +72,30 @@ def announcements(session: Session, *, limit: int = 50) -> list[Announcement]:
     out += _draws(session, limit)
     out += _results(session, limit)
     out += _decisions(session, limit)
+    out += _anchors(session, limit)
     # At the same instant, the later step of a batch's life comes first.
     rank = {k: n for n, k in enumerate(KIND_LABELS)}
     out.sort(key=lambda a: (a.at, rank[a.kind], a.key), reverse=True)
     return out[:limit]
+
+
+def _anchors(session: Session, limit: int) -> list[Announcement]:
+    """The audit log's head of each day: kept by a reader, it proves later what the log held."""
+    rows = session.exec(
+        select(AuditAnchor).order_by(col(AuditAnchor.anchored_on).desc()).limit(limit)
+    ).all()
+    return [
+        Announcement(
+            _aware(a.published_at),
+            "anchor",
+            f"审计日志锚点：{a.anchored_on.isoformat()}",
+            f"截至第 {a.entry_id} 条（共 {a.entries} 条）记录的链头哈希为 {a.hash}。保存此值，"
+            "日后可用 supervision audit verify --anchors 核验审计日志未被删改。",
+            "/audit-anchors",
+            f"anchor:{a.anchored_on.isoformat()}",
+        )
+        for a in rows
+    ]
 
 
 def _plans(session: Session, limit: int) -> list[Announcement]:

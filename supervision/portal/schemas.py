@@ -64,3 +64,12 @@ class AnnouncementPublic(_FromAttributes):
     title: str
     summary: str
     path: str
+
+
+class AuditAnchorPublic(BaseModel):
+    """A published head of the audit log's hash chain."""
+
+    anchored_on: str
+    entry_id: int
+    entries: int
+    hash: str

@@ -265,3 +265,13 @@ def test_an_xlsx_bomb_is_refused_unread(client: TestClient, login) -> None:
     )
     assert r.status_code in (400, 422), r.text
     assert "解压后过大" in r.text
+
+
+def test_a_forged_host_is_refused_and_never_echoed(client: TestClient, tmp_path) -> None:
+    r = client.get("/", headers={"Host": "evil.example"})
+    assert r.status_code == 400 and "evil.example" not in r.text
+    # The default: the public address's host and the loopback names.
+    from supervision.settings import allowed_hosts
+
+    hosts = allowed_hosts(Settings(public_url="https://sjsj.changji.gov.cn/"))
+    assert "sjsj.changji.gov.cn" in hosts and "127.0.0.1" in hosts and "evil.example" not in hosts

@@ -37,7 +37,9 @@ def access_table() -> list[str]:
     from api.app import create_app
     from supervision.settings import Settings
 
-    app = create_app(Settings(database_url="sqlite://", embedded_scheduler=False))
+    app = create_app(
+        Settings(database_url="sqlite://", embedded_scheduler=False, allowed_hosts=["testserver"])
+    )
     rows = []
     for route in iter_route_contexts(app.routes):
         if getattr(route, "dependant", None) is None or not getattr(route, "methods", None):

@@ -126,10 +126,20 @@ def test_a_citizen_finds_a_business_reads_its_record_and_verifies_the_draw(
     entity = next(t for t in tasks if t["uscc"] == published)
     _tampered_route(server)
     monkeypatch.setattr(public_pages, "TASKS_PER_PAGE", 10)
+    # The pages run under a Content-Security-Policy with no inline script or style: the
+    # browser reports anything it had to block.
+    blocked: list[str] = []
+
+    def watch(page) -> None:
+        page.on(
+            "console",
+            lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None,
+        )
 
     for label, viewport in [("desktop", {"width": 1280, "height": 900}), ("phone", PHONE)]:
         context = chromium.new_context(viewport=viewport, locale="zh-CN", accept_downloads=True)
         page = context.new_page()
+        watch(page)
 
         # Search by a two-character fragment of the name, then by the credit code.
         fragment = entity["entity_name"].removeprefix("昌吉市测试商贸")[:2]
@@ -192,6 +202,7 @@ def test_a_citizen_finds_a_business_reads_its_record_and_verifies_the_draw(
         viewport={"width": 1280, "height": 900}, locale="zh-CN", accept_downloads=True
     )
     page = context.new_page()
+    watch(page)
     page.goto(f"{server.url}/open-data")
     screenshots(page, "portal-open-data")
     with page.expect_download() as download:
@@ -201,10 +212,18 @@ def test_a_citizen_finds_a_business_reads_its_record_and_verifies_the_draw(
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
     assert rows[0][:3] == ["plan_code", "plan_name", "task_code"] and rows[1][6] == published
     page.goto(f"{server.url}/statistics")
-    assert page.locator("figure.chart svg").count() == 6
+    page.wait_for_load_state("load")
+    # Six charts, each an SVG file of this site that the browser actually drew.
+    drawn = page.eval_on_selector_all(
+        "figure.chart img", "els => els.map(e => e.complete && e.naturalWidth > 0)"
+    )
+    assert drawn == [True] * 6
     screenshots(page, "portal-statistics")
     page.goto(f"{server.url}/announcements")
     screenshots(page, "portal-announcements")
     page.goto(f"{server.url}/no-such-page")
     assert "页面不存在" in page.inner_text("main")
+    page.goto(f"{server.url}/audit-anchors")
+    assert "审计锚点" in page.inner_text("main")
     context.close()
+    assert blocked == []
