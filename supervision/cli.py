@@ -775,3 +775,45 @@ def calendar_set(year: int, file: Path) -> None:
     )
     for moved in result.moved:
         typer.echo(f"  {moved['object']} {moved['field']}: {moved['from']} → {moved['to']}")
+
+
+@app.command("backup")
+def backup_cmd(path: Path) -> None:
+    """Write a consistent backup of the database and the stored files to PATH (a new folder):
+    SQLite through its online backup API, PostgreSQL through pg_dump; a manifest of digests."""
+    from supervision.backup import backup
+
+    settings = get_settings()
+    try:
+        report = backup(_engine(), settings.storage_dir, path, now=_clock().now())
+    except DomainError as e:
+        _fail(e)
+    typer.echo(
+        f"已备份到 {report.path}：数据库 {report.database}（迁移版本 {report.revision}），"
+        f"存储文件 {report.files} 个，{report.bytes / 1024 / 1024:.1f} MB / backup written"
+    )
+
+
+@app.command("restore")
+def restore_cmd(
+    path: Path,
+    yes: Annotated[bool, typer.Option("--yes", help="replace the current database")] = False,
+) -> None:
+    """Replace the database and the stored files with the backup at PATH (every digest is
+    checked first). Stop the service before restoring."""
+    from supervision.backup import check_backup, restore
+
+    settings = get_settings()
+    try:
+        manifest = check_backup(path)
+        if not yes:
+            typer.secho(
+                f"备份完好（{manifest['created_at']}，{len(manifest['files'])} 个文件）。恢复将"
+                "覆盖当前数据库：确认请加 --yes / the backup is intact; add --yes to restore",
+                fg="yellow",
+            )
+            raise typer.Exit(1)
+        restore(_engine(), settings.storage_dir, path)
+    except DomainError as e:
+        _fail(e)
+    typer.echo(f"已从 {path} 恢复 / restored; run `supervision audit verify` to check the log")
