@@ -336,9 +336,6 @@ def serve(
     )
 
 
-if __name__ == "__main__":
-    app()
-
 
 # ---- plans, batches, draws ----------------------------------------------------------------
 
@@ -817,3 +814,8 @@ def restore_cmd(
     except DomainError as e:
         _fail(e)
     typer.echo(f"已从 {path} 恢复 / restored; run `supervision audit verify` to check the log")
+
+
+# Last, after every command is registered (`python -m supervision.cli batch …` too).
+if __name__ == "__main__":
+    app()
