@@ -70,8 +70,12 @@ def test_announcements_and_the_atom_feed_follow_what_was_published(browser, draw
     only = visitor.get("/announcements", params={"kind": "draw"}).text
     assert "完成随机抽取" in only and "公示抽取承诺：" not in only
 
-    r = visitor.get("/feed.xml", headers={"Host": "evil.example"})
+    # A forged Host is refused outright; a served feed's links come from the configured
+    # public address, never from the Host header (here "testserver").
+    assert visitor.get("/feed.xml", headers={"Host": "evil.example"}).status_code == 400
+    r = visitor.get("/feed.xml")
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/atom+xml")
+    assert "testserver" not in r.text
     parsed = feedparser.parse(r.content)
     assert parsed.version == "atom10" and not parsed.bozo, parsed.get("bozo_exception")
     assert [e.title for e in parsed.entries][:1] == [
