@@ -336,7 +336,6 @@ def serve(
     )
 
 
-
 # ---- plans, batches, draws ----------------------------------------------------------------
 
 plan_app = typer.Typer(help="年度抽查计划 / annual plans", no_args_is_help=True)

@@ -289,7 +289,7 @@ def _overview(
     except Conflict:
         reasons = {"abnormal": [], "serious": []}
     objections = decisions.objection_clocks(
-        session, today, default_calendar(request.app.state.settings.data_dir)
+        session, today, default_calendar(request.app.state.settings.data_dir), book=book
     )
     context = {
         **_common(user),
@@ -470,7 +470,7 @@ def _entry_page(
     if pending:
         today = clock.today()
         calendar = default_calendar(request.app.state.settings.data_dir)
-        clocks = decisions.objection_clocks(session, today, calendar, entry_id=entry.id)
+        clocks = decisions.objection_clocks(session, today, calendar, entry_id=entry.id, book=book)
         objection_clock = clocks[0] if clocks else None
         if objection_clock and objection_clock.stage == "filed" and common["is_reviewer"]:
             forms.add("objection_acceptance")

@@ -288,11 +288,11 @@ def accept_objection(
     summary="待受理、待核实的异议及其期限（最近到期在前）",
 )
 def objection_clocks(
-    session: SessionDep, user: Reviewer, clock: ClockDep, calendar: CalendarDep
+    session: SessionDep, user: Reviewer, clock: ClockDep, calendar: CalendarDep, book: RulebookDep
 ) -> list[s.ObjectionClockStaff]:
     return [
         s.ObjectionClockStaff(**c.__dict__)
-        for c in decisions.objection_clocks(session, clock.today(), calendar)
+        for c in decisions.objection_clocks(session, clock.today(), calendar, book=book)
     ]
 
 

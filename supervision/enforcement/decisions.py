@@ -22,7 +22,7 @@ from supervision.enforcement.models import (
     ListEvent,
     ListKind,
 )
-from supervision.enforcement.rulebook import Rulebook
+from supervision.enforcement.rulebook import Rulebook, rulebook
 from supervision.enforcement.service import (
     add_event,
     add_events,
@@ -330,6 +330,25 @@ def _objection_rule(entry: ListEntry, book: Rulebook) -> Any:
     return book.regime(entry.rulebook).objection
 
 
+def step_deadline(
+    rulebook_name: str,
+    event: ListEvent,
+    book: Rulebook,
+    calendar: WorkdayCalendar | None = None,
+) -> tuple[date | None, bool]:
+    """The deadline of the step an objection event opened (filed → accept, accepted →
+    verify) and whether it is provisional — counted on the calendar as it stands now, so a
+    deadline counted provisionally follows the year's arrangement once it is entered (the
+    event records what was said at the time)."""
+    rule = book.regime(rulebook_name).objection
+    days = (
+        rule.accept_within_working_days
+        if event.kind == "objection_filed"
+        else rule.verify_within_working_days
+    )
+    return count_deadline(event.event_on, days, calendar)
+
+
 def file_objection(
     session: Session,
     entry_id: int,
@@ -394,9 +413,8 @@ def accept_objection(
     events = objection_events(session, entry)
     if entry.state != EntryState.listed or objection_stage(events) != "filed":
         raise Conflict("没有待受理的异议", "there is no objection waiting to be accepted")
-    filed = json.loads(events[-1].detail)
     on = _day(data.decided_on, clock, events[-1].event_on, "受理")
-    accept_by = date.fromisoformat(filed["accept_by"]) if filed.get("accept_by") else None
+    accept_by, _ = step_deadline(entry.rulebook, events[-1], book, calendar)
     late = accept_by is not None and on > accept_by
     rule = _objection_rule(entry, book)
     detail: dict[str, Any] = {"reason": data.reason, "late": late, "accept_by": accept_by}
@@ -444,8 +462,7 @@ def decide_objection(
             session, entry_id, accept, user=user, clock=clock, book=book, calendar=calendar
         )
         events = objection_events(session, entry)
-    accepted = json.loads(events[-1].detail)
-    verify_by = date.fromisoformat(accepted["verify_by"]) if accepted.get("verify_by") else None
+    verify_by, _ = step_deadline(entry.rulebook, events[-1], book, calendar)
     late = verify_by is not None and on > verify_by
     if data.outcome == "upheld":
         entry.state = EntryState.withdrawn
@@ -492,10 +509,12 @@ def objection_clocks(
     calendar: WorkdayCalendar | None = None,
     *,
     entry_id: int | None = None,
+    book: Rulebook | None = None,
 ) -> list[ObjectionClock]:
     """Every open objection (or ``entry_id``'s) with its current step's deadline, soonest
-    first."""
+    first (counted on the calendar as it stands now: see `step_deadline`)."""
     cal = calendar or default_calendar()
+    book = book or rulebook()
     last_seq = (
         select(ListEvent.entry_id, func.max(ListEvent.seq).label("seq"))
         .where(
@@ -515,7 +534,7 @@ def objection_clocks(
             .subquery()
         )
     rows = session.exec(
-        select(ListEvent, ListEntry.uscc)
+        select(ListEvent, ListEntry.uscc, ListEntry.rulebook)
         .join(
             last_seq,
             (last_seq.c.entry_id == ListEvent.entry_id) & (last_seq.c.seq == ListEvent.seq),
@@ -527,10 +546,8 @@ def objection_clocks(
         )
     ).all()
     out = []
-    for event, uscc in rows:
-        detail = json.loads(event.detail)
-        key = "accept_by" if event.kind == "objection_filed" else "verify_by"
-        due = date.fromisoformat(detail[key]) if detail.get(key) else None
+    for event, uscc, rulebook_name in rows:
+        due, provisional = step_deadline(rulebook_name, event, book, cal)
         try:
             left = cal.working_days_between(today, due) if due else None
         except CalendarNotCovered:
@@ -542,7 +559,7 @@ def objection_clocks(
                 stage="filed" if event.kind == "objection_filed" else "accepted",
                 since=event.event_on,
                 due=due,
-                provisional=bool(detail.get("provisional")),
+                provisional=provisional,
                 working_days_left=left,
                 overdue=due is not None and today > due,
             )

@@ -67,7 +67,9 @@ def enforcement_objections(session: Session, clock: Clock, settings: Settings) -
             "overdue": c.overdue,
             "provisional": c.provisional,
         }
-        for c in decisions.objection_clocks(session, today, default_calendar(settings.data_dir))
+        for c in decisions.objection_clocks(
+            session, today, default_calendar(settings.data_dir), book=rulebook(settings.data_dir)
+        )
         if c.overdue
         or (c.working_days_left is not None and c.working_days_left <= OBJECTION_WARN_WORKING_DAYS)
     ]

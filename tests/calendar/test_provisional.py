@@ -191,3 +191,31 @@ def test_the_cli_enters_an_arrangement(tmp_path: Path, data_dir_copy, monkeypatc
         assert "正式" in status.output and "test notice" in status.output
     finally:
         get_settings.cache_clear()
+
+
+def test_an_objections_clock_follows_the_arrangement_once_entered(
+    session, book, make_entity, data_dir_copy
+) -> None:
+    """Filed on Monday 28 December 2026: 5 working days to accept reach into 2027 — counted
+    provisionally (29–31 December, 1 January off, 4 and 5 January: Tuesday 5 January), then
+    on the arrangement entered (Saturday 2 January worked: Monday 4 January)."""
+    from tests.enforcement.conftest import listed
+
+    entry = listed(session, book, make_entity("P0000009"), "2026-12-01", "2026-12-08")
+    decisions.file_objection(
+        session,
+        entry.id,
+        es.ObjectionCreate(filed_on=date(2026, 12, 28), grounds="异议"),
+        user=REVIEWER,
+        clock=at("2026-12-28"),
+        book=book,
+    )
+    cal = default_calendar(data_dir_copy)
+    (clock,) = decisions.objection_clocks(session, date(2026, 12, 28), cal, book=book)
+    assert (clock.due, clock.provisional) == (date(2027, 1, 5), True)
+    announce_year(
+        session, data_dir_copy, 2027, ANNOUNCED, book=book, actor="admin-t", clock=at("2026-12-28")
+    )
+    cal = default_calendar(data_dir_copy)
+    (clock,) = decisions.objection_clocks(session, date(2026, 12, 28), cal, book=book)
+    assert (clock.due, clock.provisional) == (date(2027, 1, 4), False)
