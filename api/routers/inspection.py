@@ -244,7 +244,7 @@ def review(
 def publish_task(
     task_id: TaskId,
     session: SessionDep,
-    user: CurrentUser,
+    user: StaffReader,
     clock: ClockDep,
     book: CodebookDep,
     calendar: CalendarDep,
@@ -261,7 +261,7 @@ def publish_task(
 def publish_batch(
     code: Code,
     session: SessionDep,
-    user: CurrentUser,
+    user: StaffReader,
     clock: ClockDep,
     calendar: CalendarDep,
 ) -> s.PublicationSummary:
