@@ -4,10 +4,11 @@ every user's own password change."""
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request, UploadFile
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
+from starlette.datastructures import UploadFile
 
 from api.deps import TOKEN_COOKIE, ClockDep, SessionDep, SettingsDep
 from api.pages.render import (

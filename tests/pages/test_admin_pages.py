@@ -2,6 +2,8 @@
 disabled and reset from the pages; a changed password ends every old session; the audit log
 filters and checks its chain."""
 
+import re
+
 from fastapi.testclient import TestClient
 
 from tests.conftest import post_login
@@ -145,6 +147,41 @@ def test_the_status_page_says_what_is_in_force_and_what_is_to_confirm(browser, c
     page = browser("admin").get("/staff/admin/status").text
     assert "现行" in page and "待确认的规定" in page and "2025" in page
     assert "工作日历" in page and "已公布" in page
+
+
+def test_the_admin_enters_a_years_arrangement_from_the_status_page(
+    browser, city, app, tmp_path
+) -> None:
+    """2027 shows as 暂定 until its arrangement is entered; a wrong file is refused with the
+    reason and changes nothing; the right one is taken (into a copy of the data folder)."""
+    import shutil
+
+    from tests.calendar.test_provisional import ANNOUNCED
+
+    data = tmp_path / "data"
+    shutil.copytree(app.state.settings.data_dir, data)
+    app.state.settings.data_dir = data
+    admin = browser("admin")
+    page = admin.get("/staff/admin/status").text
+    assert "暂定" in page and "录入已公布的放假安排" in page
+    token = csrf_of(admin, "/staff/admin/status")
+    bad = admin.post(
+        "/staff/admin/calendar",
+        data={"csrf_token": token, "year": "2027"},
+        files={"file": ("2027.yaml", b"year: 2027\nstatus: pending\n", "text/yaml")},
+    )
+    notice = re.findall(r"未执行：</strong>([^<]*)", bad.text)
+    assert bad.status_code == 400 and "announced" in "".join(notice), notice
+    assert b"pending" in (data / "calendar" / "2027.yaml").read_bytes()
+    ok = admin.post(
+        "/staff/admin/calendar",
+        data={"csrf_token": token, "year": "2027"},
+        files={"file": ("2027.yaml", ANNOUNCED, "text/yaml")},
+    )
+    assert ok.status_code == 303
+    assert (data / "calendar" / "2027.yaml").read_bytes() == ANNOUNCED
+    page = admin.get("/staff/admin/status").text
+    assert "test notice" in page
 
 
 def test_the_api_administers_accounts_too(client, login, session) -> None:
