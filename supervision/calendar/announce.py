@@ -163,8 +163,13 @@ def _recount_entry(
 ) -> list[tuple[str, str, str, str, dict[str, Any] | None]]:
     regime = book.regime(entry.rulebook)
     out = []
-    if entry.decide_by_provisional and entry.decide_by is not None:
-        days = regime.reason(entry.reason_code).list_within_working_days
+    days: int | None = None
+    if entry.list_kind == ListKind.serious:  # a move decided within days of its due day
+        move = regime.escalation.move_to_serious
+        days = move.decide_within_working_days if move else None
+    elif (reason := regime.reason(entry.reason_code)) is not None:
+        days = reason.list_within_working_days
+    if entry.decide_by_provisional and entry.decide_by is not None and days is not None:
         new = calendar.working_days_after(entry.fact_on, days)
         provisional = calendar.provisional_between(entry.fact_on, new)
         out += _moved(result, entry, "decide_by", entry.decide_by, new, provisional, actor)
@@ -172,11 +177,14 @@ def _recount_entry(
         if entry.decided_on is not None:
             entry.decision_late = entry.decided_on > new
     if entry.removal_deadline_provisional and entry.removal_applied_on is not None:
+        start = entry.removal_applied_on
         if entry.list_kind == ListKind.serious:
             days = regime.serious_removal_decide_within_working_days or 0
         else:
-            days = regime.reason(entry.reason_code).remove_within_working_days
-        start = entry.removal_verified_on or entry.removal_applied_on
+            reason = regime.reason(entry.reason_code)
+            days = reason.remove_within_working_days
+            if reason.removal_counts_from == "verification" and entry.removal_verified_on:
+                start = entry.removal_verified_on  # as `decisions.remove` counted it
         new = calendar.working_days_after(start, days)
         provisional = calendar.provisional_between(start, new)
         old = entry.removal_deadline

@@ -219,3 +219,32 @@ def test_an_objections_clock_follows_the_arrangement_once_entered(
     cal = default_calendar(data_dir_copy)
     (clock,) = decisions.objection_clocks(session, date(2026, 12, 28), cal, book=book)
     assert (clock.due, clock.provisional) == (date(2027, 1, 4), False)
+
+
+def test_a_removal_deadline_is_counted_again_from_its_verified_correction(
+    session, book, make_entity, data_dir_copy
+) -> None:
+    """An unreachable entry: applied for on 28 December, verified on 29 December 2026; its 5
+    working days reach into 2027 (provisional: 30, 31 Dec, 4, 5, 6 Jan), then on the entered
+    arrangement (2 Jan worked: 5 Jan)."""
+    from tests.enforcement.conftest import listed
+
+    entry = listed(session, book, make_entity("P0000010"), "2026-12-01", "2026-12-08")
+    removal = es.RemovalCreate(
+        applied_on=date(2026, 12, 28),
+        verified_on=date(2026, 12, 29),
+        decided_on=date(2026, 12, 31),
+        decision_no="昌市监异移〔2026〕99号",
+        reason="经核查可以联系",
+        evidence=[es.CorrectionEvidence(kind="contact_restored", reference="实地核查记录")],
+    )
+    cal = default_calendar(data_dir_copy)
+    decisions.remove(
+        session, entry.id, removal, user=REVIEWER, clock=at("2026-12-31"), book=book, calendar=cal
+    )
+    assert (entry.removal_deadline, entry.removal_deadline_provisional) == (date(2027, 1, 6), True)
+    announce_year(
+        session, data_dir_copy, 2027, ANNOUNCED, book=book, actor="admin-t", clock=at("2026-12-31")
+    )
+    assert (entry.removal_deadline, entry.removal_deadline_provisional) == (date(2027, 1, 5), False)
+    assert entry.removal_late is False
