@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from api.errors import install_error_handlers
-from api.guards import BodyLimit, RejectNulInPath, SecurityHeaders
+from api.guards import BodyLimit, DownloadLimit, RejectNulInPath, SecurityHeaders
 from api.pages import admin as admin_pages
 from api.pages import auth as auth_pages
 from api.pages import candidates as candidate_pages
@@ -151,10 +151,13 @@ def create_app(
     app.state.stats_cache = StatsCache()
     install_error_handlers(app)
     _install_page_errors(app)
+    # Each added middleware wraps the ones before it: the last is the outermost.
     app.add_middleware(RejectNulInPath)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(DownloadLimit, settings=settings)
     # A request for another host (a forged Host header) is refused; links never use it anyway.
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(settings))
+    # The headers go on every answer, the guards' refusals included.
+    app.add_middleware(SecurityHeaders)
     # Outermost: a body too large is refused before anything else reads it.
     app.add_middleware(BodyLimit, settings=settings)
     # Routes are matched in order: the other departments' restrictions lookup (the hot path,

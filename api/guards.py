@@ -1,6 +1,9 @@
 """Request guards that hold for every route, before any handler runs."""
 
+import math
 import re
+import time
+from collections import deque
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
@@ -186,3 +189,76 @@ async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, detai
         response = HTMLResponse(body, status_code=status)
     response.headers["connection"] = "close"
     await response(scope, receive, send)
+
+
+# ---- expensive public downloads -------------------------------------------------------------
+# The public files that cost real time or bandwidth (a draw's bundle, its PDFs, its frozen
+# files, the open-data exports) are limited per source address: `public_downloads_per_minute`
+# in any sliding minute, per worker process (0: no limit). Staff, who carry a credential, are
+# not counted. Over the limit: 429 with the seconds to wait.
+
+DOWNLOADS = re.compile(
+    r"^(/api/v1/batches/[^/]+/(bundle\.json|bundle\.zip|commitment\.pdf|draw\.pdf|files/[^/]+)"
+    r"|/open-data/[^/]+)$"
+)
+WINDOW_SECONDS = 60.0
+MAX_ADDRESSES = 100_000
+
+
+class DownloadLimit:
+    def __init__(self, app: ASGIApp, *, settings: Any) -> None:
+        self.app = app
+        self.settings = settings
+        self.seen: dict[str, deque[float]] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        limit = self.settings.public_downloads_per_minute
+        if (
+            scope["type"] != "http"
+            or not limit
+            or scope["method"] != "GET"
+            or not DOWNLOADS.match(scope["path"])
+            or _has_credential(scope)
+        ):
+            await self.app(scope, receive, send)
+            return
+        address = (scope.get("client") or ("unknown", 0))[0]
+        now = time.monotonic()
+        times = self.seen.get(address)
+        if times is None:
+            if len(self.seen) >= MAX_ADDRESSES:
+                self._forget(now)
+            times = self.seen[address] = deque()
+        while times and now - times[0] > WINDOW_SECONDS:
+            times.popleft()
+        if len(times) >= limit:
+            wait = max(1, math.ceil(WINDOW_SECONDS - (now - times[0])))
+            detail = {
+                "zh": f"下载过于频繁：每分钟最多{limit}次，请于{wait}秒后再试",
+                "en": f"too many downloads: at most {limit} a minute; retry in {wait} s",
+            }
+            response = (
+                json_error(429, detail)
+                if scope["path"].startswith("/api/")
+                else HTMLResponse(f"<p>{detail['zh']}</p>", status_code=429)
+            )
+            response.headers["Retry-After"] = str(wait)
+            await response(scope, receive, send)
+            return
+        times.append(now)
+        await self.app(scope, receive, send)
+
+    def _forget(self, now: float) -> None:
+        """Drop the addresses whose last download left the window (bounded memory)."""
+        for address in [a for a, t in self.seen.items() if not t or now - t[-1] > WINDOW_SECONDS]:
+            del self.seen[address]
+        if len(self.seen) >= MAX_ADDRESSES:  # still full: forget the oldest half
+            for address in list(self.seen)[: MAX_ADDRESSES // 2]:
+                del self.seen[address]
+
+
+def _has_credential(scope: Scope) -> bool:
+    for name, value in scope.get("headers", []):
+        if name == b"authorization" or (name == b"cookie" and _COOKIE_MARK in value):
+            return True
+    return False

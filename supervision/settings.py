@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     # Upper bound on the number of bad rows an import error report lists.
     import_error_cap: int = 200
     upload_max_bytes: int = 200 * 1024 * 1024
+    # The public downloads that cost real time (a draw's bundle, PDFs and files, open data):
+    # at most this many per source address in a sliding minute, per worker (0: no limit).
+    public_downloads_per_minute: int = 120
     # Every other request body (forms, JSON): refused past this while it streams.
     body_max_bytes: int = 2 * 1024 * 1024
     # Run the daily jobs inside the web process (make run); at scale run `supervision scheduler`.

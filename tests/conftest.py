@@ -98,8 +98,13 @@ def app(engine: Engine, session: Session, clock: FixedClock):
     from api.deps import get_session, refused
     from supervision.settings import Settings
 
-    # TestClient addresses "testserver".
-    settings = Settings(database_url=str(engine.url), allowed_hosts=["testserver"])
+    # TestClient addresses "testserver"; generated-request tests download far more than a
+    # person would (the per-address download limit is tested on its own).
+    settings = Settings(
+        database_url=str(engine.url),
+        allowed_hosts=["testserver"],
+        public_downloads_per_minute=0,
+    )
     application = create_app(settings, engine=engine, clock=clock)
 
     def _test_session(request: Request) -> Iterator[Session]:

@@ -275,3 +275,23 @@ def test_a_forged_host_is_refused_and_never_echoed(client: TestClient, tmp_path)
 
     hosts = allowed_hosts(Settings(public_url="https://sjsj.changji.gov.cn/"))
     assert "sjsj.changji.gov.cn" in hosts and "127.0.0.1" in hosts and "evil.example" not in hosts
+
+
+def test_public_downloads_are_limited_per_address(app, client: TestClient, login, clock) -> None:
+    """The expensive public files: at most N a minute from one address (429 with the wait);
+    pages and staff with a credential are not counted."""
+    app.state.settings.public_downloads_per_minute = 3
+    try:
+        for _ in range(3):
+            assert client.get("/open-data/batches.csv").status_code == 200
+        r = client.get("/open-data/batches.csv")
+        assert r.status_code == 429 and 0 < int(r.headers["Retry-After"]) <= 60
+        assert "下载过于频繁" in r.text
+        assert r.headers["x-frame-options"] == "DENY"  # the guards' refusals carry the headers
+        r = client.get("/api/v1/batches/CJ-NONE/bundle.json")
+        assert r.status_code == 429 and "下载过于频繁" in r.json()["detail"]["zh"]
+        assert client.get("/open-data").status_code == 200  # a page, not a download
+        staff = login("planner")
+        assert client.get("/open-data/batches.csv", headers=staff).status_code == 200
+    finally:
+        app.state.settings.public_downloads_per_minute = 0
