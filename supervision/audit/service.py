@@ -6,12 +6,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import text
 from sqlmodel import Session, col, func, select
 
 from supervision.audit.models import AuditAnchor, AuditEntry
 from supervision.clock import Clock, SystemClock
 
 GENESIS = "0" * 64
+# The advisory lock that serialises appends to the chain on PostgreSQL ("audit" in ASCII).
+AUDIT_LOCK_KEY = 0x6175646974
 
 
 def _canonical(obj: Any) -> str:
@@ -53,7 +56,16 @@ def record_changes(
 ) -> list[AuditEntry]:
     """Append one audit row per (actor, action, object_type, object_key, payload), chained in
     order from the current last row, in the caller's transaction (one read, one flush: a bulk
-    act of thousands of decisions still gets one row each)."""
+    act of thousands of decisions still gets one row each).
+
+    Writers take turns: on PostgreSQL a transaction-scoped advisory lock is held from here to
+    the commit, so two transactions never extend the chain from the same row (the unique
+    `prev_hash` would refuse the second — an error a user should never see); on SQLite the
+    writing transaction itself is exclusive.
+    """
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
     last = session.exec(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1)).first()
     prev = last.hash if last else GENESIS
     at = (clock or SystemClock()).now()
