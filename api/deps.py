@@ -76,7 +76,6 @@ def keep_refused_writes(request: Request) -> None:
     """This refusal's own record must be kept (a failed sign-in counted by the throttle): the
     transaction commits although the answer is ≥ 400. The handler writes nothing else."""
     request.state.refused = False
-    request.state.keep_refused = True
 
 
 def refused(request: Request) -> bool:

@@ -31,14 +31,16 @@ def json_error(status: int, detail: dict) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=status)
 
 
-def _finite(value: Any) -> Any:
-    """The value with every NaN or infinity replaced by its name (JSON has neither)."""
+def _finite(value: Any, found: list[bool]) -> Any:
+    """The value with every NaN or infinity replaced by its name (JSON has neither); ``found``
+    gets True appended for each one replaced."""
     if isinstance(value, float) and not math.isfinite(value):
+        found.append(True)
         return str(value)
     if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
+        return {k: _finite(v, found) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
+        return [_finite(v, found) for v in value]
     return value
 
 
@@ -47,8 +49,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         # FastAPI's own 422, but able to echo a NaN or Infinity a client sent (the JSON
         # parser accepts them; no field does): said plainly instead of failing to answer.
-        errors = _finite(jsonable_encoder(exc.errors()))
-        if _has_non_finite(exc.errors()):
+        found: list[bool] = []
+        errors = _finite(jsonable_encoder(exc.errors()), found)
+        if found:
             errors.insert(
                 0,
                 {
@@ -72,13 +75,3 @@ def install_error_handlers(app: FastAPI) -> None:
         return json_error(
             400, {"zh": "数据库拒绝了该值，请检查输入", "en": "the database refused a value"}
         )
-
-
-def _has_non_finite(value: Any) -> bool:
-    if isinstance(value, float):
-        return not math.isfinite(value)
-    if isinstance(value, dict):
-        return any(_has_non_finite(v) for v in value.values())
-    if isinstance(value, list | tuple):
-        return any(_has_non_finite(v) for v in value)
-    return False

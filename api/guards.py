@@ -92,10 +92,7 @@ class SecurityHeaders:
 
 
 def _has_session_cookie(scope: Scope) -> bool:
-    for name, value in scope.get("headers", []):
-        if name == b"cookie" and _COOKIE_MARK in value:
-            return True
-    return False
+    return any(name == b"cookie" and _COOKIE_MARK in value for name, value in scope["headers"])
 
 
 # ---- request bodies -------------------------------------------------------------------------
@@ -126,17 +123,12 @@ class BodyLimit:
         upload = bool(UPLOAD_ROUTES.match(path))
         settings = self.settings
         limit = settings.upload_max_bytes if upload else settings.body_max_bytes
-        headers = dict(scope.get("headers", []))
-        if (
-            upload
-            and b"authorization" not in headers
-            and _COOKIE_MARK not in headers.get(b"cookie", b"")
-        ):
+        if upload and not _has_credential(scope):
             await _refuse(scope, receive, send, 401, UNSIGNED_UPLOAD)
             return
-        declared = headers.get(b"content-length", b"")
+        declared = dict(scope["headers"]).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > limit:
-            await _refuse(scope, receive, send, 413, _too_large(limit))
+            await _refuse(scope, receive, send, 413, _too_large(limit, upload))
             return
         seen = 0
         started = refused = False
@@ -153,7 +145,7 @@ class BodyLimit:
                 if seen > limit:
                     refused = True
                     if not started:
-                        await _refuse(scope, receive, send, 413, _too_large(limit))
+                        await _refuse(scope, receive, send, 413, _too_large(limit, upload))
                     return {"type": "http.disconnect"}
             return message
 
@@ -170,10 +162,13 @@ class BodyLimit:
 UNSIGNED_UPLOAD = {"zh": "请先登录再上传文件", "en": "sign in before uploading a file"}
 
 
-def _too_large(limit: int) -> dict:
-    mb = limit / 1024 / 1024
-    size = f"{mb:.0f} MB" if mb >= 1 else f"{limit // 1024} KB"
-    return {"zh": f"请求内容超过大小上限（{size}）", "en": f"the request body exceeds {size}"}
+def _too_large(limit: int, upload: bool) -> dict:
+    if limit >= 1 << 20:
+        size = f"{limit / (1 << 20):.0f} MB"
+    else:
+        size = f"{limit / 1024:.0f} KB" if limit >= 1024 else f"{limit} 字节"
+    hint = "，请拆分文件后分批上传" if upload else ""
+    return {"zh": f"请求内容超过大小上限（{size}）{hint}", "en": f"the request body exceeds {size}"}
 
 
 async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, detail: dict) -> None:
@@ -258,7 +253,7 @@ class DownloadLimit:
 
 
 def _has_credential(scope: Scope) -> bool:
-    for name, value in scope.get("headers", []):
-        if name == b"authorization" or (name == b"cookie" and _COOKIE_MARK in value):
-            return True
-    return False
+    """A bearer token or the session cookie (whether it is valid is the handler's to say)."""
+    return _has_session_cookie(scope) or any(
+        name == b"authorization" for name, _ in scope["headers"]
+    )

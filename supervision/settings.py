@@ -1,10 +1,16 @@
 """Settings read from the environment (prefix SUPERVISION_) when a composition root starts."""
 
+import os
+import secrets
+import time
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from supervision.errors import Invalid
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,8 +64,6 @@ MIN_SECRET_LENGTH = 32
 def resolve_secret(settings: Settings) -> str:
     """The secret the app signs with: the configured one (refused when weak), or the one
     generated on the first run under ``var/`` (created with mode 0600, then read back)."""
-    from supervision.errors import Invalid
-
     if settings.secret_key:
         if settings.secret_key in WEAK_SECRETS or len(settings.secret_key) < MIN_SECRET_LENGTH:
             raise Invalid(
@@ -71,9 +75,6 @@ def resolve_secret(settings: Settings) -> str:
         return settings.secret_key
     path = settings.secret_file or settings.storage_dir.parent / "secret_key"
     if not path.exists():
-        import os
-        import secrets
-
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -82,8 +83,6 @@ def resolve_secret(settings: Settings) -> str:
         else:
             with os.fdopen(fd, "w") as fh:
                 fh.write(secrets.token_hex(32))
-    import time
-
     for _ in range(100):  # another worker may be writing it this instant
         secret = path.read_text().strip()
         if len(secret) >= MIN_SECRET_LENGTH:
@@ -99,7 +98,5 @@ def allowed_hosts(settings: Settings) -> list[str]:
     the loopback names)."""
     if settings.allowed_hosts:
         return list(settings.allowed_hosts)
-    from urllib.parse import urlsplit
-
     public = urlsplit(settings.public_url).hostname or "127.0.0.1"
     return sorted({public, "127.0.0.1", "localhost", "[::1]"})

@@ -469,12 +469,14 @@ def _entry_page(
         objection_clock = clocks[0] if clocks else None
         if objection_clock and objection_clock.stage == "filed" and common["is_reviewer"]:
             forms.add("objection_acceptance")
+    regime = book.regime(entry.rulebook)
+    # The abnormal-list reason, when it is one (a serious reason has none of these rules).
+    reason = regime.reason(entry.reason_code) if entry.list_kind == "abnormal" else None
     step, approval, order, needs_order = "local", None, None, False
     if entry.state == EntryState.proposed:
-        row = service.get_entry(session, entry_id)
+        row = service.get_entry(session, entry_id)  # the same row (the session's identity map)
         step = decisions.authority_step(row, book)
-        reason = book.regime(entry.rulebook).reason(entry.reason_code)
-        if entry.list_kind == "abnormal" and reason is not None and reason.order_days:
+        if reason is not None and reason.order_days:
             needs_order, order = reason, decisions.order_of(session, row)
             if order is None:
                 forms.add("order")
@@ -482,12 +484,9 @@ def _entry_page(
             approval = decisions.approval_state(session, row)
             if common["is_admin"] and approval != "granted":
                 forms.add("approval")
-    regime = book.regime(entry.rulebook)
-    entry_reason = book.regime(entry.rulebook).reason(entry.reason_code)
     context = {
-        "removal_from_verification": entry.list_kind == "abnormal"
-        and entry_reason is not None
-        and entry_reason.removal_counts_from == "verification",
+        "removal_from_verification": reason is not None
+        and reason.removal_counts_from == "verification",
         "needs_order": needs_order,
         "order": order,
         "authority_step": step,
@@ -495,7 +494,7 @@ def _entry_page(
         "provincial_authority": regime.provincial_authority,
         "level_above_authority": regime.level_above_authority,
         "objection_clock": objection_clock,
-        "objection_rule": book.regime(entry.rulebook).objection,
+        "objection_rule": regime.objection,
         **common,
         "entry": entry,
         "events": events,

@@ -301,10 +301,7 @@ class PageRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def page_handler(request: Request) -> Response:
-            limit = request.app.state.settings.upload_max_bytes
-            declared = request.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > limit:
-                return error_page(request, 413, too_large_message(limit))
+            # Bodies over the limit never get here (api.guards.BodyLimit answers 413 first).
             # The session dependency has already rolled back when the handler raised.
             try:
                 return await handler(request)
@@ -316,10 +313,6 @@ class PageRoute(APIRoute):
                 return error_page(request, 400, "；".join(validation_messages(exc.errors())))
 
         return page_handler
-
-
-def too_large_message(limit: int) -> str:
-    return f"上传的文件超过大小上限（{limit / 1024 / 1024:.0f} MB），请拆分文件后分批导入"
 
 
 # ---- validation messages ------------------------------------------------------------------

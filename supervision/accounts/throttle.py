@@ -17,6 +17,7 @@ from supervision.accounts.models import LoginFailure
 from supervision.audit.service import record_change
 from supervision.clock import Clock
 from supervision.errors import TooManyAttempts
+from supervision.settings import Settings
 
 NAME_LENGTH = 64
 
@@ -28,12 +29,12 @@ class Policy:
     window: timedelta = timedelta(minutes=15)
 
 
-def policy_of(settings: object) -> Policy:
+def policy_of(settings: Settings) -> Policy:
     """The throttle the settings ask for (`login_*`)."""
     return Policy(
-        per_account=getattr(settings, "login_max_failures", 10),
-        per_address=getattr(settings, "login_max_failures_per_address", 30),
-        window=timedelta(minutes=getattr(settings, "login_window_minutes", 15)),
+        per_account=settings.login_max_failures,
+        per_address=settings.login_max_failures_per_address,
+        window=timedelta(minutes=settings.login_window_minutes),
     )
 
 

@@ -515,24 +515,13 @@ def objection_clocks(
     first (counted on the calendar as it stands now: see `step_deadline`)."""
     cal = calendar or default_calendar()
     book = book or rulebook()
-    last_seq = (
-        select(ListEvent.entry_id, func.max(ListEvent.seq).label("seq"))
-        .where(
-            col(ListEvent.kind).in_(OBJECTION_EVENTS + ("objection_upheld", "objection_dismissed"))
-        )
-        .group_by(ListEvent.entry_id)
-        .subquery()
+    # Each entry's last objection event: only "filed" or "accepted" leave a clock running.
+    last = select(ListEvent.entry_id, func.max(ListEvent.seq).label("seq")).where(
+        col(ListEvent.kind).in_(OBJECTION_EVENTS + OBJECTION_OUTCOMES)
     )
     if entry_id is not None:
-        last_seq = (
-            select(ListEvent.entry_id, func.max(ListEvent.seq).label("seq"))
-            .where(
-                ListEvent.entry_id == entry_id,
-                col(ListEvent.kind).in_(OBJECTION_EVENTS + OBJECTION_OUTCOMES),
-            )
-            .group_by(ListEvent.entry_id)
-            .subquery()
-        )
+        last = last.where(ListEvent.entry_id == entry_id)
+    last_seq = last.group_by(ListEvent.entry_id).subquery()
     rows = session.exec(
         select(ListEvent, ListEntry.uscc, ListEntry.rulebook)
         .join(
