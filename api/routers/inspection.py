@@ -16,17 +16,21 @@ from api.deps import (
     ClockDep,
     CodebookDep,
     CurrentUser,
+    OptionalUser,
     SessionDep,
     SettingsDep,
 )
 from api.errors import ERROR_RESPONSES, ErrorResponse
-from api.roles import InspectorUser, Reviewer, StaffReader
+from api.roles import InspectorUser, Reviewer, StaffReader, is_reader
 from supervision.errors import NotFound
 from supervision.inspection import queries, rules, service, stats, versions
 from supervision.inspection import schemas as s
 from supervision.inspection.models import EvidenceFile
 from supervision.planning.models import TaskState
+from supervision.planning.queries import visible_batch
 from supervision.planning.service import get_batch, get_plan
+from supervision.portal import inference
+from supervision.portal.schemas import BatchEstimatesPublic
 from supervision.storage.service import get_bytes
 
 router = APIRouter(prefix="/api/v1", tags=["inspection"], responses=ERROR_RESPONSES)
@@ -322,6 +326,27 @@ def batch_stats(
 ) -> s.StatsPublic:
     batch = get_batch(session, code)
     return stats.batch_stats(session, batch, today=clock.today(), book=book, calendar=calendar)
+
+
+@router.get(
+    "/batches/{code}/estimates",
+    response_model=BatchEstimatesPublic,
+    summary="抽样推断：本批次抽查对象总体中存在问题的比例（95% 置信区间）",
+)
+def batch_estimates(
+    code: Code,
+    session: SessionDep,
+    user: OptionalUser,
+    book: CodebookDep,
+    settings: SettingsDep,
+) -> BatchEstimatesPublic:
+    """Overall, by industry section and by supervising unit; by risk class only for staff
+    who read internal figures."""
+    batch = visible_batch(session, code, user)
+    found = inference.batch_estimates(session, batch, book, storage=settings.storage_dir)
+    if found is None:
+        raise NotFound(f"批次“{code}”尚未抽取，没有可推断的样本", f"batch {code!r} is not drawn")
+    return BatchEstimatesPublic.model_validate(found if is_reader(user) else found.public())
 
 
 @router.get("/plans/{code}/stats", response_model=s.StatsPublic, summary="年度计划统计（工作人员）")

@@ -73,3 +73,37 @@ class AuditAnchorPublic(BaseModel):
     entry_id: int
     entries: int
     hash: str
+
+
+class EstimatePublic(_FromAttributes):
+    """An estimated share with its 95 % interval (Korn–Graubard); ``too_small`` instead of
+    numbers when the sample cannot support one."""
+
+    share: float | None
+    low: float | None
+    high: float | None
+    std_error: float | None
+    sampled: int
+    problems: int
+    population: int
+    effective_n: float | None
+    too_small: str | None
+
+
+class DomainEstimatePublic(_FromAttributes):
+    key: str
+    label: str
+    estimate: EstimatePublic
+
+
+class BatchEstimatesPublic(_FromAttributes):
+    """What the batch's random sample says about its whole pool. ``strata`` (by internal risk
+    class) is filled only for staff who read internal figures; empty for everyone else."""
+
+    code: str
+    overall: EstimatePublic
+    results: int
+    drawn: int
+    industries: list[DomainEstimatePublic]
+    units: list[DomainEstimatePublic]
+    strata: list[DomainEstimatePublic]

@@ -172,7 +172,7 @@ def _compute(session: Session, book: ResultCodeBook) -> PortalStats:
             )
         ).all()
     )
-    sections = _sections(session)
+    sections = industry_sections(session)
     unit_names = dict(session.exec(select(Unit.code, Unit.name)).all())
     active = session.execute(
         select(func.count()).select_from(Entity).where(Entity.status == EntityStatus.active)
@@ -199,7 +199,7 @@ def _compute(session: Session, book: ResultCodeBook) -> PortalStats:
         unit_k[unit] += bad
     out.coverage = [Row(str(y), f"{y}年", active, len(by_year[y])) for y in sorted(by_year)]
     out.codes = [Row(c, labels.get(c, c), out.published, per_code[c]) for c in order if per_code[c]]
-    names = _section_names(session)
+    names = section_names(session)
     out.industries = sorted(
         (Row(s, names.get(s, s), n, ind_k[s]) for s, n in ind_n.items()),
         key=lambda r: (-r.count, r.key),
@@ -223,7 +223,7 @@ def _compute(session: Session, book: ResultCodeBook) -> PortalStats:
     return out
 
 
-def _sections(session: Session) -> dict[str, str]:
+def industry_sections(session: Session) -> dict[str, str]:
     """Industry code → its GB/T 4754 section letter."""
     parent = dict(session.exec(select(Industry.code, Industry.parent_code)).all())
     out = {}
@@ -237,7 +237,7 @@ def _sections(session: Session) -> dict[str, str]:
     return out
 
 
-def _section_names(session: Session) -> dict[str, str]:
+def section_names(session: Session) -> dict[str, str]:
     return dict(
         session.exec(select(Industry.code, Industry.name).where(Industry.level == "section")).all()
     )
