@@ -25,7 +25,7 @@ from api.pages import planning as planning_pages
 from api.pages import portal as portal_pages
 from api.pages import public as public_pages
 from api.pages import registry as registry_pages
-from api.pages.render import STATIC_DIR, error_page
+from api.pages.render import STATIC_DIR, PageCache, error_page
 from api.routers import auth, enforcement, imports, inspection, planning, portal, registry
 from supervision.clock import Clock, SystemClock
 from supervision.db import is_sqlite, make_engine
@@ -149,6 +149,7 @@ def create_app(
     app.state.read_engine = app.state.engine.execution_options(sqlite_read=True)
     app.state.clock = clock or SystemClock()
     app.state.stats_cache = StatsCache()
+    app.state.page_cache = PageCache()
     install_error_handlers(app)
     _install_page_errors(app)
     # Each added middleware wraps the ones before it: the last is the outermost.

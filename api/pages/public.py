@@ -25,12 +25,14 @@ from api.pages.render import (
     FormDep,
     PageRoute,
     attempt,
+    cached_page,
     page_links,
     redirect,
     render,
     validation_messages,
 )
 from api.roles import PageUser, PlannerPage, is_planner, page_context
+from supervision.audit.service import audit_head
 from supervision.draw import sr1, standalone_verifier_source
 from supervision.errors import DomainError, NotFound
 from supervision.planning import drawing, events, service
@@ -283,11 +285,31 @@ def batch_page(
     code: str,
     session: SessionDep,
     user: PageUser,
+    clock: ClockDep,
     q: str = "",
     unit: str = "",
     page: str = "1",
 ) -> Response:
     batch = public_batch(session, code)
+    # Everything the page is drawn from, by what moves it: any audited change (registry,
+    # plans, commitments, results, lists), the draw's hash chain, publications, the day.
+    state = (
+        batch.id,
+        audit_head(session),
+        pq.last_chain(session, batch),
+        pq.published_count(session, batch),
+        clock.today(),
+    )
+    return cached_page(
+        request,
+        state,
+        lambda: _batch_page(request, session, batch, q=q, unit=unit, page=page),
+    )
+
+
+def _batch_page(
+    request: Request, session: Session, batch: Batch, *, q: str, unit: str, page: str
+) -> Response:
     pub = pq.batch_public(session, batch)
     departments = department_names(session)
     query = q.replace("\x00", "").strip()[:60]

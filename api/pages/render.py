@@ -9,6 +9,8 @@ import functools
 import hashlib
 import hmac
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Mapping
 from pathlib import Path
 from typing import Annotated, Any
@@ -25,7 +27,7 @@ from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
-from api.deps import Unauthorized, mark_refused, session_csrf
+from api.deps import TOKEN_COOKIE, Unauthorized, mark_refused, session_csrf
 from api.roles import is_planner, is_reader
 from supervision.accounts.models import ROLE_LABELS, User
 from supervision.audit.models import ACTION_LABELS, OBJECT_KEY_LABELS, OBJECT_LABELS
@@ -246,6 +248,68 @@ def render(
     response = templates.TemplateResponse(request, template, ctx, status_code=status_code)
     if flash:
         response.delete_cookie(FLASH_COOKIE, path="/")
+    return response
+
+
+class PageCache:
+    """Rendered public pages by content key, least recently used first out, bounded in bytes
+    (one per application, per worker process). A key names everything the page shows — the
+    caller builds it from the state the page is drawn from — so an entry is never stale: a
+    change makes a new key and the old entry ages out."""
+
+    def __init__(self, max_bytes: int = 32 * 1024 * 1024) -> None:
+        self.max_bytes = max_bytes
+        self._pages: OrderedDict[str, tuple[bytes, str]] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._pages)
+
+    def get(self, key: str) -> tuple[bytes, str] | None:
+        with self._lock:
+            hit = self._pages.get(key)
+            if hit is not None:
+                self._pages.move_to_end(key)
+            return hit
+
+    def put(self, key: str, body: bytes, media_type: str) -> None:
+        if len(body) > self.max_bytes // 8:
+            return
+        with self._lock:
+            if key in self._pages:
+                return
+            self._pages[key] = (body, media_type)
+            self._size += len(body)
+            while self._size > self.max_bytes:
+                _, (old, _) = self._pages.popitem(last=False)
+                self._size -= len(old)
+
+
+def anonymous(request: Request) -> bool:
+    """A request that carries no session and no one-time message: the page it gets is the
+    same for every such request (no name, no CSRF token, no flash)."""
+    return TOKEN_COOKIE not in request.cookies and FLASH_COOKIE not in request.cookies
+
+
+def cached_page(
+    request: Request, state: tuple[Any, ...], build: Callable[[], Response]
+) -> Response:
+    """The page for ``state`` (what the page is drawn from, e.g. a batch's hash-chain head
+    and publication count) from the application's page cache when the request is anonymous;
+    built and kept on a miss. Signed-in readers always get a freshly built page."""
+    if not anonymous(request):
+        return build()
+    cache: PageCache = request.app.state.page_cache
+    key = hashlib.sha256(
+        repr((request.url.path, sorted(request.query_params.multi_items()), state)).encode()
+    ).hexdigest()
+    hit = cache.get(key)
+    if hit is not None:
+        return Response(hit[0], media_type=hit[1])
+    response = build()
+    if response.status_code == 200 and not response.headers.get("set-cookie"):
+        cache.put(key, bytes(response.body), response.media_type or "text/html")
     return response
 
 

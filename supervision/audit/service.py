@@ -89,6 +89,12 @@ def record_changes(
     return rows
 
 
+def audit_head(session: Session) -> int:
+    """The id of the chain's last row (0 when empty): every audited change moves it, so it
+    versions whatever is drawn from audited state."""
+    return session.execute(select(func.max(AuditEntry.id))).scalar_one() or 0
+
+
 @dataclass
 class ChainReport:
     ok: bool

@@ -131,12 +131,15 @@ def public_entries(
         .join(Entity, Entity.uscc == ListEntry.uscc)
         .where(and_(*conds))
     )
-    total = session.execute(select(func.count()).select_from(base.subquery())).scalar_one()
     rows = session.execute(
         base.order_by(col(ListEntry.decided_on).desc(), col(ListEntry.id).desc())
         .offset((page - 1) * per_page)
         .limit(per_page)
     ).all()
+    if page == 1 and len(rows) < per_page:
+        total = len(rows)  # all of them fit on the first page: no need to count
+    else:
+        total = session.execute(select(func.count()).select_from(base.subquery())).scalar_one()
     items = [
         s.ListEntryPublic(
             list_kind=e.list_kind,

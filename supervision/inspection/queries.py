@@ -316,14 +316,15 @@ def entity_results(session: Session, entity_id: int, book: ResultCodeBook) -> li
     for version, task, batch, plan, name in rows:
         first.setdefault(task.id, version)
         latest[task.id] = (version, task, batch, plan, name)
+    if not latest:  # most businesses: nothing more to read
+        return []
     lines: dict[int, list[ResultLine]] = {}
-    if latest:
-        for line in session.exec(
-            select(ResultLine)
-            .where(col(ResultLine.version_id).in_([v.id for v, *_ in latest.values()]))
-            .order_by(ResultLine.id)
-        ):
-            lines.setdefault(line.version_id, []).append(line)
+    for line in session.exec(
+        select(ResultLine)
+        .where(col(ResultLine.version_id).in_([v.id for v, *_ in latest.values()]))
+        .order_by(ResultLine.id)
+    ):
+        lines.setdefault(line.version_id, []).append(line)
     items = dict(session.exec(select(InspectionItem.code, InspectionItem.name)).all())
     ordered = sorted(latest.items(), key=lambda kv: kv[1][0].published_at, reverse=True)
     out = [

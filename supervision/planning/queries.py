@@ -447,7 +447,7 @@ _FACTS: OrderedDict[tuple[int, str], DrawFacts] = OrderedDict()
 _FACTS_SIZE = 32
 
 
-def _last_chain(session: Session, batch: Batch) -> str:
+def last_chain(session: Session, batch: Batch) -> str:
     draw = session.exec(select(Draw.id, Draw.seed).where(Draw.batch_id == batch.id)).first()
     if draw is None:
         return ""
@@ -465,7 +465,7 @@ def draw_facts(session: Session, batch: Batch) -> DrawFacts:
     every event that changes a team or the selection), so a 30,000-task batch's page does not
     aggregate its tasks on every view. Publication counts are not in here: they move without
     the chain and are counted live."""
-    key = (batch.id, _last_chain(session, batch))
+    key = (batch.id, last_chain(session, batch))
     facts = _FACTS.get(key)
     if facts is None:
         summary = task_summary(session, batch)

@@ -13,8 +13,9 @@ lookup.
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
-from sqlmodel import Session, func, select
+from sqlmodel import Session, select
 
 from supervision.disclosure import Audience, visible
 from supervision.enforcement import queries as enforcement_queries
@@ -86,42 +87,44 @@ _FACTS = [
 ]
 
 
-def _value(session: Session, entity: Entity, field: str) -> str:
+def _value(entity: Any, field: str) -> str:
     value = getattr(entity, field)
     if field == "entity_type":
         return ENTITY_TYPE_LABELS.get(value, value)
     if field == "status":
         return ENTITY_STATUS_LABELS.get(value, value)
     if field == "established_on":
-        return value.isoformat()
+        return value.isoformat() if isinstance(value, date) else str(value)
     if field == "region_code":
-        return _names(session, Region).get(value, value)
+        return entity.region_name or value
     if field == "industry_code":
-        name = _names(session, Industry).get(value)
-        return f"{name}（{value}）" if name else value
+        return f"{entity.industry_name}（{value}）" if entity.industry_name else value
     return str(value)
 
 
-_NAME_CACHE: dict[tuple, dict[str, str]] = {}
-
-
-def _names(session: Session, model: type) -> dict[str, str]:
-    """Region and industry names (GB/T 2260, GB/T 4754: reference tables that change only
-    when reference data is loaded), read again when the table's size changes."""
-    rows = session.exec(select(func.count()).select_from(model)).one()
-    key = (str(session.get_bind().engine.url), model.__name__, rows)
-    if key not in _NAME_CACHE:
-        _NAME_CACHE[key] = dict(session.exec(select(model.code, model.name)).all())
-    return _NAME_CACHE[key]
+def _entity_row(session: Session, code: str) -> Any:
+    """The entity's public columns with its region's and industry's names, in one query."""
+    public = [f for f, _ in _FACTS if f in visible("entity", Audience.public)]
+    return session.execute(
+        select(
+            Entity.id,
+            *(getattr(Entity, f) for f in public if f != "id"),
+            Region.name.label("region_name"),
+            Industry.name.label("industry_name"),
+        )
+        .outerjoin(Region, Region.code == Entity.region_code)
+        .outerjoin(Industry, Industry.code == Entity.industry_code)
+        .where(Entity.uscc == code)
+    ).first()
 
 
 def entity_record(session: Session, uscc: str, *, data_dir: Path, on: date) -> EntityRecord:
     code = uscc.strip().upper()
-    entity = session.exec(select(Entity).where(Entity.uscc == code)).first()
+    entity = _entity_row(session, code)
     if entity is None:
         raise NotFound(f"未找到统一社会信用代码为 {code[:18]} 的市场主体", f"no entity {code!r}")
     public = visible("entity", Audience.public)
-    facts = [Fact(label, _value(session, entity, f)) for f, label in _FACTS if f in public]
+    facts = [Fact(label, _value(entity, f)) for f, label in _FACTS if f in public]
     results = inspection_queries.entity_results(session, entity.id, result_codebook(data_dir))
     book = rulebook(data_dir)
     entries = enforcement_queries.public_entries(

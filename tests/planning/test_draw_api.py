@@ -8,6 +8,7 @@ from io import BytesIO
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
 from supervision.draw.verify import verify_bundle
@@ -298,3 +299,36 @@ def test_equal_ratios_make_one_public_stratum(client, planner) -> None:
         create_and_freeze(client, planner, code="CJ-2026-T02", quotas=other)["params"]["protocol"]
         == "sr2"
     )
+
+
+def test_the_cached_public_batch_page_follows_every_change(client, planner, app) -> None:
+    """The anonymous batch page is kept by content: a withdrawal (an event on the chain) or
+    an entity renamed in the registry (an audited change) gives a new page at once; a signed-in
+    reader never gets the kept copy."""
+    create_and_freeze(client, planner)
+    client.post("/api/v1/batches/CJ-2026-T01/entropy", json={"entropy": [DICE]}, headers=planner)
+    public = TestClient(app)
+    first = public.get("/batches/CJ-2026-T01")
+    assert first.status_code == 200 and "已撤出" not in first.text
+    assert public.get("/batches/CJ-2026-T01").text == first.text
+    assert len(app.state.page_cache) == 1  # built once, then served from the cache
+    task = client.get("/api/v1/batches/CJ-2026-T01/tasks").json()[0]
+    r = client.post(
+        f"/api/v1/batches/CJ-2026-T01/tasks/{task['uscc']}/withdraw",
+        json={"reason": "已注销"},
+        headers=planner,
+    )
+    assert r.status_code == 200, r.text
+    assert "已撤出" in public.get("/batches/CJ-2026-T01").text
+
+    r = client.patch(
+        f"/api/v1/entities/{task['uscc']}", json={"name": "改名后的测试商行"}, headers=planner
+    )
+    assert r.status_code == 200, r.text
+    assert "改名后的测试商行" in public.get("/batches/CJ-2026-T01").text
+    kept = len(app.state.page_cache)
+    # A request with a session cookie (its page carries a name and a CSRF token) is neither
+    # served from the cache nor kept in it.
+    with_cookie = TestClient(app, cookies={"sv_token": "whatever"})
+    assert with_cookie.get("/batches/CJ-2026-T01").status_code == 200
+    assert len(app.state.page_cache) == kept
