@@ -26,7 +26,16 @@ from api.pages import portal as portal_pages
 from api.pages import public as public_pages
 from api.pages import registry as registry_pages
 from api.pages.render import STATIC_DIR, PageCache, error_page
-from api.routers import auth, enforcement, imports, inspection, planning, portal, registry
+from api.routers import (
+    auth,
+    documents,
+    enforcement,
+    imports,
+    inspection,
+    planning,
+    portal,
+    registry,
+)
 from supervision.clock import Clock, SystemClock
 from supervision.db import is_sqlite, make_engine
 from supervision.enforcement.rulebook import rulebook
@@ -163,6 +172,7 @@ def create_app(
     app.add_middleware(BodyLimit, settings=settings)
     # Routes are matched in order: the other departments' restrictions lookup (the hot path,
     # in the enforcement router) is tried first. No two routers share a path.
+    app.include_router(documents.router)
     app.include_router(enforcement.router)
     app.include_router(auth.router)
     app.include_router(registry.router)

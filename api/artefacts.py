@@ -30,7 +30,9 @@ def build_public_files(engine, storage, code: str) -> None:
 def warm_after_commit(request: Request, code: str) -> None:
     """Queue the build of ``code``'s public files for when this request has committed."""
     state = request.app.state
+    # A read transaction: on SQLite the build (minutes for a 30,000-row PDF) must not hold
+    # the write lock; the draw record's number is issued in a short transaction of its own.
     work: Callable[[], None] = lambda: build_public_files(  # noqa: E731
-        state.engine, state.settings.storage_dir, code
+        state.read_engine, state.settings.storage_dir, code
     )
     after_commit(request, work)

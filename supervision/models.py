@@ -3,6 +3,7 @@
 from supervision.accounts.models import ApiToken, LoginFailure, User  # noqa: F401
 from supervision.audit.models import AuditAnchor, AuditEntry  # noqa: F401
 from supervision.db import metadata  # noqa: F401
+from supervision.documents.models import DocumentNumber  # noqa: F401, E402
 from supervision.enforcement.models import (  # noqa: F401, E402
     EnforcementCandidate,
     ListEntry,

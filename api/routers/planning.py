@@ -20,6 +20,7 @@ from api.deps import (
 )
 from api.errors import ERROR_RESPONSES
 from api.roles import Planner, StaffReader
+from api.routers.documents import context
 from reports.documents import commitment_pdf_file, draw_result_pdf_file
 from supervision.jobs.runner import recent_runs
 from supervision.jobs.schemas import JobRunPublic
@@ -327,12 +328,16 @@ def commitment_pdf(
 
 @router.get(
     "/batches/{code}/draw.pdf",
-    summary="抽取结果公告（PDF，公开）",
+    summary="随机抽取记录（PDF，公开）",
     responses={200: {"content": {"application/pdf": {}}}},
 )
-def draw_pdf(code: str, session: SessionDep, settings: SettingsDep) -> Response:
+def draw_pdf(
+    code: str, request: Request, session: SessionDep, settings: SettingsDep, user: OptionalUser
+) -> Response:
     return FileResponse(
-        draw_result_pdf_file(session, code, storage=settings.storage_dir),
+        draw_result_pdf_file(
+            session, code, storage=settings.storage_dir, ctx=context(request, user)
+        ),
         media_type="application/pdf",
         headers={"Content-Disposition": f'inline; filename="{code}-draw.pdf"'},
     )

@@ -58,6 +58,7 @@ ACTION_LABELS = {
     "planning.plan.publish": "公示年度计划",
     "planning.plan.change": "调整年度计划",
     "planning.batch.create": "新建抽查批次",
+    "documents.number.issue": "编发文号",
     "planning.batch.revise": "修改抽查批次",
     "planning.batch.freeze": "冻结并公示承诺",
     "planning.batch.withdraw_commitment": "撤回承诺",
@@ -116,6 +117,7 @@ OBJECT_LABELS = {
     "reference_data": "参考数据",
     "calendar": "工作日历",
     "result_version": "检查结果版本",
+    "document": "文书",
 }
 OBJECT_KEY_LABELS = {
     ("candidate", "revoked"): "被吊销、责令关闭或撤销满三年",
