@@ -13,12 +13,13 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
 from api.deps import ClockDep, SessionDep, SettingsDep
 from api.pages.render import PageRoute, page_links, render
-from api.roles import PageUser, page_context
+from api.roles import PageUser, is_reader, page_context
 from reports import charts
 from supervision.audit.service import anchors
 from supervision.enforcement.rulebook import rulebook
 from supervision.errors import Invalid, NotFound
 from supervision.planning.queries import published_plan_years
+from supervision.portal import inference
 from supervision.portal.announcements import KIND_LABELS, announcements
 from supervision.portal.feed import atom_feed
 from supervision.portal.opendata import DATASETS, FORMATS, csv_chunks, json_chunks
@@ -217,9 +218,22 @@ def _drawings(stats: PortalStats) -> dict[str, str]:
 
 @router.get("/statistics")
 def statistics(
-    request: Request, session: SessionDep, user: PageUser, settings: SettingsDep
+    request: Request,
+    session: SessionDep,
+    user: PageUser,
+    settings: SettingsDep,
+    batch: str = "",
 ) -> Response:
-    stats = portal_stats(session, result_codebook(settings.data_dir), request.app.state.stats_cache)
+    book = result_codebook(settings.data_dir)
+    stats = portal_stats(session, book, request.app.state.stats_cache)
+    est_batches = inference.estimable_batches(session)
+    chosen = next(
+        (b for b in est_batches if b.code == batch), est_batches[0] if est_batches else None
+    )
+    est = None
+    if chosen is not None:
+        found = inference.batch_estimates(session, chosen, book, storage=settings.storage_dir)
+        est = found if is_reader(user) else found.public() if found else None
     # Each chart is its own SVG file (its inline styles stay out of the page, which allows
     # none); the link carries the drawing's digest, so a changed chart is fetched anew.
     charts_ = {
@@ -229,7 +243,14 @@ def statistics(
     return render(
         request,
         "public/statistics.html",
-        {"stats": stats, "charts": charts_, "top": TOP_GROUPS},
+        {
+            "stats": stats,
+            "charts": charts_,
+            "top": TOP_GROUPS,
+            "est_batches": est_batches,
+            "est": est,
+            "years": published_plan_years(session),
+        },
         title="统计",
     )
 

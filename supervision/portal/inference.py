@@ -95,6 +95,19 @@ def batch_estimates(
     return result
 
 
+def estimable_batches(session: Session) -> list[Batch]:
+    """Drawn batches with at least one published result, newest window first (what the
+    statistics page offers to estimate from)."""
+    with_results = select(Task.batch_id).where(Task.state == TaskState.published).distinct()
+    return list(
+        session.exec(
+            select(Batch)
+            .where(col(Batch.id).in_(with_results))
+            .order_by(col(Batch.window_start).desc(), Batch.code)
+        )
+    )
+
+
 def _pool(session: Session, draw: Draw, storage: Path) -> tuple[list[str], list[str], list[str]]:
     """The committed pool's USCCs, strata (the real ones, also under sr2) and units."""
     commitment = session.get(Commitment, draw.commitment_id)

@@ -30,9 +30,9 @@ def test_listing_and_removal_decisions_print_with_their_remedies(
     pdfcheck.render_first_page(r.content, "doc-decision")
 
     # Bad input: not numbers, an unknown entry, an undecided proposal.
-    assert (
-        client.get("/api/v1/enforcement/decisions.pdf?ids=1;2", headers=reviewer).status_code == 400
-    )
+    for bad in ("1;2", "", "0", "1,", "1," * 5000 + "1"):
+        r = client.get(f"/api/v1/enforcement/decisions.pdf?ids={bad}", headers=reviewer)
+        assert r.status_code == 422, bad
     r = client.get("/api/v1/enforcement/entries/999999/decision.pdf", headers=reviewer)
     assert r.status_code == 404
     assert client.get(f"/api/v1/enforcement/entries/{a.id}/decision.pdf").status_code == 401
