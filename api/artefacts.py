@@ -18,6 +18,10 @@ log = logging.getLogger("supervision")
 
 
 def build_public_files(engine, storage, code: str) -> None:
+    """Build in a read transaction: on SQLite the build (minutes for a 30,000-row PDF) must not
+    hold the write lock; the draw record's number is issued in a short transaction of its own."""
+    if engine.dialect.name == "sqlite":
+        engine = engine.execution_options(sqlite_read=True)
     try:
         with Session(engine) as session:
             queries.bundle_json_file(session, code, storage=storage)
@@ -30,9 +34,7 @@ def build_public_files(engine, storage, code: str) -> None:
 def warm_after_commit(request: Request, code: str) -> None:
     """Queue the build of ``code``'s public files for when this request has committed."""
     state = request.app.state
-    # A read transaction: on SQLite the build (minutes for a 30,000-row PDF) must not hold
-    # the write lock; the draw record's number is issued in a short transaction of its own.
     work: Callable[[], None] = lambda: build_public_files(  # noqa: E731
-        state.read_engine, state.settings.storage_dir, code
+        state.engine, state.settings.storage_dir, code
     )
     after_commit(request, work)

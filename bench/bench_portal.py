@@ -165,7 +165,7 @@ def setup(db: Path, entities: int, inspectors: int) -> dict:
 
 
 def _draw(db: Path) -> dict:
-    from sqlmodel import select
+    from sqlmodel import Session, select
 
     from reports.documents import draw_result_pdf_file
     from supervision.clock import FixedClock
@@ -261,7 +261,9 @@ def _draw(db: Path) -> dict:
             task.state = TaskState.published
             session.add(task)
         out["tasks"] = queries.task_summary(session, batch)["total"]
-    with transaction(engine) as session:
+    # Documents are built in read transactions (a document's number is issued in a short
+    # transaction of its own, which a held SQLite write lock would block).
+    with Session(engine.execution_options(sqlite_read=True)) as session:
         t = time.perf_counter()
         queries.bundle_json_file(session, CODE, storage=storage)
         out["bundle_build_s"] = time.perf_counter() - t
@@ -283,7 +285,7 @@ def warm(db: Path) -> float:
     engine = make_engine(f"sqlite:///{db}")
     t = time.perf_counter()
     build_public_files(engine, db.parent / "files", CODE)
-    with Session(engine) as session:
+    with Session(engine.execution_options(sqlite_read=True)) as session:
         from reports.documents import commitment_pdf_file
 
         commitment_pdf_file(session, CODE, storage=db.parent / "files")

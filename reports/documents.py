@@ -28,7 +28,13 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from reports import charts
-from reports.render import TEMPLATES, render_pdf, render_pdf_chunked
+from reports.render import (
+    TEMPLATES,
+    register_header,
+    register_lines,
+    render_pdf,
+    render_pdf_chunked,
+)
 from supervision.audit.service import audit_head
 from supervision.clock import CHINA_TZ, Clock, SystemClock
 from supervision.documents import numbers
@@ -246,26 +252,38 @@ def draw_record_pdf(session: Session, code: str, ctx: Context) -> bytes:
     plan = session.get(Plan, batch.plan_id)
     draw = drawing.get_draw(session, batch)
     task_rows = queries.task_rows(session, batch)
-    rows = [
-        {
-            "uscc": r["uscc"],
-            "name": r["entity_name"],
-            "team": r["team"] if r["state"] != "withdrawn" else [],
-            "withdrawn": r["state"] == "withdrawn",
-        }
-        for r in task_rows
-    ]
+    widths = [6, 18, 40, 34]
+    header = register_header(["序号", "统一社会信用代码", "名称", "检查组（组长在前）"], widths)
+    lines: list[str] = []
+    withdrawn = unassigned = 0
+    for n, r in enumerate(task_rows, 1):
+        gone = r["state"] == "withdrawn"
+        withdrawn += gone
+        team = [] if gone else r["team"]
+        unassigned += not gone and not team
+        members = [
+            f"{m['name']}（{m['badge_no']}）" + ("组长" if i == 0 else "")
+            for i, m in enumerate(team)
+        ] or (["（已撤出）"] if gone else ["未能组成检查组"])
+        lines.extend(register_lines([[n, r["uscc"], r["entity_name"], members]], widths))
     sealed = queries.is_sealed(session, batch)
-    tickets = [{"uscc": r["uscc"], "ticket": r["ticket"]} for r in task_rows] if not sealed else []
+    tickets: list[str] = []
+    if not sealed:
+        tickets = register_lines(
+            [[n, r["uscc"], r["ticket"]] for n, r in enumerate(task_rows, 1)], [6, 18, 64]
+        )
     return render_pdf(
         "draw_record.html",
         batch=batch,
         bundle=files.bundle,
-        rows=rows,
-        tickets=tickets,
+        rows_count=len(task_rows),
+        list_header=header,
+        list_lines=lines,
+        ticket_header=register_header(["序号", "统一社会信用代码", "签号"], [6, 18, 64]),
+        ticket_lines=tickets,
         sealed=sealed,
-        withdrawn=sum(r["withdrawn"] for r in rows),
-        unassigned=sum(1 for r in rows if not r["withdrawn"] and not r["team"]),
+        withdrawn=withdrawn,
+        unassigned=unassigned,
         authority=plan.authority,
         drawn_at=draw.drawn_at,
         docno=_number(session, ctx, "draw", batch.code, plan.authority, plan.year),

@@ -36,3 +36,22 @@ def test_listing_and_removal_decisions_print_with_their_remedies(
     r = client.get("/api/v1/enforcement/entries/999999/decision.pdf", headers=reviewer)
     assert r.status_code == 404
     assert client.get(f"/api/v1/enforcement/entries/{a.id}/decision.pdf").status_code == 401
+
+
+def test_each_decision_of_a_bulk_print_numbers_its_own_pages(
+    client: TestClient, login, session: Session, book, make_entity
+) -> None:
+    ids = []
+    for n in range(3):
+        uscc = make_entity(f"K00000{20 + n}")
+        no = f"昌市监异列〔2026〕{30 + n}号"
+        ids.append(listed(session, book, uscc, "2026-03-02", "2026-03-09", no=no).id)
+    session.commit()
+    reviewer = login("reviewer")
+    r = client.get(
+        f"/api/v1/enforcement/decisions.pdf?ids={','.join(map(str, ids))}", headers=reviewer
+    )
+    assert r.status_code == 200
+    assert pdfcheck.pages(r.content) == 3
+    # Three one-page documents, each "— 1 —"; never "— 2 —".
+    assert pdfcheck.text(r.content).count("—1—") == 3
