@@ -60,9 +60,9 @@ def make_batch(engine, storage: Path, notices: int, results: int) -> None:
         per_class = notices // 4
         body = s.BatchCreate(
             code=CODE,
-            name="全市食品经营抽查（文书基准）",
+            name="全市企业公示信息抽查（文书基准）",
             initiating_department="SCJ",
-            item_codes=["SCJ-GS-001", "SCJ-SP-001"],
+            item_codes=["SCJ-GS-001"],
             quotas={k: s.StratumQuota(count=per_class) for k in "ABCD"},
             team=[s.TeamSlot(group="SCJ", count=2)],
             cross_unit=True,
@@ -107,16 +107,15 @@ def make_batch(engine, storage: Path, notices: int, results: int) -> None:
             )
             session.add(v)
             session.flush()
-            for item in ("SCJ-GS-001", "SCJ-SP-001"):
-                session.add(
-                    ResultLine(
-                        version_id=v.id,
-                        item_code=item,
-                        codes="1" if k % 7 else "B",
-                        methods="desk" if item == "SCJ-GS-001" else "onsite",
-                        check_date=date(2026, 10, 20),
-                    )
+            session.add(
+                ResultLine(
+                    version_id=v.id,
+                    item_code="SCJ-GS-001",
+                    codes="1" if k % 7 else "B",
+                    methods="desk",
+                    check_date=date(2026, 10, 20),
                 )
+            )
             task.state = TaskState.published
             session.add(task)
 
@@ -217,9 +216,11 @@ def main() -> None:
     from reports import documents
     from supervision.clock import SystemClock
     from supervision.db import make_engine
+    from supervision.migrate import upgrade
     from supervision.planning.models import Batch, Task
 
     engine = make_engine(f"sqlite:///{args.db}")
+    upgrade(engine)  # the portal benchmark's database may predate the latest migrations
     storage = args.db.parent / "files"
     t = time.perf_counter()
     make_batch(engine, storage, args.notices, args.results)

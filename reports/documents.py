@@ -49,6 +49,7 @@ from supervision.enforcement.models import (
 from supervision.enforcement.rulebook import rulebook
 from supervision.enforcement.service import reason_label
 from supervision.errors import Invalid, NotFound
+from supervision.formatting import cn_date
 from supervision.inspection import queries as inspection_queries
 from supervision.inspection.models import ResultLine, ResultStatus, ResultVersion
 from supervision.planning import bundle, drawing, freeze, queries, service
@@ -489,10 +490,22 @@ def results_pdf(session: Session, code: str, ctx: Context) -> bytes:
         .select_from(Task)
         .where(Task.batch_id == batch.id, Task.state != TaskState.withdrawn)
     ).scalar_one()
+    widths = [6, 18, 32, 40, 10]
+    lines: list[str] = []
+    for n, r in enumerate(results, 1):
+        name = r.entity_name + (f"（{cn_date(r.corrected_on)}更正）" if r.corrected else "")
+        found = [f"{i.item_name}：{'；'.join(c.label for c in i.results)}" for i in r.items]
+        done = r.completed_on.isoformat() if r.completed_on else "—"
+        lines.extend(register_lines([[n, r.uscc, name, found, done]], widths))
+    header = register_header(
+        ["序号", "统一社会信用代码", "名称", "抽查事项及检查结果", "完成日期"], widths
+    )
     return render_pdf(
         "results.html",
         batch=batch,
         results=results,
+        list_header=header,
+        list_lines=lines,
         drawn=drawn,
         as_of=max(r.published_on for r in results),
         authority=plan.authority,
