@@ -6,13 +6,15 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup run test lint audit bench clean
 
 $(STAMP): pyproject.toml requirements.lock scripts/system-deps.sh
 	bash scripts/system-deps.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -c requirements.lock -e '.[dev]'
+	# Exactly the locked files (their hashes are checked), then the project itself.
+	$(BIN)/python -m pip install -q --require-hashes --no-deps -r requirements.lock
+	$(BIN)/python -m pip install -q --no-deps -e .
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -31,6 +33,10 @@ test: setup
 
 lint: setup
 	$(BIN)/ruff check supervision api reports tests bench
+
+# Known vulnerabilities of the locked dependencies (says so plainly when OSV cannot be reached).
+audit: setup
+	BIN=$(BIN) bash scripts/audit.sh
 
 clean:
 	rm -rf $(VENV) var

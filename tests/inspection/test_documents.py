@@ -189,3 +189,23 @@ def test_the_cli_prints_each_document_and_refuses_clearly(
     r = runner.invoke(cli, ["report", "annual", "2031", "--out", str(tmp_path / "x.pdf")])
     assert r.exit_code == 1 and "没有年度抽查工作计划" in r.output
     assert not (tmp_path / "x.pdf").exists()  # nothing half-written, nothing empty
+
+
+def test_an_sr1_draw_record_appends_the_tickets(client: TestClient, planner) -> None:
+    from tests.factories import DICE
+
+    same = {k: {"percent": "10"} for k in "ABCD"}  # one ratio for all: one public stratum, sr1
+    frozen = create_and_freeze(client, planner, code="CJ-2026-T11", quotas=same)
+    assert frozen["params"]["protocol"] == "sr1"
+    r = client.post(
+        "/api/v1/batches/CJ-2026-T11/entropy", json={"entropy": [DICE]}, headers=planner
+    )
+    assert r.status_code == 200, r.text
+    data = _get(TestClient(client.app), "/api/v1/batches/CJ-2026-T11/draw.pdf")
+    text = pdfcheck.text(data)
+    assert "附：抽中对象签号（sr1）" in text
+    bundle = client.get("/api/v1/batches/CJ-2026-T11/bundle.json").json()
+    for row in bundle["selected"]:
+        assert row["ticket"] in text
+    announcement = pdfcheck.text(_get(client, "/api/v1/batches/CJ-2026-T11/announcement.pdf"))
+    assert "统一按10%抽取" in announcement
