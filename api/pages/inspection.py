@@ -344,6 +344,8 @@ def task_evidence(
     form: FormDep,
     _csrf: None = CsrfChecked,
 ) -> Response:
+    # Only the task's team uploads: refused before the form is even looked at.
+    rules.require_team_member(session, rules.get_task(session, task_id), user)
     upload = form.get("file")
     if not isinstance(upload, UploadFile):
         return redirect(f"/staff/tasks/{task_id}", "请选择要上传的文件")

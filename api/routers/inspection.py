@@ -172,6 +172,8 @@ def upload_evidence(
     clock: ClockDep,
     settings: SettingsDep,
 ) -> s.EvidenceStaff:
+    # Only the task's team uploads: refused before the upload is read.
+    rules.require_team_member(session, rules.get_task(session, task_id), user)
     limit = service.EVIDENCE_MAX_BYTES
     data = file.file.read(limit + 1)  # one byte past the limit is enough to refuse
     row = service.upload_evidence(
