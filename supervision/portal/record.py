@@ -15,16 +15,18 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from supervision.disclosure import Audience, visible
 from supervision.enforcement import queries as enforcement_queries
+from supervision.enforcement.models import EntryState, ListEntry
 from supervision.enforcement.restrictions import restrictions
 from supervision.enforcement.rulebook import rulebook
 from supervision.enforcement.schemas import ListEntryPublic, RestrictionReason
 from supervision.errors import NotFound
 from supervision.inspection import queries as inspection_queries
 from supervision.inspection.schemas import ResultPublic
+from supervision.planning.models import Task, TaskState
 from supervision.registry.models import (
     ENTITY_STATUS_LABELS,
     ENTITY_TYPE_LABELS,
@@ -103,14 +105,31 @@ def _value(entity: Any, field: str) -> str:
 
 
 def _entity_row(session: Session, code: str) -> Any:
-    """The entity's public columns with its region's and industry's names, in one query."""
+    """The entity's public columns with its region's and industry's names, and whether it has
+    any published result or decided list entry — one query, which for most businesses (never
+    inspected, never listed) is the whole record."""
     public = [f for f, _ in _FACTS if f in visible("entity", Audience.public)]
+    has_results = (
+        select(Task.id)
+        .where(Task.entity_id == Entity.id, Task.state == TaskState.published)
+        .exists()
+    )
+    has_entries = (
+        select(ListEntry.id)
+        .where(
+            ListEntry.uscc == Entity.uscc,
+            col(ListEntry.state).in_((EntryState.listed, EntryState.removed)),
+        )
+        .exists()
+    )
     return session.execute(
         select(
             Entity.id,
             *(getattr(Entity, f) for f in public if f != "id"),
             Region.name.label("region_name"),
             Industry.name.label("industry_name"),
+            has_results.label("has_results"),
+            has_entries.label("has_entries"),
         )
         .outerjoin(Region, Region.code == Entity.region_code)
         .outerjoin(Industry, Industry.code == Entity.industry_code)
@@ -125,15 +144,23 @@ def entity_record(session: Session, uscc: str, *, data_dir: Path, on: date) -> E
         raise NotFound(f"未找到统一社会信用代码为 {code[:18]} 的市场主体", f"no entity {code!r}")
     public = visible("entity", Audience.public)
     facts = [Fact(label, _value(entity, f)) for f, label in _FACTS if f in public]
-    results = inspection_queries.entity_results(session, entity.id, result_codebook(data_dir))
+    results = (
+        inspection_queries.entity_results(session, entity.id, result_codebook(data_dir))
+        if entity.has_results
+        else []
+    )
     book = rulebook(data_dir)
-    entries = enforcement_queries.public_entries(
-        session, book, list_kind=None, q=None, uscc=code, page=1, per_page=MAX_ROWS
+    entries = (
+        enforcement_queries.public_entries(
+            session, book, list_kind=None, q=None, uscc=code, page=1, per_page=MAX_ROWS
+        )
+        if entity.has_entries
+        else None
     )
     in_force = []
     # A restriction reaches the entity only through its own decided entries: without any (most
     # businesses) there is nothing to ask the measures about.
-    for measure in sorted(book.measures_on(on)) if entries.items else ():
+    for measure in sorted(book.measures_on(on)) if entries and entries.items else ():
         answer = restrictions(session, book, code, measure, on)
         own = [r for r in answer.reasons if r.via == "entity"]
         if own:
@@ -145,7 +172,7 @@ def entity_record(session: Session, uscc: str, *, data_dir: Path, on: date) -> E
         facts=facts,
         results=results,
         results_total=len(results),
-        entries=entries.items,
+        entries=entries.items if entries else [],
         restrictions=in_force,
         on=on,
     )
