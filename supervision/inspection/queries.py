@@ -1,13 +1,15 @@
 """Reads of results: the views each audience gets of a task, and the public record."""
 
 import json
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from supervision.accounts.models import User
 from supervision.calendar import WorkdayCalendar
+from supervision.clock import CHINA_TZ
 from supervision.inspection import schemas as s
 from supervision.inspection.deadlines import china_date, deadline_of
 from supervision.inspection.models import ResultLine, ResultStatus, ResultVersion
@@ -294,12 +296,32 @@ def public_results(
     )
 
 
+def _china_day(at: datetime) -> date:
+    return at.astimezone(CHINA_TZ).date()
+
+
 def entity_results(session: Session, entity_id: int, book: ResultCodeBook) -> list[s.ResultPublic]:
     """One entity's published results, in the national format (its record page): every
-    published version of its tasks read in one query, the latest of each task shown, dated by
-    its first publication and marked when it corrects an earlier one."""
-    rows = session.exec(
-        select(ResultVersion, Task, Batch, Plan, Entity.name)
+    published version of its tasks read in one query (plain columns: this is the portal's
+    busiest page), the latest of each task shown, dated by its first publication and marked
+    when it corrects an earlier one."""
+    rows = session.execute(
+        select(
+            ResultVersion.id,
+            ResultVersion.task_id,
+            ResultVersion.codebook_version,
+            ResultVersion.corrects_seq,
+            ResultVersion.completed_on,
+            ResultVersion.published_at,
+            Task.uscc,
+            Batch.code.label("batch_code"),
+            Batch.name.label("batch_name"),
+            Batch.directed,
+            Plan.code.label("plan_code"),
+            Plan.name.label("plan_name"),
+            Plan.authority,
+            Entity.name.label("entity_name"),
+        )
         .join(Task, Task.id == ResultVersion.task_id)
         .join(Batch, Batch.id == Task.batch_id)
         .join(Plan, Plan.id == Batch.plan_id)
@@ -311,34 +333,52 @@ def entity_results(session: Session, entity_id: int, book: ResultCodeBook) -> li
         )
         .order_by(Task.id, ResultVersion.seq)
     ).all()
-    first: dict[int, ResultVersion] = {}
-    latest: dict[int, tuple] = {}
-    for version, task, batch, plan, name in rows:
-        first.setdefault(task.id, version)
-        latest[task.id] = (version, task, batch, plan, name)
-    if not latest:  # most businesses: nothing more to read
+    first: dict[int, Any] = {}
+    latest: dict[int, Any] = {}
+    for row in rows:
+        first.setdefault(row.task_id, row)
+        latest[row.task_id] = row
+    if not latest:
         return []
-    lines: dict[int, list[ResultLine]] = {}
-    for line in session.exec(
-        select(ResultLine)
-        .where(col(ResultLine.version_id).in_([v.id for v, *_ in latest.values()]))
+    lines: dict[int, list[Any]] = {}
+    for line in session.execute(
+        select(ResultLine.version_id, ResultLine.item_code, ResultLine.codes)
+        .where(col(ResultLine.version_id).in_([v.id for v in latest.values()]))
         .order_by(ResultLine.id)
     ):
         lines.setdefault(line.version_id, []).append(line)
     items = dict(session.exec(select(InspectionItem.code, InspectionItem.name)).all())
-    ordered = sorted(latest.items(), key=lambda kv: kv[1][0].published_at, reverse=True)
-    out = [
-        _result_public(
-            version,
-            task,
-            batch,
-            plan,
-            name,
-            first[task_id],
-            lines.get(version.id, []),
-            items,
-            book,
-        )  # fmt: skip
-        for task_id, (version, task, batch, plan, name) in ordered
-    ]
+    ordered = sorted(latest.values(), key=lambda v: v.published_at, reverse=True)
+    out = []
+    for v in ordered:
+        labels = book.named(v.codebook_version).all_codes()
+        corrected = v.corrects_seq is not None
+        out.append(
+            s.ResultPublic(
+                plan_code=v.plan_code,
+                plan_name=v.plan_name,
+                batch_code=v.batch_code,
+                batch_name=v.batch_name,
+                check_type="定向" if v.directed else "不定向",
+                authority=v.authority,
+                uscc=v.uscc,
+                entity_name=v.entity_name,
+                completed_on=v.completed_on,
+                published_on=_china_day(first[v.task_id].published_at),
+                items=[
+                    s.ItemResultPublic(
+                        item_code=line.item_code,
+                        item_name=items.get(line.item_code, line.item_code),
+                        results=[
+                            s.ResultCodePublic(code=c, label=labels[c].label if c in labels else c)
+                            for c in line.codes.split(",")
+                            if c
+                        ],
+                    )
+                    for line in lines.get(v.id, [])
+                ],
+                corrected=corrected,
+                corrected_on=_china_day(v.published_at) if corrected else None,
+            )
+        )
     return out
