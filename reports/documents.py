@@ -53,18 +53,24 @@ from supervision.formatting import cn_date
 from supervision.inspection import queries as inspection_queries
 from supervision.inspection.models import ResultLine, ResultStatus, ResultVersion
 from supervision.planning import bundle, drawing, freeze, queries, service
-from supervision.planning.models import Batch, BatchState, Plan, Task, TaskMember, TaskState
+from supervision.planning.models import (
+    BATCH_STATE_LABELS,
+    Batch,
+    BatchState,
+    Plan,
+    Task,
+    TaskMember,
+    TaskState,
+)
 from supervision.portal import inference
-from supervision.registry.models import Entity, InspectionItem
-from supervision.registry.queries import department_names
+from supervision.registry.models import ENTITY_TYPE_LABELS, Entity, Industry, InspectionItem, Region
+from supervision.registry.queries import department_names, unit_names
 from supervision.registry.reference import METHOD_LABELS, load_qualifications, result_codebook
 from supervision.settings import get_settings
 from supervision.storage.artefacts import artefact, content_key
 
 # Part of every PDF's content key: bump when a template or the renderer changes what it prints.
 DOCUMENTS_VERSION = "2026-12-07b"
-
-KINDS = ("plan", "announcement", "draw", "notices", "record-form", "results", "decision", "annual")
 
 
 @dataclass(frozen=True)
@@ -129,7 +135,7 @@ def plan_pdf(session: Session, code: str, ctx: Context) -> bytes:
             "directed": b.directed,
             "window_start": b.window_start,
             "window_end": b.window_end,
-            "state": _BATCH_STATES.get(str(b.state), str(b.state)),
+            "state": BATCH_STATE_LABELS.get(str(b.state), str(b.state)),
             "items": "、".join(i.name for i in _items(session, b)),
         }
         for b in batches
@@ -144,14 +150,6 @@ def plan_pdf(session: Session, code: str, ctx: Context) -> bytes:
         docno=_number(session, ctx, "plan", plan.code, plan.authority, plan.year),
         issued_on=china_date(plan.published_at),
     )
-
-
-_BATCH_STATES = {
-    "draft": "草拟",
-    "frozen": "已公示承诺",
-    "drawn": "已抽取",
-    "closed": "已结束",
-}
 
 
 # ---- a batch's announcement ------------------------------------------------------------------
@@ -184,13 +182,33 @@ def _ratios(batch: Batch) -> str:
     )
 
 
+def _scope(session: Session, batch: Batch) -> str:
+    """The directed draw's scope in words (empty: every entity in business)."""
+    f = json.loads(batch.filters_json or "{}")
+    parts = []
+    if f.get("entity_types"):
+        parts.append("类型为" + "、".join(ENTITY_TYPE_LABELS.get(t, t) for t in f["entity_types"]))
+    if f.get("region_codes"):
+        names = dict(session.exec(select(Region.code, Region.name)).all())
+        parts.append("位于" + "、".join(names.get(c, c) for c in f["region_codes"]))
+    if f.get("units"):
+        units = unit_names(session)
+        parts.append("由" + "、".join(units.get(u, u) for u in f["units"]) + "管辖")
+    if f.get("industry_codes"):
+        names = dict(session.exec(select(Industry.code, Industry.name)).all())
+        parts.append("行业为" + "、".join(names.get(c, c) for c in f["industry_codes"]))
+    if f.get("established_before"):
+        parts.append(f"成立于{cn_date(f['established_before'])}之前")
+    return "，".join(parts)
+
+
 def announcement_pdf(session: Session, code: str, ctx: Context) -> bytes:
     """抽查批次公告: items, scope, ratios, team rules, window, the commitment and how the
     randomness will be made, with a QR code to the batch's public page."""
     batch = service.get_batch(session, code)
     commitment = freeze.active_commitment(session, batch)
     if commitment is None:
-        raise Invalid(
+        raise NotFound(
             f"批次“{code}”尚未冻结公示承诺，公告须载明承诺值",
             f"batch {code!r} has no standing commitment yet",
         )
@@ -221,7 +239,7 @@ def announcement_pdf(session: Session, code: str, ctx: Context) -> bytes:
         plan=plan,
         items=items,
         pool_size=commitment.pool_size,
-        scope="",
+        scope=_scope(session, batch),
         ratios=_ratios(batch),
         team="由" + team + "组成" if team else "",
         cross_unit=batch.cross_unit,
@@ -308,31 +326,15 @@ def _notice_rows(session: Session, batch: Batch, uscc: str | None = None) -> lis
     return rows
 
 
-def notices_pdf(
-    session: Session,
-    code: str,
-    ctx: Context,
-    *,
-    uscc: str | None = None,
-    progress: Callable[[int, int], None] | None = None,
-) -> bytes:
-    """随机抽查通知书: one per drawn entity with a team (or only ``uscc``'s), each with its own
-    number; the whole batch as one PDF. ``progress(done, total)`` is called as pages are laid
-    out (the CLI's progress bar)."""
+def _notices(
+    session: Session, code: str, ctx: Context, uscc: str | None = None
+) -> tuple[Batch, Plan, list[dict[str, Any]], dict[str, Any]]:
+    """The batch, its plan, one notice's facts per drawn entity with a team (or ``uscc``'s),
+    each with its number, and what every notice prints alike."""
     batch = _drawn(session, code)
     plan = session.get(Plan, batch.plan_id)
     rows = _notice_rows(session, batch, uscc)
-    task_ids = (
-        dict(
-            session.exec(
-                select(Task.uscc, Task.id).where(
-                    Task.batch_id == batch.id, col(Task.uscc).in_([r["uscc"] for r in rows])
-                )
-            ).all()
-        )
-        if len(rows) < 900
-        else dict(session.exec(select(Task.uscc, Task.id).where(Task.batch_id == batch.id)).all())
-    )
+    task_ids = dict(session.exec(select(Task.uscc, Task.id).where(Task.batch_id == batch.id)).all())
     docs = numbers.issue(
         session,
         ctx.data_dir,
@@ -365,18 +367,36 @@ def notices_pdf(
         }
         for r in rows
     ]
+    common = {
+        "batch": batch,
+        "duty": series.duty,
+        "contact": series.contact(plan.authority),
+        "authority": plan.authority,
+        "docno": "",
+        "issued_on": ctx.clock.today(),
+    }
+    return batch, plan, notices, common
+
+
+def notices_pdf(
+    session: Session,
+    code: str,
+    ctx: Context,
+    *,
+    uscc: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> bytes:
+    """随机抽查通知书: one per drawn entity with a team (or only ``uscc``'s), each with its own
+    number; the whole batch as one PDF. ``progress(done, total)`` is called as pages are laid
+    out (the CLI's progress bar)."""
+    _, _, notices, common = _notices(session, code, ctx, uscc)
     return render_pdf_chunked(
         "notices.html",
         chunk_key="notices",
         chunk_size=100,
         progress=progress,
-        batch=batch,
         notices=notices,
-        duty=series.duty,
-        contact=series.contact(plan.authority),
-        authority=plan.authority,
-        docno=notices[0]["docno"] if notices else "",
-        issued_on=ctx.clock.today(),
+        **common,
     )
 
 
@@ -388,15 +408,14 @@ def notices_zip(
     progress: Callable[[int, int], None] | None = None,
 ) -> bytes:
     """The notices one PDF per entity (``USCC-名称.pdf``) in a zip."""
-    batch = _drawn(session, code)
-    rows = _notice_rows(session, batch)
+    _, _, notices, common = _notices(session, code, ctx)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for n, r in enumerate(rows, 1):
-            pdf = notices_pdf(session, code, ctx, uscc=r["uscc"])
-            zf.writestr(f"{r['uscc']}-{r['entity_name'][:40]}.pdf", pdf)
+        for n, notice in enumerate(notices, 1):
+            pdf = render_pdf("notices.html", notices=[notice], **common)
+            zf.writestr(f"{notice['uscc']}-{notice['name'][:40]}.pdf", pdf)
             if progress:
-                progress(n, len(rows))
+                progress(n, len(notices))
     return buf.getvalue()
 
 

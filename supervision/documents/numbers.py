@@ -128,19 +128,28 @@ def _issue(
     actor: str,
     clock: Clock,
 ) -> dict[str, DocumentNumber]:
-    found = {
-        n.object_key: n
-        for i in range(0, len(keys), 500)
-        for n in session.exec(
-            select(DocumentNumber).where(
-                DocumentNumber.kind == kind, col(DocumentNumber.object_key).in_(keys[i : i + 500])
+    def issued() -> dict[str, DocumentNumber]:
+        return {
+            n.object_key: n
+            for i in range(0, len(keys), 500)
+            for n in session.exec(
+                select(DocumentNumber).where(
+                    DocumentNumber.kind == kind,
+                    col(DocumentNumber.object_key).in_(keys[i : i + 500]),
+                )
             )
-        )
-    }
+        }
+
+    found = issued()
+    if all(k in found for k in keys):
+        return found
+    # Writers take turns (SQLite: the write lock; PostgreSQL: an advisory lock), then look
+    # again: another may have issued some of these while this one waited.
+    _lock(session)
+    found = issued()
     missing = [k for k in dict.fromkeys(keys) if k not in found]
     if not missing:
         return found
-    _lock(session)
     prefix = series(data_dir).prefix(authority, kind)
     first = _next(session, prefix, year)
     now = clock.now()
