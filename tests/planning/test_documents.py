@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pypdf import PdfReader
 
+from tests import pdfcheck
 from tests.artifacts import SCREENSHOTS
 from tests.factories import DICE, create_and_freeze
 from tests.strict import need_tool
@@ -22,6 +23,8 @@ def test_commitment_and_result_pdfs(client, planner, tmp_path: Path) -> None:
     frozen = create_and_freeze(client, planner)
     r = client.get("/api/v1/batches/CJ-2026-T01/commitment.pdf")
     assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    pdfcheck.check_fonts(r.content)
+    pdfcheck.render_first_page(r.content, "doc-commitment")
     text = pdf_text(r.content).replace(" ", "").replace("\n", "")
     assert "随机抽查承诺公告" in text
     # Risk-class strata are sealed, and the paper says so in plain words.
