@@ -339,7 +339,7 @@ def _batch_page(
         "q": query,
         "unit": unit,
         "units": _units(session, batch) if pub.seed else [],
-        "base_url": str(request.base_url).rstrip("/"),
+        "base_url": request.app.state.settings.public_url.rstrip("/"),
     }
     return render(request, "public/batch.html", context, title=f"{pub.name}（{pub.code}）")
 
@@ -482,7 +482,10 @@ def verify_page(request: Request, session: SessionDep, user: PageUser) -> Respon
     return render(
         request,
         "public/verify.html",
-        {"example": worked_example(session), "base_url": str(request.base_url).rstrip("/")},
+        {
+            "example": worked_example(session),
+            "base_url": request.app.state.settings.public_url.rstrip("/"),
+        },
         title="如何核验抽取结果",
     )
 

@@ -302,7 +302,14 @@ def cached_page(
         return build()
     cache: PageCache = request.app.state.page_cache
     key = hashlib.sha256(
-        repr((request.url.path, sorted(request.query_params.multi_items()), state)).encode()
+        repr(
+            (
+                request.headers.get("host", ""),  # pages print links on the site's own address
+                request.url.path,
+                sorted(request.query_params.multi_items()),
+                state,
+            )
+        ).encode()
     ).hexdigest()
     hit = cache.get(key)
     if hit is not None:
