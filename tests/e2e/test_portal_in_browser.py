@@ -218,6 +218,10 @@ def test_a_citizen_finds_a_business_reads_its_record_and_verifies_the_draw(
         "figure.chart img", "els => els.map(e => e.complete && e.naturalWidth > 0)"
     )
     assert drawn == [True] * 6
+    # The sample estimate of the drawn batch: one published result is too few to estimate,
+    # and the page says so instead of printing a share; no risk class for the public.
+    main = page.inner_text("main")
+    assert "抽样推断" in main and "样本过少" in main and "按信用风险分类" not in main
     screenshots(page, "portal-statistics")
     page.goto(f"{server.url}/announcements")
     screenshots(page, "portal-announcements")
