@@ -57,6 +57,7 @@ from supervision.planning.models import (
     BATCH_STATE_LABELS,
     Batch,
     BatchState,
+    Draw,
     Plan,
     Task,
     TaskMember,
@@ -110,9 +111,13 @@ def _number(session: Session, ctx: Context, kind: str, key: str, authority: str,
     ).text
 
 
+def _is_drawn(session: Session, batch: Batch) -> bool:
+    return session.exec(select(Draw.id).where(Draw.batch_id == batch.id)).first() is not None
+
+
 def _drawn(session: Session, code: str) -> Batch:
     batch = service.get_batch(session, code)
-    if drawing.get_draw(session, batch) is None:
+    if not _is_drawn(session, batch):
         raise NotFound(f"批次“{code}”尚未抽取，还没有这份文书", f"batch {code!r} is not drawn yet")
     return batch
 
@@ -618,7 +623,7 @@ def annual_figures(session: Session, year: int, ctx: Context) -> dict[str, Any]:
         .where(col(Batch.plan_id).in_([p.id for p in plans]))
         .order_by(Batch.window_start, Batch.code)
     ).all()
-    drawn_batches = [b for b in batches if drawing.get_draw(session, b) is not None]
+    drawn_batches = [b for b in batches if _is_drawn(session, b)]
     if not drawn_batches:
         raise NotFound(f"{year}年还没有已抽取的批次，无法生成年度报告", f"nothing drawn in {year}")
     ids = [b.id for b in drawn_batches]

@@ -128,7 +128,9 @@ def test_record_forms_blank_and_filled(client: TestClient, published, member, lo
         assert r.status_code == 403
 
 
-def test_the_plan_and_the_annual_report(client: TestClient, published) -> None:
+def test_the_plan_and_the_annual_report(client: TestClient, published, planner) -> None:
+    # A second batch of the year, frozen and not yet drawn: the report counts drawn ones only.
+    create_and_freeze(client, planner, code="CJ-2026-T12")
     public = TestClient(client.app)
     data = _get(public, "/api/v1/plans/CJ-2026/plan.pdf")
     text = pdfcheck.text(data)
