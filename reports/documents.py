@@ -724,11 +724,12 @@ def annual_figures(session: Session, year: int, ctx: Context) -> dict[str, Any]:
             col(EnforcementCandidate.decided_on) <= end,
         )
     ).scalar_one()
+    as_of = min(ctx.clock.today(), end)  # the year's end, or today for the year under way
     restricted = session.execute(
         select(func.count(func.distinct(ListEntry.uscc))).where(
             col(ListEntry.state).in_((EntryState.listed, EntryState.removed)),
-            col(ListEntry.decided_on) <= end,
-            (col(ListEntry.removed_on).is_(None)) | (col(ListEntry.removed_on) > end),
+            col(ListEntry.decided_on) <= as_of,
+            (col(ListEntry.removed_on).is_(None)) | (col(ListEntry.removed_on) > as_of),
         )
     ).scalar_one()
     published_by_batch = Counter(b for _, _, b in versions)
@@ -773,6 +774,7 @@ def annual_figures(session: Session, year: int, ctx: Context) -> dict[str, Any]:
             "removed": removed,
             "zombies": zombies,
             "restricted": restricted,
+            "as_of": as_of,
         },
         "batches": batch_rows,
         "codes": [
