@@ -19,7 +19,7 @@ import zipfile
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ from reports.render import (
     render_pdf_chunked,
 )
 from supervision.audit.service import audit_head
-from supervision.clock import CHINA_TZ, Clock, SystemClock
+from supervision.clock import Clock, SystemClock, china_day
 from supervision.documents import numbers
 from supervision.enforcement.models import (
     LIST_KIND_LABELS,
@@ -83,11 +83,6 @@ class Context:
     clock: Clock
     actor: str
     public_url: str = ""
-
-
-def china_date(at: datetime) -> date:
-    """The day a stored moment (UTC) falls on in China."""
-    return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(CHINA_TZ).date()
 
 
 def _items(session: Session, batch: Batch) -> list[InspectionItem]:
@@ -153,7 +148,7 @@ def plan_pdf(session: Session, code: str, ctx: Context) -> bytes:
         changes=service.plan_changes(session, plan),
         authority=plan.authority,
         docno=_number(session, ctx, "plan", plan.code, plan.authority, plan.year),
-        issued_on=china_date(plan.published_at),
+        issued_on=china_day(plan.published_at),
     )
 
 
@@ -261,7 +256,7 @@ def announcement_pdf(session: Session, code: str, ctx: Context) -> bytes:
             plan.authority,
             plan.year,
         ),
-        issued_on=china_date(commitment.published_at),
+        issued_on=china_day(commitment.published_at),
     )
 
 
@@ -628,15 +623,8 @@ def annual_figures(session: Session, year: int, ctx: Context) -> dict[str, Any]:
         raise NotFound(f"{year}年还没有已抽取的批次，无法生成年度报告", f"nothing drawn in {year}")
     ids = [b.id for b in drawn_batches]
     book = result_codebook(ctx.data_dir)
-    problem_codes: set[str] = set()
-    labels: dict[str, str] = {}
-    order: list[str] = []
-    for v in book.versions:
-        problem_codes |= v.problem_codes()
-        for c in v.walk():
-            labels.setdefault(c.code, c.label)
-            if c.code not in order:
-                order.append(c.code)
+    problem_codes = book.problem_codes()
+    labels = book.code_labels()
     latest = (
         select(ResultVersion.task_id, func.max(ResultVersion.seq).label("seq"))
         .join(Task, Task.id == ResultVersion.task_id)
@@ -755,7 +743,7 @@ def annual_figures(session: Session, year: int, ctx: Context) -> dict[str, Any]:
     months: Counter[str] = Counter()
     months_ok: Counter[str] = Counter()
     for at, late in lateness:
-        m = china_date(at).strftime("%m月")
+        m = china_day(at).strftime("%m月")
         months[m] += 1
         months_ok[m] += late is False
     inspected = len({e for _, e, _ in versions})
@@ -778,7 +766,9 @@ def annual_figures(session: Session, year: int, ctx: Context) -> dict[str, Any]:
         },
         "batches": batch_rows,
         "codes": [
-            {"code": c, "label": labels[c], "count": per_code[c]} for c in order if per_code[c]
+            {"code": c, "label": label, "count": per_code[c]}
+            for c, label in labels.items()
+            if per_code[c]
         ],
         "reasons": [{"label": k, "count": v} for k, v in reasons.most_common()],
         "months": [(m, months[m], months_ok[m]) for m in sorted(months)],

@@ -10,6 +10,11 @@ from typing import Protocol
 CHINA_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 
+def china_day(at: datetime) -> date:
+    """The day a stored moment falls on in China (a naive moment is UTC, as stored)."""
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(CHINA_TZ).date()
+
+
 class Clock(Protocol):
     def now(self) -> datetime: ...
 

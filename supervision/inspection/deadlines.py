@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from supervision.calendar import CalendarNotCovered, WorkdayCalendar, default_calendar
-from supervision.clock import CHINA_TZ
+from supervision.clock import china_day
 from supervision.inspection import schemas as s
 from supervision.inspection.models import ResultVersion
 from supervision.planning.models import (
@@ -85,7 +85,7 @@ def lateness(
 
 
 def china_date(version: ResultVersion) -> date:
-    return version.published_at.astimezone(CHINA_TZ).date()
+    return china_day(version.published_at)
 
 
 def is_late(

@@ -1,7 +1,7 @@
 """Reads of results: the views each audience gets of a task, and the public record."""
 
 import json
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import func
@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 
 from supervision.accounts.models import User
 from supervision.calendar import WorkdayCalendar
-from supervision.clock import CHINA_TZ
+from supervision.clock import china_day
 from supervision.inspection import schemas as s
 from supervision.inspection.deadlines import china_date, deadline_of
 from supervision.inspection.models import ResultLine, ResultStatus, ResultVersion
@@ -296,10 +296,6 @@ def public_results(
     )
 
 
-def _china_day(at: datetime) -> date:
-    return at.astimezone(CHINA_TZ).date()
-
-
 def entity_results(session: Session, entity_id: int, book: ResultCodeBook) -> list[s.ResultPublic]:
     """One entity's published results, in the national format (its record page): every
     published version of its tasks read in one query (plain columns: this is the portal's
@@ -364,7 +360,7 @@ def entity_results(session: Session, entity_id: int, book: ResultCodeBook) -> li
                 uscc=v.uscc,
                 entity_name=v.entity_name,
                 completed_on=v.completed_on,
-                published_on=_china_day(first[v.task_id].published_at),
+                published_on=china_day(first[v.task_id].published_at),
                 items=[
                     s.ItemResultPublic(
                         item_code=line.item_code,
@@ -378,7 +374,7 @@ def entity_results(session: Session, entity_id: int, book: ResultCodeBook) -> li
                     for line in lines.get(v.id, [])
                 ],
                 corrected=corrected,
-                corrected_on=_china_day(v.published_at) if corrected else None,
+                corrected_on=china_day(v.published_at) if corrected else None,
             )
         )
     return out

@@ -109,14 +109,13 @@ def _stats(
             codes_of[vid].update(c for c in codes.split(",") if c)
 
     labels: dict[str, str] = {}
-    problem: set[str] = set()
+    problem = book.problem_codes()
     order: list[str] = []
     for version in book.versions:
         for c in version.walk():
             labels[c.code] = c.label
             if c.code not in order:
                 order.append(c.code)
-        problem |= version.problem_codes()
 
     deadlines = {b.id: deadline_of(b, today, done=False, calendar=calendar) for b in batches}
     counts: Counter[str] = Counter()

@@ -30,7 +30,7 @@ from supervision.inspection.estimates import Cell, Estimate, stratified_share
 from supervision.inspection.models import ResultLine, ResultStatus, ResultVersion
 from supervision.planning.models import Batch, Commitment, Draw, Task, TaskState
 from supervision.planning.pool import stratum_labels
-from supervision.portal.statistics import industry_sections, section_names
+from supervision.portal.statistics import industry_sections, section_names, section_of
 from supervision.registry.models import Entity, Unit
 from supervision.registry.reference import ResultCodeBook
 from supervision.storage.service import get_bytes
@@ -156,14 +156,12 @@ def _compute(
 ) -> BatchEstimates:
     usccs, strata, units = _pool(session, draw, storage)
     sections = industry_sections(session)
-    industry = [sections.get(c) or c[:1] or "?" for c in _industries(session, usccs)]
+    industry = [section_of(sections, c) for c in _industries(session, usccs)]
     stratum_of = dict(zip(usccs, strata, strict=True))
-    section_of = dict(zip(usccs, industry, strict=True))
+    section_by_uscc = dict(zip(usccs, industry, strict=True))
     unit_of = dict(zip(usccs, units, strict=True))
 
-    problem_codes: set[str] = set()
-    for version in book.versions:
-        problem_codes |= version.problem_codes()
+    problem_codes = book.problem_codes()
     latest = (
         select(ResultVersion.task_id, func.max(ResultVersion.seq).label("seq"))
         .join(Task, Task.id == ResultVersion.task_id)
@@ -240,7 +238,7 @@ def _compute(
         overall=overall,
         results=len(uscc_of),
         drawn=drawn,
-        industries=domains(section_of, section_names(session)),
+        industries=domains(section_by_uscc, section_names(session)),
         units=domains(unit_of, unit_names),
         strata=sorted(
             (

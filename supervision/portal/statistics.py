@@ -143,15 +143,8 @@ def _compute(session: Session, book: ResultCodeBook) -> PortalStats:
             )
         ):
             codes_of[vid].update(c for c in codes.split(",") if c)
-    problem_codes: set[str] = set()
-    labels: dict[str, str] = {}
-    order: list[str] = []
-    for version in book.versions:
-        problem_codes |= version.problem_codes()
-        for c in version.walk():
-            labels.setdefault(c.code, c.label)
-            if c.code not in order:
-                order.append(c.code)
+    problem_codes = book.problem_codes()
+    labels = book.code_labels()
 
     # The first publication of each task: when it was published and whether it was late.
     firsts = session.execute(
@@ -191,14 +184,16 @@ def _compute(session: Session, book: ResultCodeBook) -> PortalStats:
         out.problems += bad
         per_code.update(codes)
         by_year[year].add(entity_id)
-        section = sections.get(industry) or (industry[:1] if industry[:1].isalpha() else "?")
+        section = section_of(sections, industry)
         ind_n[section] += 1
         ind_k[section] += bad
         unit = leaders.get(task_id, "")
         unit_n[unit] += 1
         unit_k[unit] += bad
     out.coverage = [Row(str(y), f"{y}年", active, len(by_year[y])) for y in sorted(by_year)]
-    out.codes = [Row(c, labels.get(c, c), out.published, per_code[c]) for c in order if per_code[c]]
+    out.codes = [
+        Row(c, label, out.published, per_code[c]) for c, label in labels.items() if per_code[c]
+    ]
     names = section_names(session)
     out.industries = sorted(
         (Row(s, names.get(s, s), n, ind_k[s]) for s, n in ind_n.items()),
@@ -221,6 +216,11 @@ def _compute(session: Session, book: ResultCodeBook) -> PortalStats:
             month_ok[m] += not late
     out.months = [Row(m, m, month_n[m], month_ok[m], month_known[m]) for m in sorted(month_n)]
     return out
+
+
+def section_of(sections: dict[str, str], industry: str) -> str:
+    """An industry code's GB/T 4754 section letter ("?" when the code is unknown)."""
+    return sections.get(industry) or (industry[:1] if industry[:1].isalpha() else "?")
 
 
 def industry_sections(session: Session) -> dict[str, str]:

@@ -247,6 +247,19 @@ class ResultCodeBook(_Spec):
         """The version a record was made under (records keep it)."""
         return next(v for v in self.versions if v.version == version)
 
+    def problem_codes(self) -> set[str]:
+        """Codes that mean a problem was found, under any version."""
+        return set().union(*(v.problem_codes() for v in self.versions))
+
+    def code_labels(self) -> dict[str, str]:
+        """Every code of every version with its label (the first version's wording), in the
+        code book's order."""
+        labels: dict[str, str] = {}
+        for version in self.versions:
+            for c in version.walk():
+                labels.setdefault(c.code, c.label)
+        return labels
+
 
 class _DepartmentsFile(_Spec):
     version: str
