@@ -1,6 +1,7 @@
 """The application factory: the only place the web layer is wired to the domain core."""
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -21,6 +22,7 @@ from api.pages import auth as auth_pages
 from api.pages import candidates as candidate_pages
 from api.pages import enforcement as enforcement_pages
 from api.pages import inspection as inspection_pages
+from api.pages import jobs as jobs_pages
 from api.pages import planning as planning_pages
 from api.pages import portal as portal_pages
 from api.pages import public as public_pages
@@ -45,19 +47,27 @@ from supervision.settings import Settings, allowed_hosts, get_settings, resolve_
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """The embedded scheduler lives and dies with the web process (one process in make run)."""
-    scheduler = None
+    """The embedded scheduler lives and dies with the web process (one process in make run).
+    With several workers each stands by and one leads (`supervision.jobs.runner.lead`)."""
+    thread, stop = None, threading.Event()
     if app.state.settings.embedded_scheduler:
         from supervision.jobs.catalog import all_jobs
-        from supervision.jobs.runner import make_scheduler
+        from supervision.jobs.runner import lead
 
         state = app.state
-        jobs = all_jobs().values()
-        scheduler = make_scheduler(state.engine, state.clock, state.settings, jobs, blocking=False)
-        scheduler.start()
+        jobs = list(all_jobs().values())
+        thread = threading.Thread(
+            target=lead,
+            args=(state.engine, state.clock, state.settings, jobs),
+            kwargs={"stop": stop},
+            daemon=True,
+            name="scheduler",
+        )
+        thread.start()
     yield
-    if scheduler is not None:
-        scheduler.shutdown(wait=False)
+    if thread is not None:
+        stop.set()
+        thread.join(timeout=30)
 
 
 log = logging.getLogger("supervision")
@@ -184,6 +194,7 @@ def create_app(
     app.include_router(portal_pages.router)
     app.include_router(auth_pages.router)
     app.include_router(admin_pages.router)
+    app.include_router(jobs_pages.router)
     app.include_router(registry_pages.router)
     app.include_router(planning_pages.router)
     app.include_router(inspection_pages.router)

@@ -26,6 +26,7 @@ from supervision.calendar import WorkdayCalendar, default_calendar
 from supervision.clock import Clock
 from supervision.enforcement.rulebook import Rulebook, rulebook
 from supervision.errors import DomainError, Forbidden
+from supervision.planning.ceremony import CeremonyRules
 from supervision.registry.reference import ResultCodeBook, result_codebook
 from supervision.settings import Settings
 
@@ -139,6 +140,12 @@ def get_calendar(settings: Annotated[Settings, Depends(get_settings_dep)]) -> Wo
     return default_calendar(settings.data_dir)
 
 
+def get_ceremony_rules(settings: Annotated[Settings, Depends(get_settings_dep)]) -> CeremonyRules:
+    """The ceremony's notice and grace periods, beacon chains and default places."""
+    return CeremonyRules.of(settings)
+
+
+CeremonyDep = Annotated[CeremonyRules, Depends(get_ceremony_rules)]
 RulebookDep = Annotated[Rulebook, Depends(get_rulebook)]
 CodebookDep = Annotated[ResultCodeBook, Depends(get_codebook)]
 CalendarDep = Annotated[WorkdayCalendar, Depends(get_calendar)]

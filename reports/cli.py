@@ -83,6 +83,12 @@ def report_draw(batch: str, out: Out) -> None:
     _write(out, _read(lambda s: documents.draw_record_pdf(s, batch, _ctx())))
 
 
+@report_app.command("ceremony")
+def report_ceremony(batch: str, out: Out) -> None:
+    """随机抽取仪式记录 of BATCH (drawn), with the witnesses' signature lines."""
+    _write(out, _read(lambda s: documents.ceremony_pdf(s, batch, _ctx())))
+
+
 @report_app.command("notices")
 def report_notices(
     batch: str,

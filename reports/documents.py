@@ -52,11 +52,13 @@ from supervision.errors import Invalid, NotFound
 from supervision.formatting import cn_date
 from supervision.inspection import queries as inspection_queries
 from supervision.inspection.models import ResultLine, ResultStatus, ResultVersion
-from supervision.planning import bundle, drawing, freeze, queries, service
+from supervision.planning import bundle, ceremony, drawing, freeze, queries, service
 from supervision.planning.models import (
     BATCH_STATE_LABELS,
+    ENTROPY_SOURCES,
     Batch,
     BatchState,
+    Commitment,
     Draw,
     Plan,
     Task,
@@ -817,6 +819,41 @@ def annual_pdf(session: Session, year: int, ctx: Context) -> bytes:
     )
 
 
+# ---- the ceremony record ----------------------------------------------------------------------
+
+CEREMONY_FIRST = 20
+BLANK_SIGNATURE_LINES = 3
+
+
+def ceremony_pdf(session: Session, code: str, ctx: Context) -> bytes:
+    """抽取仪式记录: as announced (time, place, source, commitment) and as held (when, by whom,
+    the witnesses, the entropy as entered or the beacon round, the seed, the head of the drawn
+    list), with signature lines for the host, the recorder and every witness."""
+    batch = _drawn(session, code)
+    plan = session.get(Plan, batch.plan_id)
+    draw = drawing.get_draw(session, batch)
+    c = session.get(Commitment, draw.commitment_id)
+    witnesses = json.loads(draw.witnesses_json)
+    beacon = ceremony.commitment_beacon(c)
+    rows = queries.task_rows(session, batch)[:CEREMONY_FIRST]
+    return render_pdf(
+        "ceremony.html",
+        batch=batch,
+        plan=plan,
+        draw=draw,
+        commitment=c,
+        announced_at=ceremony.china_time(batch.ceremony_at) if batch.ceremony_at else "（未公告）",
+        drawn_at=ceremony.china_time(draw.drawn_at),
+        source=ENTROPY_SOURCES.get(batch.entropy_source, batch.entropy_source),
+        beacon=beacon,
+        entropy=json.loads(draw.entropy_json),
+        witnesses=witnesses,
+        blank_lines=range(max(BLANK_SIGNATURE_LINES - len(witnesses), 1)),
+        first=rows,
+        authority=plan.authority,
+    )
+
+
 # ---- the commitment notice, and documents kept in storage -------------------------------------
 
 
@@ -921,6 +958,11 @@ def stored_document(session: Session, kind: str, code: str, ctx: Context) -> Pat
             ),
         )
         build = lambda: plan_pdf(session, code, ctx)  # noqa: E731
+    elif kind == "ceremony":
+        batch = _drawn(session, code)
+        draw = drawing.get_draw(session, batch)
+        state = (draw.seed, draw.witnesses_json, draw.late_reason)
+        build = lambda: ceremony_pdf(session, code, ctx)  # noqa: E731
     elif kind == "annual":
         state = (audit_head(session), ctx.clock.today().isoformat())
         build = lambda: annual_pdf(session, int(code), ctx)  # noqa: E731

@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from supervision.db import make_engine, transaction
 from supervision.errors import DomainError, Invalid
+from supervision.planning.ceremony import CeremonyRules
 from supervision.planning.models import RECUSAL_REASONS
 from supervision.settings import get_settings
 
@@ -409,7 +410,8 @@ def batch_create(plan: str, spec: Path) -> None:
     from supervision.planning import schemas, service
 
     data = schemas.BatchCreate.model_validate_json(spec.read_text(encoding="utf-8"))
-    _domain(lambda s: service.create_batch(s, plan, data, actor="cli", clock=_clock()))
+    rules = CeremonyRules.of(get_settings())
+    _domain(lambda s: service.create_batch(s, plan, data, actor="cli", clock=_clock(), rules=rules))
     typer.echo(f"批次 {data.code} 已创建 / batch created")
 
 
@@ -449,6 +451,7 @@ def batch_freeze(
             clock=_clock(),
             storage=storage,
             acknowledge_unassigned=acknowledge_unassigned,
+            rules=CeremonyRules.of(get_settings()),
         )[0]
     )
     typer.echo(f"承诺 / commitment: {c.commitment}\n参数 / params: {c.params_json}")
@@ -458,14 +461,33 @@ def batch_freeze(
 def batch_draw(
     code: str,
     entropy: Annotated[list[str], typer.Option("--entropy", "-e", help="repeat for each source")],
+    witness: Annotated[
+        list[str] | None,
+        typer.Option("--witness", "-w", help="见证人“姓名:身份”，可重复 / NAME:ROLE, repeatable"),
+    ] = None,
+    late_reason: Annotated[
+        str | None, typer.Option(help="超过仪式宽限期录入时的迟延原因（公示）/ reason if late")
+    ] = None,
 ) -> None:
-    """Enter the public entropy (once) and make the draw."""
+    """Enter the public entropy (once) at the announced ceremony and make the draw."""
     from supervision.planning import drawing
 
-    storage = get_settings().storage_dir
+    settings = get_settings()
+    people = []
+    for text in witness or []:
+        name, _, role = text.partition(":")
+        people.append({"name": name, "role": role})
     d = _domain(
         lambda s: drawing.enter_entropy(
-            s, code, entropy, actor="cli", clock=_clock(), storage=storage
+            s,
+            code,
+            entropy,
+            actor="cli",
+            clock=_clock(),
+            storage=settings.storage_dir,
+            rules=CeremonyRules.of(settings),
+            witnesses=people,
+            late_reason=late_reason,
         )
     )
     typer.echo(
@@ -703,19 +725,31 @@ def jobs_run(
 
 
 @app.command()
-def scheduler() -> None:
-    """Run the job scheduler in the foreground (one per deployment; PostgreSQL locks guard it)."""
+def scheduler(
+    poll: Annotated[
+        float, typer.Option(help="备用进程检查主调度是否仍在的间隔（秒）/ standby poll seconds")
+    ] = 2.0,
+) -> None:
+    """Run the job scheduler in the foreground. Start as many as you like: one leads (a
+    PostgreSQL advisory lock on its own connection), the others stand by and take over within
+    `poll` seconds of its death; each (job, slot) runs once."""
+    import logging
+
     from supervision.jobs.catalog import all_jobs
-    from supervision.jobs.runner import make_scheduler
+    from supervision.jobs.runner import lead, runner_name
     from supervision.migrate import upgrade
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     _check_rulebook()
     engine = _engine()
     upgrade(engine)
-    jobs = all_jobs().values()
-    sched = make_scheduler(engine, _clock(), get_settings(), jobs, blocking=True)
-    typer.echo("调度器已启动 / scheduler running (Ctrl+C to stop)")
-    sched.start()
+    typer.echo(
+        f"调度器 {runner_name()} 已启动，等待成为主调度 / scheduler running (Ctrl+C to stop)"
+    )
+    try:
+        lead(engine, _clock(), get_settings(), list(all_jobs().values()), poll_seconds=poll)
+    except KeyboardInterrupt:
+        pass
 
 
 calendar_app = typer.Typer(help="工作日历 / the working-day calendar", no_args_is_help=True)

@@ -9,6 +9,7 @@ from supervision.enforcement.models import (  # noqa: F401, E402
     ListEntry,
     ListEvent,
 )
+from supervision.inbox.models import Message  # noqa: F401, E402
 from supervision.inspection.models import (  # noqa: F401, E402
     EvidenceFile,
     ResultLine,
@@ -18,6 +19,7 @@ from supervision.jobs.models import JobRun  # noqa: F401, E402
 from supervision.planning.models import (  # noqa: F401, E402
     Batch,
     BatchItem,
+    CeremonyAttempt,
     Commitment,
     Draw,
     DrawEvent,

@@ -49,6 +49,21 @@ class Settings(BaseSettings):
     body_max_bytes: int = 2 * 1024 * 1024
     # Run the daily jobs inside the web process (make run); at scale run `supervision scheduler`.
     embedded_scheduler: bool = False
+    # Ceremonies: a commitment is public at least this long before the announced ceremony;
+    # entropy entered later than the grace period after it needs a reason, published.
+    ceremony_notice_hours: float = Field(default=24, ge=0)
+    ceremony_grace_hours: float = Field(default=2, ge=0)
+    # Beacon draws: a drand-compatible HTTP endpoint (`{endpoint}/{chain hash}/public/{round}`).
+    beacon_endpoint: str = "https://api.drand.sh"
+    beacon_timeout_seconds: float = Field(default=10, gt=0)
+    # The scheduler: how often the leader records that it is alive (and ticks the ceremony
+    # jobs); how far back a slot missed during downtime is still caught up (once).
+    scheduler_tick_seconds: int = Field(default=60, ge=1, le=3600)
+    scheduler_catch_up_hours: float = Field(default=12, ge=0)
+    # Inbox messages also go out by e-mail when an SMTP server is configured.
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_sender: str = "supervision@localhost"
 
 
 @lru_cache

@@ -104,6 +104,7 @@ def app(engine: Engine, session: Session, clock: FixedClock):
         database_url=str(engine.url),
         allowed_hosts=["testserver"],
         public_downloads_per_minute=0,
+        ceremony_notice_hours=0,  # batch_body's ceremony is the test clock's moment
     )
     application = create_app(settings, engine=engine, clock=clock)
 

@@ -1,17 +1,20 @@
 """Small registries built directly in the test database (no data files involved)."""
 
 import random
-from datetime import date
+from datetime import date, timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy import insert
 from sqlmodel import Session
 
 from supervision.clock import Clock
+from supervision.planning.ceremony import CeremonyRules
 from supervision.registry.models import Department, Entity, InspectionItem, Inspector, Unit
 from tests.uscc_reference import uscc
 
 DICE = "3 6 1 4 4 2 5 6 1 1 3 2 6 5 4 4 2 1 3 6"
+# Freeze and draw at the ceremony's very moment (tests of other things than the ceremony).
+IMMEDIATE = CeremonyRules(notice=timedelta(0))
 UNITS = [f"652301-{n:02d}" for n in range(1, 5)]
 ALPHA = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 
@@ -129,6 +132,9 @@ def batch_body(code: str = "CJ-2026-T01", **over) -> dict:
         "window_start": "2026-12-01",
         "window_end": "2026-12-31",
         "entropy_plan": "2026-11-30 10:00 现场见证人掷骰子",
+        # The test clock's moment: with IMMEDIATE rules (no notice) a test may freeze and
+        # draw at once; the ceremony's own rules are tested in tests/planning/test_ceremony.py.
+        "ceremony_at": "2026-11-26T10:00:00+08:00",
     }
     body.update(over)
     return body

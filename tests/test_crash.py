@@ -8,7 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,7 @@ from supervision.db import make_engine
 from supervision.migrate import upgrade
 from supervision.planning.models import Draw, Task, TaskMember
 from supervision.registry.models import Entity
-from tests.factories import batch_body, small_city
+from tests.factories import IMMEDIATE, batch_body, small_city
 from tests.uscc_reference import uscc as build_uscc
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -130,7 +130,12 @@ def test_kill_during_a_draw_leaves_no_half_drawn_batch(city_db: Path, tmp_path: 
             actor="t",
             clock=CLOCK,
         )
-        body = batch_body("CJ-2026-K01", quotas={k: {"percent": "50"} for k in "ABCD"})
+        # The command line draws on the real clock: the ceremony is announced for now.
+        body = batch_body(
+            "CJ-2026-K01",
+            quotas={k: {"percent": "50"} for k in "ABCD"},
+            ceremony_at=(datetime.now(UTC) - timedelta(minutes=1)).isoformat(),
+        )
         service.create_batch(
             session, "CJ-2026", ps.BatchCreate.model_validate(body), actor="t", clock=CLOCK
         )
@@ -141,6 +146,7 @@ def test_kill_during_a_draw_leaves_no_half_drawn_batch(city_db: Path, tmp_path: 
             clock=CLOCK,
             storage=tmp_path / "files",
             acknowledge_unassigned=True,
+            rules=IMMEDIATE,
         )
         session.commit()
     draw = _cli("batch", "draw", "CJ-2026-K01", "-e", "3 6 1 4 4 2 5 6 1 1")

@@ -17,6 +17,7 @@ from api.pages.forms.planning import (
     RISK_CLASSES,
     batch_form_values,
     empty_batch_values,
+    local_input,
     pad_slots,
     parse_batch,
 )
@@ -39,7 +40,8 @@ from supervision.planning import events, feasibility, freeze, service
 from supervision.planning import pool as pool_q
 from supervision.planning import queries as pq
 from supervision.planning import schemas as ps
-from supervision.planning.models import RECUSAL_REASONS, BatchState
+from supervision.planning.ceremony import CeremonyRules
+from supervision.planning.models import ENTROPY_SOURCES, RECUSAL_REASONS, BatchState
 from supervision.registry import queries as rq
 from supervision.registry import service as registry_service
 from supervision.registry.queries import department_names, item_names
@@ -216,6 +218,8 @@ def _batch_form(
         "departments": rq.list_departments(session),
         "qualifications": sorted({i.qualification for i in items if i.qualification}),
         "risk_classes": RISK_CLASSES,
+        "entropy_sources": ENTROPY_SOURCES,
+        "beacon_chains": CeremonyRules.of(request.app.state.settings).chains,
     }
     title = f"修改批次 {editing}" if editing else "新建抽查批次"
     return render(request, "staff/batch_form.html", context, status_code=status_code, title=title)
@@ -245,7 +249,12 @@ def batch_create(
         try:
             with attempt(session):
                 service.create_batch(
-                    session, values["plan_code"], data, actor=user.username, clock=clock
+                    session,
+                    values["plan_code"],
+                    data,
+                    actor=user.username,
+                    clock=clock,
+                    rules=CeremonyRules.of(request.app.state.settings),
                 )
         except DomainError as exc:
             errors = [exc.zh]
@@ -294,6 +303,11 @@ def values_from_batch(session: Session, code: str) -> dict[str, Any]:
         window_start=batch.window_start.isoformat(),
         window_end=batch.window_end.isoformat(),
         entropy_plan=batch.entropy_plan,
+        ceremony_at=local_input(batch.ceremony_at),
+        ceremony_place=batch.ceremony_place,
+        entropy_source=batch.entropy_source,
+        beacon_chain=batch.beacon_chain or "",
+        freeze_at=local_input(batch.freeze_at),
         same_item_months=str(exclusion.same_item_months or ""),
         low_risk_once_per_year=exclusion.low_risk_once_per_year,
     )
@@ -322,7 +336,14 @@ def batch_revise(
     if data is not None:
         try:
             with attempt(session):
-                service.revise_batch(session, code, data, actor=user.username, clock=clock)
+                service.revise_batch(
+                    session,
+                    code,
+                    data,
+                    actor=user.username,
+                    clock=clock,
+                    rules=CeremonyRules.of(request.app.state.settings),
+                )
         except DomainError as exc:
             errors = [exc.zh]
         else:
@@ -473,6 +494,7 @@ def batch_freeze(
             clock=clock,
             storage=settings.storage_dir,
             acknowledge_unassigned=form_text(form, "acknowledge_unassigned") == "yes",
+            rules=CeremonyRules.of(settings),
         )
 
     return _act(

@@ -11,8 +11,10 @@ import re
 import shlex
 import unicodedata
 from collections import Counter
+from datetime import UTC
 from typing import Any
 
+import segno
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
@@ -36,10 +38,12 @@ from supervision.audit.service import audit_head
 from supervision.draw import sr1, standalone_verifier_source
 from supervision.errors import DomainError, NotFound
 from supervision.planning import drawing, events, service
+from supervision.planning import freeze as freeze_q
 from supervision.planning import pool as pool_q
 from supervision.planning import queries as pq
 from supervision.planning import schemas as ps
-from supervision.planning.models import Batch, BatchState, DrawEvent
+from supervision.planning.ceremony import CeremonyRules, china_time, commitment_beacon
+from supervision.planning.models import ENTROPY_SOURCES, Batch, BatchState, DrawEvent
 from supervision.registry import service as registry_service
 from supervision.registry.queries import department_names, item_names, unit_names
 
@@ -379,35 +383,106 @@ def verify_batch(
     )
 
 
+def _ceremony_context(
+    request: Request, session: Session, batch: Batch, user: Any, first: int
+) -> dict[str, Any]:
+    """What the ceremony page and presentation mode show: the announced time, place and
+    source, whether entry is open now (and late), the beacon round, the drawn list's head."""
+    pub = pq.batch_public(session, batch)
+    settings = request.app.state.settings
+    rules = CeremonyRules.of(settings)
+    now = request.app.state.clock.now()
+    at = pub.ceremony_at
+    at = at if at is None or at.tzinfo else at.replace(tzinfo=UTC)
+    c = freeze_q.active_commitment(session, batch)
+    beacon = commitment_beacon(c) if c is not None else None
+    return {
+        "batch": pub,
+        "commitment": current_commitment(pub),
+        "first": task_views(session, batch, first=first) if pub.seed else [],
+        "selected_total": pq.draw_facts(session, batch).summary["total"] if pub.seed else 0,
+        "can_enter": is_planner(user)
+        and pub.state == BatchState.frozen
+        and pub.entropy_source != "beacon",
+        "ceremony_time": china_time(at) if at else "",
+        "opens_now": at is None or now >= at,
+        "late": at is not None and now > at + rules.grace,
+        "beacon_round": beacon.round if beacon else None,
+        "beacon_chain": beacon.chain_hash if beacon else None,
+        "source_label": ENTROPY_SOURCES.get(pub.entropy_source, pub.entropy_source),
+    }
+
+
 def _ceremony(
     request: Request,
     session: Session,
     batch: Batch,
     user: Any,
     *,
-    entered: str = "",
+    entered: dict[str, str] | None = None,
     error: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    pub = pq.batch_public(session, batch)
-    tasks = task_views(session, batch, first=CEREMONY_FIRST) if pub.seed else []
-    current = current_commitment(pub)
+    context = _ceremony_context(request, session, batch, user, CEREMONY_FIRST)
+    pub = context["batch"]
+    entered = entered or {"entropy": "", "witnesses": "", "late_reason": ""}
     return render(
         request,
         "public/ceremony.html",
-        {
-            "batch": pub,
-            "commitment": current,
-            "first": tasks,
-            "selected_total": pq.draw_facts(session, batch).summary["total"] if pub.seed else 0,
-            "can_enter": is_planner(user) and pub.state == BatchState.frozen,
-            "entered": entered,
-            "error": error,
-            "max_lines": MAX_ENTROPY_LINES,
-        },
+        {**context, "entered": entered, "error": error, "max_lines": MAX_ENTROPY_LINES},
         status_code=status_code,
         title=f"抽取仪式 · {pub.name}",
     )
+
+
+PRESENT_STEPS = ("批次与承诺", "见证人", "熵值", "种子", "抽中名单", "公开记录")
+PRESENT_FIRST = 24
+
+
+@router.get("/batches/{code}/present")
+def present(
+    request: Request,
+    code: str,
+    session: SessionDep,
+    user: PlannerPage,
+    step: int = 1,
+    witnesses: str = "",
+) -> Response:
+    """The ceremony on a projector: one step per screen, advanced by the planner."""
+    batch = pq.visible_batch(session, code, user)
+    step = min(max(step, 1), len(PRESENT_STEPS))
+    context = _ceremony_context(request, session, batch, user, PRESENT_FIRST)
+    record_url = f"{request.app.state.settings.public_url.rstrip('/')}/batches/{code}"
+    qr = segno.make(record_url, error="m").svg_data_uri(scale=8, border=2)
+    return render(
+        request,
+        "public/present.html",
+        {
+            **context,
+            "step": step,
+            "steps": PRESENT_STEPS,
+            "witnesses_text": witnesses[:2000],
+            "entered": {"entropy": "", "late_reason": ""},
+            "error": None,
+            "record_url": record_url,
+            "qr": qr,
+        },
+        title=f"抽取仪式（演示）· {context['batch'].name}",
+    )
+
+
+def witness_lines(text: str) -> tuple[list[dict[str, str]], str | None]:
+    """One witness per line, "姓名：身份" (a half-width colon too); blank lines are skipped."""
+    people = []
+    for n, line in enumerate(text.replace("\r\n", "\n").split("\n"), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        name, sep, role = line.replace("：", ":").partition(":")
+        if not sep or not name.strip() or not role.strip():
+            return [], f"见证人第{n}行应为“姓名：身份”，例如“张伟：人大代表”"
+        people.append({"name": name.strip(), "role": role.strip()})
+    return people, None
 
 
 @router.get("/batches/{code}/ceremony")
@@ -457,6 +532,15 @@ def ceremony_submit(
     confirm = form.get("confirm")
     lines = entropy_lines(entropy)
     problem = entropy_problem(lines, confirm == "yes")
+    witnesses, witness_problem = witness_lines(str(form.get("witnesses") or ""))
+    problem = problem or witness_problem
+    late_reason = str(form.get("late_reason") or "").strip() or None
+    back = str(form.get("back") or "")
+    entered = {
+        "entropy": entropy,
+        "witnesses": str(form.get("witnesses") or ""),
+        "late_reason": late_reason or "",
+    }
     if problem is None:
         try:
             with attempt(session):
@@ -467,14 +551,20 @@ def ceremony_submit(
                     actor=user.username,
                     clock=clock,
                     storage=settings.storage_dir,
+                    rules=CeremonyRules.of(settings),
+                    witnesses=witnesses,
+                    late_reason=late_reason,
                 )
             warm_after_commit(request, code)
         except DomainError as exc:
             return _ceremony(
-                request, session, batch, user, entered=entropy, error=exc.zh, status_code=exc.status
+                request, session, batch, user, entered=entered, error=exc.zh, status_code=exc.status
             )
-        return redirect(f"/batches/{code}/ceremony", "熵值已录入，抽取完成。结果已公开，不可更改。")
-    return _ceremony(request, session, batch, user, entered=entropy, error=problem, status_code=400)
+        target = (
+            f"/batches/{code}/present?step=4" if back == "present" else f"/batches/{code}/ceremony"
+        )
+        return redirect(target, "熵值已录入，抽取完成。结果已公开，不可更改。")
+    return _ceremony(request, session, batch, user, entered=entered, error=problem, status_code=400)
 
 
 @router.get("/verify")

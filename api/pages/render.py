@@ -185,6 +185,7 @@ def _nav(request: Request, user: User | None) -> list[dict[str, Any]]:
             ("/staff/tasks", "检查任务"),
             ("/staff/entities", "市场主体"),
             ("/staff/inspectors", "执法人员"),
+            ("/staff/inbox", "消息"),
         ]
         if is_planner(user):
             staff += [("/staff/batches/new", "新建批次"), ("/staff/import", "批量导入")]
@@ -193,7 +194,11 @@ def _nav(request: Request, user: User | None) -> list[dict[str, Any]]:
         if user.role in ("liaison", "planner", "reviewer", "admin"):
             staff.append(("/staff/lookup", "惩戒查询"))
         if user.role == "admin":
-            staff += [("/staff/admin/users", "用户与角色"), ("/staff/admin/audit", "审计日志")]
+            staff += [
+                ("/staff/admin/users", "用户与角色"),
+                ("/staff/admin/audit", "审计日志"),
+                ("/staff/jobs", "定时任务"),
+            ]
 
     def entry(href: str, label: str, group: str) -> dict[str, Any]:
         exact = href in ("/", "/staff")

@@ -77,6 +77,19 @@ def announcement_pdf(
     )
 
 
+@router.get(
+    "/batches/{code}/ceremony.pdf",
+    summary="随机抽取仪式记录（PDF，含见证人签字栏，公开）",
+    responses=PDF,
+)
+def ceremony_pdf(
+    code: Code, request: Request, session: SessionDep, user: OptionalUser
+) -> FileResponse:
+    q.visible_batch(session, code, user)
+    ctx = context(request, user)
+    return _file(documents.stored_document(session, "ceremony", code, ctx), f"{code}-ceremony.pdf")
+
+
 @router.get("/batches/{code}/results.pdf", summary="抽查检查结果公示（PDF，公开）", responses=PDF)
 def results_pdf(
     code: Code, request: Request, session: SessionDep, user: OptionalUser

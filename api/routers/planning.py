@@ -12,6 +12,7 @@ from fastapi.responses import FileResponse, Response
 
 from api.artefacts import warm_after_commit
 from api.deps import (
+    CeremonyDep,
     ClockDep,
     CodeText,
     OptionalUser,
@@ -82,17 +83,29 @@ def list_batches(
     summary="新建抽查批次",
 )
 def create_batch(
-    plan_code: str, data: s.BatchCreate, session: SessionDep, user: Planner, clock: ClockDep
+    plan_code: str,
+    data: s.BatchCreate,
+    session: SessionDep,
+    user: Planner,
+    clock: ClockDep,
+    rules: CeremonyDep,
 ) -> s.BatchPublic:
-    batch = service.create_batch(session, plan_code, data, actor=user.username, clock=clock)
+    batch = service.create_batch(
+        session, plan_code, data, actor=user.username, clock=clock, rules=rules
+    )
     return q.batch_public(session, batch)
 
 
 @router.put("/batches/{code}", response_model=s.BatchPublic, summary="修改草稿批次")
 def revise_batch(
-    code: str, data: s.BatchCreate, session: SessionDep, user: Planner, clock: ClockDep
+    code: str,
+    data: s.BatchCreate,
+    session: SessionDep,
+    user: Planner,
+    clock: ClockDep,
+    rules: CeremonyDep,
 ) -> s.BatchPublic:
-    batch = service.revise_batch(session, code, data, actor=user.username, clock=clock)
+    batch = service.revise_batch(session, code, data, actor=user.username, clock=clock, rules=rules)
     return q.batch_public(session, batch)
 
 
@@ -117,6 +130,7 @@ def freeze_batch(
     user: Planner,
     clock: ClockDep,
     settings: SettingsDep,
+    rules: CeremonyDep,
     acknowledge_unassigned: Annotated[
         bool, Query(description="知悉部分抽中主体将无法组成完整检查组，仍要冻结（记录在案）")
     ] = False,
@@ -128,6 +142,7 @@ def freeze_batch(
         clock=clock,
         storage=settings.storage_dir,
         acknowledge_unassigned=acknowledge_unassigned,
+        rules=rules,
     )
     return s.FreezePublic(
         commitment=c.commitment,
@@ -163,9 +178,18 @@ def enter_entropy(
     user: Planner,
     clock: ClockDep,
     settings: SettingsDep,
+    rules: CeremonyDep,
 ) -> s.DrawPublic:
     draw = drawing.enter_entropy(
-        session, code, data.entropy, actor=user.username, clock=clock, storage=settings.storage_dir
+        session,
+        code,
+        data.entropy,
+        actor=user.username,
+        clock=clock,
+        storage=settings.storage_dir,
+        rules=rules,
+        witnesses=[w.model_dump() for w in data.witnesses],
+        late_reason=data.late_reason,
     )
     warm_after_commit(request, code)
     return q.draw_public(session, draw)

@@ -34,6 +34,8 @@ class User(SQLModel, table=True):
     inspector_id: int | None = Field(default=None, foreign_key="inspector.id")
     active: bool = True
     created_at: datetime
+    # Where the inbox's messages are also sent, when an SMTP server is configured.
+    email: str | None = Field(default=None, max_length=200)
 
 
 class ApiToken(SQLModel, table=True):

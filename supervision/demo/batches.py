@@ -1,21 +1,28 @@
 """Demo plan and batches, so a newcomer's first look at the portal shows a real draw.
 
 One published annual plan with two batches: an undirected check of published information,
-frozen and drawn with witnesses' dice, then one recusal and one withdrawn entity; and a joint catering food-safety check (market
-regulation + health), frozen and waiting for its ceremony.
+frozen two days ago, drawn yesterday at its announced ceremony with witnesses' dice, then one
+recusal and one withdrawn entity; and a joint catering food-safety check (market regulation +
+health), frozen now and waiting for its ceremony in three days. The timelines obey the
+ceremony rules (notice before the ceremony, entropy at it): the steps in the past are taken
+on a clock set to their moment.
 """
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 
 from sqlmodel import Session, select
 
-from supervision.clock import Clock
+from supervision.clock import CHINA_TZ, Clock, FixedClock
 from supervision.planning import drawing, events, freeze, service
 from supervision.planning import schemas as s
 from supervision.planning.models import Plan, Task, TaskMember
 
 DEMO_DICE = "3 6 1 4 4 2 5 6 1 1 3 2 6 5 4 4 2 1 3 6"
+DEMO_WITNESSES = [
+    {"name": "马丽", "role": "昌吉市人大代表"},
+    {"name": "王建国", "role": "个体工商户代表"},
+]
 
 
 def build_demo_batches(session: Session, *, clock: Clock, storage: Path) -> dict[str, str]:
@@ -38,6 +45,9 @@ def build_demo_batches(session: Session, *, clock: Clock, storage: Path) -> dict
     )
     service.publish_plan(session, plan_code, actor="demo", clock=clock)
     start, end = today + timedelta(days=5), today + timedelta(days=40)
+    # Yesterday's ceremony at 10:00 Beijing time, announced (frozen) a day and a half before.
+    ceremony = datetime.combine(today - timedelta(days=1), time(10, 0), CHINA_TZ)
+    announced = FixedClock(ceremony - timedelta(hours=36))
     first = s.BatchCreate(
         code=f"{plan_code}-001",
         name=f"{year}年企业公示信息不定向抽查",
@@ -54,14 +64,23 @@ def build_demo_batches(session: Session, *, clock: Clock, storage: Path) -> dict
         max_load=None,
         window_start=start,
         window_end=end,
-        entropy_plan=f"{today.isoformat()} 10:00 于本局一楼大厅由两名见证人当众掷骰子20次",
+        ceremony_at=ceremony,
+        entropy_plan=f"{ceremony.date().isoformat()} 10:00 于本局一楼随机抽取室由两名见证人当众掷骰子20次",
     )
-    service.create_batch(session, plan_code, first, actor="demo", clock=clock)
-    freeze.freeze_batch(session, first.code, actor="demo", clock=clock, storage=storage)
+    service.create_batch(session, plan_code, first, actor="demo", clock=announced)
+    freeze.freeze_batch(session, first.code, actor="demo", clock=announced, storage=storage)
     drawing.enter_entropy(
-        session, first.code, [DEMO_DICE], actor="demo", clock=clock, storage=storage
+        session,
+        first.code,
+        [DEMO_DICE],
+        actor="demo",
+        clock=FixedClock(ceremony + timedelta(minutes=4)),
+        storage=storage,
+        witnesses=DEMO_WITNESSES,
     )
-    _demo_events(session, first.code, clock=clock, storage=storage)
+    _demo_events(
+        session, first.code, clock=FixedClock(ceremony + timedelta(hours=3)), storage=storage
+    )
     second = s.BatchCreate(
         code=f"{plan_code}-002",
         name=f"{year}年餐饮服务单位食品安全与公共场所卫生联合抽查",
@@ -81,7 +100,9 @@ def build_demo_batches(session: Session, *, clock: Clock, storage: Path) -> dict
         max_load=40,
         window_start=start + timedelta(days=7),
         window_end=end + timedelta(days=14),
-        entropy_plan=f"{(today + timedelta(days=3)).isoformat()} 体育彩票排列5开奖号码，及现场见证人掷骰子",
+        ceremony_at=datetime.combine(today + timedelta(days=3), time(21, 30), CHINA_TZ),
+        entropy_source="lottery",
+        entropy_plan=f"{(today + timedelta(days=3)).isoformat()} 21:30 于本局随机抽取室录入当晚体育彩票排列5开奖号码，及现场见证人掷骰子",
     )
     service.create_batch(session, plan_code, second, actor="demo", clock=clock)
     freeze.freeze_batch(session, second.code, actor="demo", clock=clock, storage=storage)

@@ -46,6 +46,10 @@ class Series:
     def contact(self, authority: str) -> str:
         return self.authorities.get(authority, {}).get("contact") or authority
 
+    def address(self, authority: str) -> str:
+        """Where the authority holds its draw ceremonies (its own name when not listed)."""
+        return self.authorities.get(authority, {}).get("address") or authority
+
 
 @lru_cache(maxsize=8)
 def _load(path: Path, mtime: float) -> Series:

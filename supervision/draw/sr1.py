@@ -54,6 +54,7 @@ and turned into hex only where they are published.
 import hashlib
 import json
 import math
+import re
 import sys
 import unicodedata
 from bisect import bisect_left
@@ -1369,3 +1370,77 @@ def run(
     for event in events:
         draw.apply_event(event)
     return draw.to_bundle(meta)
+
+
+# Beacon rounds (drand). A batch whose entropy is a public beacon round commits, inside its
+# entropy plan, to the chain (hash, scheme, public key) and the round; its one entropy string
+# is then fixed by that round's randomness, which is SHA-256 of the round's signature.
+BEACON_PLAN_PREFIX = "drand-beacon"
+_BEACON_PLAN = re.compile(
+    BEACON_PLAN_PREFIX
+    + r" chain=(?P<chain>[0-9a-f]{64}) round=(?P<round>[1-9][0-9]{0,15})"
+    + r" scheme=(?P<scheme>[a-z0-9-]{1,64}) public_key=(?P<public_key>[0-9a-f]{64,512})"
+)
+
+
+class BeaconError(Sr1Error):
+    """A beacon round that does not match the committed chain and round, or itself."""
+
+
+def beacon_round_at(genesis_time: int, period: int, unix_time: int) -> int:
+    """The first round published at or after ``unix_time`` (round 1 is published at genesis)."""
+    if unix_time <= genesis_time:
+        return 1
+    return -(-(unix_time - genesis_time) // period) + 1
+
+
+def beacon_round_time(genesis_time: int, period: int, round_number: int) -> int:
+    """When ``round_number`` is published (Unix seconds)."""
+    return genesis_time + (round_number - 1) * period
+
+
+def beacon_plan(chain_hash: str, round_number: int, scheme: str, public_key: str) -> str:
+    """The committed words that fix a beacon draw's chain and round (inside entropy_plan)."""
+    return (
+        f"{BEACON_PLAN_PREFIX} chain={chain_hash} round={round_number} "
+        f"scheme={scheme} public_key={public_key}"
+    )
+
+
+def parse_beacon_plan(entropy_plan: str) -> dict[str, Any] | None:
+    """The chain and round an entropy plan commits to, or None for another kind of entropy."""
+    found = _BEACON_PLAN.search(entropy_plan)
+    if found is None:
+        return None
+    plan: dict[str, Any] = found.groupdict()
+    plan["round"] = int(plan["round"])
+    return plan
+
+
+def beacon_entropy(chain_hash: str, round_number: int, randomness: str) -> str:
+    """The one entropy string of a beacon draw."""
+    return f"drand {chain_hash} round {round_number} randomness {randomness}"
+
+
+def check_beacon_round(plan: Mapping[str, Any], served: Any) -> str:
+    """Check a round as served against the committed plan and itself; returns the entropy
+    string it fixes. (The BLS signature is checked apart, by a library that has the curve.)"""
+    if not isinstance(served, dict):
+        raise BeaconError("the beacon round must be a JSON object")
+    if served.get("round") != plan["round"]:
+        raise BeaconError(
+            f"the beacon round is {served.get('round')!r}, the commitment names {plan['round']}"
+        )
+    signature, randomness = served.get("signature"), served.get("randomness")
+    for name, value in (("signature", signature), ("randomness", randomness)):
+        if not isinstance(value, str) or not value or set(value) - _HEX:
+            raise BeaconError(f"the beacon round's {name} must be lowercase hex")
+    if len(signature) % 2:
+        raise BeaconError("the beacon round's signature has an odd number of hex digits")
+    expected = digest_bytes(bytes.fromhex(signature))
+    if randomness != expected:
+        raise BeaconError(
+            f"the beacon round's randomness {randomness} is not SHA-256 of its signature "
+            f"({expected})"
+        )
+    return beacon_entropy(plan["chain"], plan["round"], randomness)

@@ -45,6 +45,8 @@ BUNDLE_KEYS = (
     "events",
     "final",
 )
+# A beacon draw's bundle carries the round as the beacon served it (verbatim JSON text).
+OPTIONAL_KEYS = ("beacon",)
 INFORMATIVE_KEYS = ("meta",)
 SELECTION_KEYS = {"sr1": ("uscc", "stratum", "ticket"), "sr2": ("uscc",)}
 _T = TypeVar("_T")
@@ -154,6 +156,7 @@ def _verify(
     _compare("commitment", sr1.commitment(params), bundle["commitment"])
     passed.append("commitment is the hash of params")
     entropy = bundle["entropy"]
+    _check_beacon(bundle, params, passed, unchecked)
     _compare("seed", _protocol(lambda: sr1.seed(bundle["commitment"], entropy)), bundle["seed"])
     passed.append(f"seed follows from the commitment and {len(entropy)} entropy string(s)")
 
@@ -175,6 +178,67 @@ def _verify(
         ]
 
 
+def _check_beacon(
+    bundle: Any, params: dict[str, Any], passed: list[str], unchecked: list[str]
+) -> None:
+    """A beacon draw: the round served is the committed one, its randomness is SHA-256 of its
+    signature and is the entropy; the BLS signature too when drand-verify is installed."""
+    plan = sr1.parse_beacon_plan(params.get("entropy_plan") or "")
+    if plan is None:
+        if "beacon" in bundle:
+            raise _Difference("bundle.json carries a beacon round but the plan names no beacon")
+        return
+    if not isinstance(bundle.get("beacon"), str):
+        raise _Difference("the entropy plan commits to a beacon round but bundle.json has none")
+    try:
+        served = json.loads(bundle["beacon"])
+    except ValueError:
+        raise _Difference("beacon: the round as served is not JSON") from None
+    expected = _protocol(lambda: sr1.check_beacon_round(plan, served))
+    _compare("entropy", [expected], bundle["entropy"])
+    passed.append(
+        f"entropy is drand round {plan['round']} of chain {plan['chain'][:16]}…, "
+        "its randomness the SHA-256 of its signature"
+    )
+    checked = _beacon_signature(plan, served)
+    if checked is None:
+        unchecked.append(
+            "the beacon round's BLS signature (pip install drand-verify to check it too)"
+        )
+    elif not checked:
+        raise _Difference(
+            f"beacon: the signature of round {plan['round']} does not verify against the "
+            "committed public key"
+        )
+    else:
+        passed.append("the beacon round's BLS signature verifies against the committed key")
+
+
+def _beacon_signature(plan: dict[str, Any], served: dict[str, Any]) -> bool | None:
+    """True/False: the BLS signature verified or not; None: no library to check it with."""
+    try:
+        import drand_verify  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    try:
+        if plan["scheme"] == "pedersen-bls-chained":
+            drand_verify.verify_pedersen_bls_chained(
+                plan["round"],
+                served.get("previous_signature", ""),
+                served["signature"],
+                plan["public_key"],
+            )
+        elif plan["scheme"] == "bls-unchained-g1-rfc9380":
+            drand_verify.verify_bls_unchained_g1_rfc9380(
+                plan["round"], served["signature"], plan["public_key"]
+            )
+        else:
+            return None
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
 def _check_shape(bundle: Any) -> None:
     if not isinstance(bundle, dict):
         raise _Difference("bundle.json must hold a JSON object")
@@ -182,7 +246,7 @@ def _check_shape(bundle: Any) -> None:
         if key not in bundle:
             raise _Difference(f"bundle.json lacks the key {key!r}")
     for key in bundle:
-        if key not in BUNDLE_KEYS and key not in INFORMATIVE_KEYS:
+        if key not in BUNDLE_KEYS and key not in OPTIONAL_KEYS and key not in INFORMATIVE_KEYS:
             raise _Difference(f"bundle.json has an unexpected key {key!r}")
     if bundle["protocol"] not in sr1.PROTOCOLS:
         raise _Difference(f'protocol: expected "sr1" or "sr2" found {_show(bundle["protocol"])}')

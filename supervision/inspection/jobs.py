@@ -4,7 +4,9 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from supervision.accounts.models import Role
 from supervision.clock import Clock
+from supervision.inbox.service import notify
 from supervision.inspection.deadlines import deadline_of
 from supervision.jobs.runner import Job
 from supervision.planning.models import Batch, BatchState, Task, TaskState
@@ -47,6 +49,22 @@ def publication_deadlines(session: Session, clock: Clock, settings: Settings) ->
                     "provisional": d.provisional,
                 }
             )
+    if warnings:
+        lines = [
+            f"{w['batch']}：{w['open']} 项未公示"
+            + (f"，期限 {w['due']}" if w.get("due") else "")
+            + ("（已逾期）" if w.get("overdue") else "")
+            for w in warnings
+        ]
+        notify(
+            session,
+            (Role.planner, Role.reviewer),
+            kind="deadline",
+            subject=f"{len(warnings)} 个批次的结果公示期限临近或已过",
+            body="\n".join(lines),
+            link="/staff/batches",
+            clock=clock,
+        )
     return {"today": today.isoformat(), "warnings": warnings}
 
 

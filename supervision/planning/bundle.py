@@ -35,6 +35,15 @@ def bundle_meta(session: Session, batch: Batch, draw: Draw) -> dict[str, Any]:
         "committed_at": c.published_at.isoformat(),
         "drawn_at": draw.drawn_at.isoformat(),
     }
+    if batch.ceremony_at is not None:
+        meta["ceremony"] = {
+            "announced_at": batch.ceremony_at.isoformat(),
+            "place": batch.ceremony_place,
+            "source": batch.entropy_source,
+            "witnesses": json.loads(draw.witnesses_json),
+        }
+        if draw.late_reason:
+            meta["ceremony"]["late_reason"] = draw.late_reason
     # The audit log's row of this draw, as an anchor: whoever keeps the bundle can later prove
     # that the log held this row with this hash (`supervision audit verify --anchors`).
     row = session.exec(
@@ -103,7 +112,10 @@ def export_bundle(session: Session, code: str, *, storage: Path) -> BundleFiles:
     if key in _BUNDLE_CACHE:
         _BUNDLE_CACHE.move_to_end(key)
     else:
-        _BUNDLE_CACHE[key] = draw_state(session, batch, storage)[1].to_bundle(meta)
+        bundle = draw_state(session, batch, storage)[1].to_bundle(meta)
+        if draw.beacon_json is not None:  # the round as the beacon served it, verbatim
+            bundle["beacon"] = draw.beacon_json
+        _BUNDLE_CACHE[key] = bundle
         if len(_BUNDLE_CACHE) > _BUNDLE_CACHE_SIZE:
             _BUNDLE_CACHE.popitem(last=False)
     return BundleFiles(_BUNDLE_CACHE[key], *frozen_inputs(storage, c), frozen_strata(storage, c))

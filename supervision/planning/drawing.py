@@ -16,6 +16,8 @@ from supervision.audit.service import record_change
 from supervision.clock import Clock
 from supervision.draw import sr1
 from supervision.errors import Conflict, NotFound
+from supervision.planning import ceremony
+from supervision.planning.ceremony import DEFAULT_RULES, CeremonyRules
 from supervision.planning.freeze import active_commitment
 from supervision.planning.models import (
     Batch,
@@ -111,9 +113,23 @@ def get_draw(session: Session, batch: Batch) -> Draw:
 
 
 def enter_entropy(
-    session: Session, code: str, entropy: list[str], *, actor: str, clock: Clock, storage: Path
+    session: Session,
+    code: str,
+    entropy: list[str],
+    *,
+    actor: str,
+    clock: Clock,
+    storage: Path,
+    rules: CeremonyRules = DEFAULT_RULES,
+    witnesses: list[dict[str, str]] | None = None,
+    late_reason: str | None = None,
+    beacon_served: str | None = None,
 ) -> Draw:
-    """Record the public entropy once and make the draw in the same transaction."""
+    """Record the public entropy once and make the draw in the same transaction.
+
+    From the announced ceremony on (`ceremony.check_entropy_time`); a beacon batch only from
+    its committed round as served (``beacon_served``, checked here against the commitment,
+    its BLS signature by the caller that fetched it), never from typed entropy."""
     batch = get_batch(session, code)
     if session.exec(select(Draw.id).where(Draw.batch_id == batch.id)).first():
         raise Conflict("该批次已抽取，熵值只能录入一次", "entropy was already entered")
@@ -122,7 +138,19 @@ def enter_entropy(
         raise Conflict(
             "承诺尚未公示，不能录入熵值", "the commitment is not published; entropy refused"
         )
+    late = ceremony.check_entropy_time(batch, clock.now(), rules, late_reason)
+    people = ceremony.check_witnesses(witnesses or [])
+    plan = sr1.parse_beacon_plan(json.loads(c.params_json)["entropy_plan"])
+    if plan is not None and beacon_served is None:
+        raise Conflict(
+            "本批次以公共随机信标为熵来源：由系统在仪式时间获取承诺中的信标轮次，不接受人工录入",
+            "a beacon batch is drawn from its committed round only; typed entropy refused",
+        )
+    if plan is None and beacon_served is not None:
+        raise Conflict("本批次未承诺使用信标", "the batch did not commit to a beacon round")
     try:
+        if plan is not None:
+            entropy = [sr1.check_beacon_round(plan, _served(beacon_served or ""))]
         sr1.check_entropy(entropy)
         state = sr1_draw(storage, c, entropy)
     except sr1.Sr1Error as e:
@@ -138,6 +166,9 @@ def enter_entropy(
         selected_count=len(selected),
         unassigned_count=sum(1 for x in selected if x["unassigned"]),
         pairing_tickets=state.stats.inspector_tickets,
+        witnesses_json=json.dumps(people, ensure_ascii=False),
+        late_reason=late,
+        beacon_json=beacon_served,
     )
     session.add(draw)
     try:
@@ -160,10 +191,19 @@ def enter_entropy(
             "entropy": entropy,
             "selected": len(selected),
             "unassigned": draw.unassigned_count,
+            "witnesses": len(people),
+            "late_reason": late,
         },
         clock,
     )
     return draw
+
+
+def _served(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise sr1.BeaconError("the beacon round as served is not JSON") from None
 
 
 def ids_by_key(

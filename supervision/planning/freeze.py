@@ -13,7 +13,9 @@ from supervision.audit.service import record_change
 from supervision.clock import Clock
 from supervision.draw import sr1
 from supervision.errors import Conflict, Invalid
+from supervision.planning import ceremony
 from supervision.planning import pool as pool_q
+from supervision.planning.ceremony import DEFAULT_RULES, CeremonyRules
 from supervision.planning.feasibility import Feasibility, check_feasibility
 from supervision.planning.models import (
     Batch,
@@ -80,6 +82,7 @@ def freeze_batch(
     protocol: str | None = None,
     salt: Callable[[str], str] | None = None,
     acknowledge_unassigned: bool = False,
+    rules: CeremonyRules = DEFAULT_RULES,
 ) -> tuple[Commitment, Feasibility]:
     """Write the frozen files, compute and publish the commitment.
 
@@ -97,6 +100,8 @@ def freeze_batch(
             f"批次处于“{batch.state}”状态，只有草稿可以冻结",
             f"batch is {batch.state}; only a draft can be frozen",
         )
+    ceremony.check_freeze(batch, clock.now(), rules)
+    beacon = ceremony.beacon_round_for(batch, rules)
     feas = check_feasibility(session, batch)
     if not feas.ok:
         raise Invalid(
@@ -134,7 +139,7 @@ def freeze_batch(
             "team": team_slots(batch),
             "cross_unit": batch.cross_unit,
             "max_load": batch.max_load,
-            "entropy_plan": batch.entropy_plan,
+            "entropy_plan": ceremony.committed_entropy_plan(batch, beacon),
         }
         # The tags were just computed from these strata: no need to hash them all again.
         params = sr1.build_params(
@@ -185,6 +190,7 @@ def freeze_batch(
         feasibility_json=json.dumps(feas.to_dict(), ensure_ascii=False),
         published_at=clock.now(),
         published_by=actor,
+        beacon_json=beacon.to_json() if beacon else None,
     )
     session.add(row)
     batch.state = BatchState.frozen

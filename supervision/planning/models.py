@@ -87,6 +87,21 @@ class Batch(SQLModel, table=True):
     state: BatchState = Field(default=BatchState.draft, max_length=16)
     created_at: datetime
     created_by: str = Field(max_length=64)
+    # The announced ceremony: when and where the entropy is entered, and from what source.
+    # Null only for batches recorded before ceremonies were data (and replayed cases).
+    ceremony_at: datetime | None = None
+    ceremony_place: str = Field(default="", max_length=200)
+    entropy_source: str = Field(default="dice", max_length=16)  # ENTROPY_SOURCES
+    beacon_chain: str | None = Field(default=None, max_length=32)  # a configured chain's name
+    # The scheduler freezes a draft at this moment (optional).
+    freeze_at: datetime | None = None
+
+
+ENTROPY_SOURCES = {
+    "dice": "现场见证人掷骰子",
+    "lottery": "公开开奖结果",
+    "beacon": "drand 公共随机信标",
+}
 
 
 class BatchItem(SQLModel, table=True):
@@ -117,6 +132,9 @@ class Commitment(SQLModel, table=True):
     withdrawn_at: datetime | None = None
     withdrawn_by: str | None = Field(default=None, max_length=64)
     withdrawn_reason: str | None = Field(default=None, max_length=1000)
+    # A beacon batch: the chain (hash, public key, scheme, period, genesis) and the round
+    # fixed at freeze, as canonical JSON; the same facts are in the committed entropy plan.
+    beacon_json: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class Draw(SQLModel, table=True):
@@ -132,6 +150,24 @@ class Draw(SQLModel, table=True):
     selected_count: int
     unassigned_count: int
     pairing_tickets: int
+    # The ceremony as it happened: witnesses (names and roles, published), the reason for an
+    # entry later than the grace period (published), the beacon round as served (verbatim).
+    witnesses_json: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    late_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    beacon_json: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class CeremonyAttempt(SQLModel, table=True):
+    """One try of the scheduler at a batch's announced step: the freeze at its time
+    (``freeze``), or fetching, verifying and drawing from its beacon round (``beacon``)."""
+
+    __tablename__ = "ceremony_attempt"
+    id: int | None = Field(default=None, primary_key=True)
+    batch_id: int = Field(foreign_key="batch.id", index=True)
+    action: str = Field(max_length=16)
+    at: datetime
+    ok: bool = False
+    message: str = Field(sa_column=Column(Text, nullable=False))
 
 
 class TaskState(StrEnum):

@@ -168,6 +168,12 @@ def batches_public(session: Session, batches: Sequence[Batch]) -> list[s.BatchPu
                 entropy=json.loads(draw.entropy_json) if draw else None,
                 seed=draw.seed if draw else None,
                 drawn_at=draw.drawn_at if draw else None,
+                ceremony_at=b.ceremony_at,
+                ceremony_place=b.ceremony_place,
+                entropy_source=b.entropy_source,
+                beacon_chain=b.beacon_chain,
+                witnesses=json.loads(draw.witnesses_json) if draw else [],
+                late_reason=draw.late_reason if draw else None,
             )
         )
     return out

@@ -9,16 +9,17 @@ expected bundle shows the product, not just the protocol module, follows the con
 """
 
 import json
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from sqlalchemy import insert
 from sqlmodel import Session
 
-from supervision.clock import Clock
+from supervision.clock import Clock, FixedClock
 from supervision.draw import sr1
 from supervision.planning import bundle, drawing, freeze, service
 from supervision.planning import schemas as s
+from supervision.planning.ceremony import CeremonyRules
 from supervision.planning.events import recuse, withdraw_entity
 from supervision.registry.models import (
     ConflictDeclaration,
@@ -32,6 +33,10 @@ from supervision.registry.models import (
 ENTITY_TYPE_BY_CODE = {"1": "enterprise", "2": "individual", "3": "cooperative"}
 REPLAY_ITEM = "REPLAY-001"
 LONG_AGO = date(2000, 1, 1)
+
+
+# Committed and drawn in the same moment: the case's own times are not replayed.
+REPLAY_RULES = CeremonyRules(notice=timedelta(0))
 
 
 def _load_registry(session: Session, folder: Path, clock: Clock) -> None:
@@ -140,6 +145,7 @@ def replay(
     params = json.loads((folder / "params.json").read_text(encoding="utf-8"))
     entropy = json.loads((folder / "entropy.json").read_text(encoding="utf-8"))
     events = json.loads((folder / "events.json").read_text(encoding="utf-8"))
+    clock = FixedClock(clock.now())  # the whole case in one moment: its ceremony is now
     _load_registry(session, folder, clock)
     year = clock.today().year
     plan = service.create_plan(
@@ -164,6 +170,8 @@ def replay(
         window_start=clock.today(),
         window_end=clock.today(),
         entropy_plan=params["entropy_plan"],
+        # A recorded case is replayed as one ceremony, now.
+        ceremony_at=clock.now(),
     )
     # The case's strata are used verbatim as the published labels.
     labels = {k: k for k in params["quotas"]}
@@ -180,8 +188,11 @@ def replay(
         salt=salts.__getitem__,
         # A replay reproduces a recorded case as it was, dead ends included.
         acknowledge_unassigned=True,
+        rules=REPLAY_RULES,
     )
-    drawing.enter_entropy(session, data.code, entropy, actor=actor, clock=clock, storage=storage)
+    drawing.enter_entropy(
+        session, data.code, entropy, actor=actor, clock=clock, storage=storage, rules=REPLAY_RULES
+    )
     for event in events:
         if event["type"] == "recuse":
             recuse(

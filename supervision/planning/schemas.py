@@ -4,10 +4,11 @@ import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from supervision.clock import CHINA_TZ
 from supervision.planning.models import RECUSAL_REASONS
 from supervision.validation import StrictInput
 
@@ -104,7 +105,29 @@ class BatchCreate(_Strict):
     max_load: int | None = Field(default=None, ge=1, le=100_000)
     window_start: date
     window_end: date
-    entropy_plan: str = Field(min_length=4, max_length=1000)
+    # The announced ceremony (a moment; without a time zone it is Beijing time). The words of
+    # the entropy plan default to the ceremony's time, place and source.
+    ceremony_at: datetime
+    ceremony_place: str = Field(default="", max_length=200)
+    entropy_source: Literal["dice", "lottery", "beacon"] = "dice"
+    beacon_chain: str | None = Field(default=None, max_length=32, pattern=_CODE)
+    entropy_plan: str = Field(default="", max_length=900)
+    # Optional: the scheduler freezes the draft at this moment.
+    freeze_at: datetime | None = None
+
+    @field_validator("ceremony_at", "freeze_at")
+    @classmethod
+    def _china_time(cls, v: datetime | None) -> datetime | None:
+        if v is not None and v.tzinfo is None:
+            v = v.replace(tzinfo=CHINA_TZ)
+        return v
+
+    @field_validator("ceremony_place")
+    @classmethod
+    def _place_line(cls, v: str) -> str:
+        if any(c in v for c in "\t\r\n"):
+            raise ValueError("仪式地点须为一行文字 / the place must be one line")
+        return v.strip()
 
     @field_validator("quotas")
     @classmethod
@@ -119,7 +142,9 @@ class BatchCreate(_Strict):
     def _one_line(cls, v: str) -> str:
         if any(c in v for c in "\t\r\n"):
             raise ValueError("熵来源说明须为一行文字 / entropy plan must be one line")
-        return v
+        if v.strip() and len(v.strip()) < 4:
+            raise ValueError("熵来源说明过短 / entropy plan too short")
+        return v.strip()
 
     @model_validator(mode="after")
     def _window(self) -> "BatchCreate":
@@ -127,12 +152,23 @@ class BatchCreate(_Strict):
             raise ValueError("检查结束日期早于开始日期 / window_end before window_start")
         if len(set(self.item_codes)) != len(self.item_codes):
             raise ValueError("抽查事项重复 / duplicate item codes")
+        if self.freeze_at is not None and self.freeze_at >= self.ceremony_at:
+            raise ValueError("定时冻结须早于抽取仪式 / freeze_at must precede ceremony_at")
         return self
+
+
+class Witness(_Strict):
+    name: str = Field(min_length=1, max_length=50)
+    role: str = Field(min_length=1, max_length=50)
 
 
 class EntropyCreate(_Strict):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
     entropy: list[str] = Field(min_length=1, max_length=20)
+    # The ceremony's witnesses (names and roles, published) and, past the grace period after
+    # the announced time, the reason for the delay (published with the draw).
+    witnesses: list[Witness] = Field(default_factory=list, max_length=20)
+    late_reason: str | None = Field(default=None, max_length=500)
 
 
 RecusalReason = StrEnum("RecusalReason", {r: r for r in RECUSAL_REASONS})  # type: ignore[misc]
@@ -190,6 +226,12 @@ class BatchPublic(BaseModel):
     entropy: list[str] | None = None
     seed: str | None = None
     drawn_at: datetime | None = None
+    ceremony_at: datetime | None = None
+    ceremony_place: str = ""
+    entropy_source: str = "dice"
+    beacon_chain: str | None = None
+    witnesses: list[dict[str, str]] = []
+    late_reason: str | None = None
 
 
 class FeasibilityPublic(BaseModel):

@@ -15,8 +15,10 @@ from supervision.audit.service import record_change
 from supervision.clock import Clock
 from supervision.draw import sr1
 from supervision.errors import Conflict, Invalid, NotFound
+from supervision.planning import ceremony
 from supervision.planning import pool as pool_q
 from supervision.planning import schemas as s
+from supervision.planning.ceremony import DEFAULT_RULES, CeremonyRules
 from supervision.planning.models import (
     Batch,
     BatchItem,
@@ -153,7 +155,23 @@ def _batch_settings(data: s.BatchCreate) -> dict[str, Any]:
         "window_start": data.window_start,
         "window_end": data.window_end,
         "entropy_plan": data.entropy_plan,
+        "ceremony_at": data.ceremony_at,
+        "ceremony_place": data.ceremony_place,
+        "entropy_source": data.entropy_source,
+        "beacon_chain": data.beacon_chain,
+        "freeze_at": data.freeze_at,
     }
+
+
+def _announce(plan: Plan, data: s.BatchCreate, rules: CeremonyRules) -> s.BatchCreate:
+    """The ceremony's defaults: the authority's place, and announced words from the time,
+    place and source when the planner wrote none."""
+    ceremony.check_source(data.entropy_source, data.beacon_chain, rules)
+    place = data.ceremony_place or rules.place_of(plan.authority)
+    words = data.entropy_plan or ceremony.default_entropy_plan(
+        data.ceremony_at, place, data.entropy_source, rules.chains.get(data.beacon_chain or "")
+    )
+    return data.model_copy(update={"ceremony_place": place, "entropy_plan": words})
 
 
 def _set_items(session: Session, batch: Batch, codes: list[str]) -> None:
@@ -171,10 +189,12 @@ def create_batch(
     actor: str,
     clock: Clock,
     stratum_labels: dict[str, str] | None = None,
+    rules: CeremonyRules = DEFAULT_RULES,
 ) -> Batch:
     plan = get_plan(session, plan_code)
     if session.exec(select(Batch.id).where(Batch.code == data.code)).first():
         raise Conflict(f"批次编号“{data.code}”已存在", f"batch {data.code} exists")
+    data = _announce(plan, data, rules)
     labels = stratum_labels or DEFAULT_STRATUM_LABELS
     _check_batch_references(session, data, labels)
     batch = Batch(
@@ -193,7 +213,13 @@ def create_batch(
 
 
 def revise_batch(
-    session: Session, code: str, data: s.BatchCreate, *, actor: str, clock: Clock
+    session: Session,
+    code: str,
+    data: s.BatchCreate,
+    *,
+    actor: str,
+    clock: Clock,
+    rules: CeremonyRules = DEFAULT_RULES,
 ) -> Batch:
     """Replace a draft's settings. Frozen batches are never edited: withdraw the commitment
     first (publicly, with a reason); the withdrawn commitment stays on record."""
@@ -205,6 +231,7 @@ def revise_batch(
         )
     if data.code != code:
         raise Invalid("批次编号不能修改", "the batch code cannot change")
+    data = _announce(session.get(Plan, batch.plan_id), data, rules)
     _check_batch_references(session, data, pool_q.stratum_labels(batch))
     for key, value in _batch_settings(data).items():
         setattr(batch, key, value)

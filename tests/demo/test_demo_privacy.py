@@ -317,3 +317,28 @@ def test_every_code_on_the_demo_pages_is_named(demo, session: Session, app, data
         if (found := bare_codes(body.decode("utf-8", "replace"), codes))
     ]
     assert not bare, bare
+
+
+def test_the_demo_batches_obey_the_ceremony_rules(demo, session: Session) -> None:
+    """Every demo commitment was public at least 24 h before its ceremony, and every draw was
+    made at it (within the 2 h grace, so no late reason)."""
+    from datetime import timedelta
+
+    from supervision.planning.models import Batch, Commitment, Draw
+
+    def aware(at):
+        return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+    rows = session.exec(
+        select(Batch, Commitment).join(Commitment, Commitment.batch_id == Batch.id)
+    ).all()
+    assert len(rows) == 2
+    for batch, c in rows:
+        assert batch.ceremony_at is not None and batch.ceremony_place
+        assert aware(c.published_at) <= aware(batch.ceremony_at) - timedelta(hours=24), batch.code
+    draws = session.exec(select(Batch, Draw).join(Draw, Draw.batch_id == Batch.id)).all()
+    assert len(draws) == 1
+    for batch, draw in draws:
+        at = aware(batch.ceremony_at)
+        assert at <= aware(draw.drawn_at) <= at + timedelta(hours=2), batch.code
+        assert draw.late_reason is None and len(json.loads(draw.witnesses_json)) == 2

@@ -69,8 +69,10 @@ def test_plan_batch_freeze_ceremony_and_public_verification(
     page.get_by_label("第1行人数").fill("2")
     page.get_by_label("开始日期").fill("2026-12-01")
     page.get_by_label("结束日期").fill("2026-11-01")
-    page.get_by_label(re.compile("抽取时将录入哪些公开随机数")).fill(
-        "2026年11月30日10:00在本局一楼大厅由两名见证人掷骰子，并录入当日体彩排列5开奖号码"
+    # The ceremony a day ahead (the commitment must be public 24 h before it).
+    page.get_by_label("仪式时间（北京时间）").fill("2026-11-27T10:00")
+    page.get_by_label(re.compile("熵来源公告")).fill(
+        "2026年11月27日10:00在本局一楼随机抽取室由两名见证人掷骰子，并录入当日体彩排列5开奖号码"
     )
     page.get_by_role("button", name="保存为草稿").click()
     page.get_by_text("检查结束日期早于开始日期").first.wait_for()
@@ -91,15 +93,63 @@ def test_plan_batch_freeze_ceremony_and_public_verification(
     commitment = page.locator("section.commitment code.hash").first.inner_text()
     assert re.fullmatch(r"[0-9a-f]{64}", commitment)
 
-    # The ceremony: the commitment in groups of 8, entropy entered once.
+    # The ceremony: the commitment in groups of 8; entry opens at the announced time only.
     page.get_by_role("link", name="进入抽取仪式").click()
     groups = page.locator(".big-hash span").all_inner_texts()
     assert "".join(groups) == commitment and all(len(g) == 8 for g in groups)
+    assert "熵值录入将于 2026-11-27 10:00（北京时间） 开放" in page.inner_text("main")
+    assert page.get_by_label("熵值：每行一条").count() == 0
+    server.clock.advance(days=1)  # the ceremony's morning
+    page.get_by_role("link", name="刷新本页").click()
     screenshots(page, "ceremony-form")
-    page.get_by_label("熵值：每行一条").fill(f"{DICE}\n{LOTTERY}")
-    page.get_by_label("我确认熵值已当众产生，提交后不可更改").check()
-    page.get_by_role("button", name="录入熵值并抽取").click()
-    page.get_by_text("熵值已录入，抽取完成").wait_for()
+
+    # On the projector: presentation mode, full screen at 1920×1080, steps advanced by the
+    # planner; witnesses, then the entropy, entered from it.
+    projector = chromium.new_context(viewport={"width": 1920, "height": 1080}, locale="zh-CN")
+    show = projector.new_page()
+    show.goto(f"{server.url}/login")
+    show.get_by_label("用户名").fill(PLANNER[0])
+    show.get_by_label("密码").fill(PLANNER[1])
+    show.get_by_role("button", name="登录").click()
+    show.wait_for_url(f"{server.url}/staff")
+    show.goto(f"{server.url}/batches/{CODE}/present")
+    assert show.locator("header.site-header, nav.site-nav, footer.site-footer").count() == 0
+    assert "".join(show.locator(".present-hash span").all_inner_texts()) == commitment
+    width = show.evaluate("document.querySelector('.present-stage').getBoundingClientRect().width")
+    assert width > 1600  # the whole projector, not the site's column
+    screenshots(show, "present-1-commitment")
+    show.keyboard.press("ArrowRight")  # a clicker's "next"
+    show.wait_for_url(re.compile(r"step=2"))
+    show.get_by_label(re.compile("见证人：每行一人")).fill("马丽：人大代表\n王建国：个体工商户代表")
+    screenshots(show, "present-2-witnesses")
+    show.get_by_role("button", name="确认见证人，下一步").click()
+    show.get_by_label(re.compile("当众产生的熵值")).fill(f"{DICE}\n{LOTTERY}")
+    show.get_by_label("我确认熵值已当众产生，提交后不可更改").check()
+    screenshots(show, "present-3-entropy")
+    show.get_by_role("button", name="录入熵值并抽取").click()
+    show.wait_for_url(re.compile(r"step=4"))
+    seed_shown = "".join(show.locator(".present-hash span").all_inner_texts())
+    assert re.fullmatch(r"[0-9a-f]{64}", seed_shown)
+    screenshots(show, "present-4-seed")
+    show.get_by_role("link", name="下一步 →").click()
+    assert show.locator(".present-list li").count() == 23
+    screenshots(show, "present-5-drawn")
+    show.get_by_role("link", name="下一步 →").click()
+    assert show.locator(".present-qr img").count() == 1
+    screenshots(show, "present-6-qr")
+    show.goto(f"{server.url}/batches/{CODE}/present?step=2")
+    assert "马丽" in show.inner_text(".present-stage")  # published with the draw
+    projector.close()
+
+    # The ceremony page follows: drawn, with the witnesses. (A day has passed: the planner's
+    # earlier session has expired, so sign in again.)
+    page.goto(f"{server.url}/login")
+    page.get_by_label("用户名").fill(PLANNER[0])
+    page.get_by_label("密码").fill(PLANNER[1])
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(f"{server.url}/staff")
+    page.goto(f"{server.url}/batches/{CODE}/ceremony")
+    assert "马丽（人大代表）" in page.inner_text("main")
     seed = "".join(
         page.locator(
             "#h-seed ~ .big-hash span, section:has(#h-seed) .big-hash span"

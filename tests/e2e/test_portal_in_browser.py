@@ -19,7 +19,7 @@ from supervision.planning import drawing, freeze, queries, service
 from supervision.planning import schemas as ps
 from tests.conftest import TEST_PASSWORD
 from tests.e2e.conftest import Server
-from tests.factories import batch_body
+from tests.factories import IMMEDIATE, batch_body
 from tests.inspection.conftest import full_result
 
 pytestmark = pytest.mark.e2e
@@ -51,9 +51,11 @@ def _drawn_batch(server: Server) -> list[dict]:
         service.create_batch(
             session, "CJ-2026", ps.BatchCreate.model_validate(body), actor="e2e", clock=server.clock
         )
-        freeze.freeze_batch(session, CODE, actor="e2e", clock=server.clock, storage=storage)
+        freeze.freeze_batch(
+            session, CODE, actor="e2e", clock=server.clock, storage=storage, rules=IMMEDIATE
+        )
         drawing.enter_entropy(
-            session, CODE, [DICE], actor="e2e", clock=server.clock, storage=storage
+            session, CODE, [DICE], actor="e2e", clock=server.clock, storage=storage, rules=IMMEDIATE
         )
     with transaction(server.engine) as session:
         tasks = queries.drawn_tasks(session, service.get_batch(session, CODE))

@@ -4,7 +4,7 @@ admin creates a user, the user changes the password and the old session stops wo
 
 import random
 import re
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import insert
@@ -22,7 +22,7 @@ from supervision.registry.models import Entity
 from supervision.registry.uscc import make_uscc
 from tests.conftest import TEST_PASSWORD
 from tests.e2e.conftest import Server
-from tests.factories import batch_body
+from tests.factories import IMMEDIATE, batch_body
 from tests.inspection.test_pages import PNG
 
 pytestmark = pytest.mark.e2e
@@ -62,9 +62,16 @@ def test_the_inspector_records_a_result_on_a_phone(
             clock=server.clock,
             storage=storage,
             acknowledge_unassigned=True,
+            rules=IMMEDIATE,
         )
         drawing.enter_entropy(
-            session, CODE, ["1 2 3 4 5 6"], actor="e2e", clock=server.clock, storage=storage
+            session,
+            CODE,
+            ["1 2 3 4 5 6"],
+            actor="e2e",
+            clock=server.clock,
+            storage=storage,
+            rules=IMMEDIATE,
         )
     with transaction(server.engine) as session:
         task = queries.drawn_tasks(session, service.get_batch(session, CODE))[0]
@@ -263,7 +270,9 @@ def test_a_planner_is_stopped_by_the_confirmation_and_the_acknowledgement(
             actor="e2e",
             clock=server.clock,
         )
-        body = batch_body(code, max_load=1)
+        # Announced a day ahead: the page freezes at the server's moment, with the 24 h notice.
+        ceremony = (server.clock.now() + timedelta(days=1)).isoformat()
+        body = batch_body(code, max_load=1, ceremony_at=ceremony)
         service.create_batch(
             session, "CJ-2026", ps.BatchCreate.model_validate(body), actor="e2e", clock=server.clock
         )

@@ -47,7 +47,9 @@ def badges(session: Session, task_id: int, *, active: bool = True) -> list[str]:
 
 
 @pytest.fixture
-def draw_batch(client: TestClient, planner: dict, session: Session) -> Callable[..., list[int]]:
+def draw_batch(
+    client: TestClient, planner: dict, session: Session, clock
+) -> Callable[..., list[int]]:
     """Create, freeze and draw a batch; return its task ids (with a team) in draw order."""
 
     def _draw(
@@ -66,6 +68,7 @@ def draw_batch(client: TestClient, planner: dict, session: Session) -> Callable[
             quotas=quotas,
             window_start=start,
             window_end=end,
+            ceremony_at=clock.now().isoformat(),  # drawn at the (test) clock's moment
         )
         r = client.post(
             f"/api/v1/batches/{code}/entropy", json={"entropy": [DICE]}, headers=planner

@@ -75,6 +75,8 @@ def test_hostile_texts_are_escaped_on_every_page_family(
             "window_start": "2026-09-01",
             "window_end": "2026-09-25",
             "entropy_plan": f"掷骰子{PAYLOAD}",
+            "ceremony_at": "2026-11-26T10:00:00+08:00",
+            "ceremony_place": f"大厅{PAYLOAD}",
         },
         headers=planner,
     )

@@ -16,7 +16,7 @@ from supervision.planning import schemas as ps
 from supervision.registry.schemas import ConflictCreate
 from supervision.registry.service import declare_conflict
 from tests.conftest import TEST_PASSWORD, post_login
-from tests.factories import batch_body, small_city
+from tests.factories import IMMEDIATE, batch_body, small_city
 
 DICE = "3 6 1 4 4 2 5 6 1 1 3 2 6 5 4 4 2 1 3 6"
 PHONE = "13900000000"
@@ -101,7 +101,12 @@ def make_batch(session: Session, clock: FixedClock, code: str = "CJ-2026-T01", *
 def frozen_batch(city, session: Session, clock: FixedClock, app) -> str:
     code = make_batch(session, clock)
     freeze.freeze_batch(
-        session, code, actor="planner", clock=clock, storage=app.state.settings.storage_dir
+        session,
+        code,
+        actor="planner",
+        clock=clock,
+        storage=app.state.settings.storage_dir,
+        rules=IMMEDIATE,
     )
     session.commit()
     return code
@@ -123,8 +128,12 @@ def drawn_batch(city, session: Session, clock: FixedClock, app) -> str:
         clock=clock,
     )
     code = make_batch(session, clock)
-    freeze.freeze_batch(session, code, actor="planner", clock=clock, storage=storage)
-    drawing.enter_entropy(session, code, [DICE], actor="planner", clock=clock, storage=storage)
+    freeze.freeze_batch(
+        session, code, actor="planner", clock=clock, storage=storage, rules=IMMEDIATE
+    )
+    drawing.enter_entropy(
+        session, code, [DICE], actor="planner", clock=clock, storage=storage, rules=IMMEDIATE
+    )
     session.commit()
     tasks = task_views(session, service.get_batch(session, code))
     first = tasks[0]

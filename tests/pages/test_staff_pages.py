@@ -15,6 +15,7 @@ from supervision.planning import drawing, freeze, service
 from supervision.planning.models import Batch, Commitment, DrawEvent, Plan
 from supervision.registry.models import Inspector
 from tests.conftest import post_login
+from tests.factories import IMMEDIATE
 from tests.pages.conftest import csrf_of
 
 STAFF_URLS = (
@@ -56,6 +57,7 @@ def batch_form(token: str, **over) -> dict:
         "window_start": "2026-12-01",
         "window_end": "2026-12-31",
         "entropy_plan": "2026-11-30 10:00 本局大厅见证人掷骰子",
+        "ceremony_at": "2026-11-26T10:00",
         "low_risk_once_per_year": "yes",
     }
     data.update(over)
@@ -224,6 +226,10 @@ def test_batch_form_validation_in_chinese_creates_nothing(browser, city, session
         ({"plan_code": ""}, "请选择所属年度计划"),
         ({"initiating_department": "NOPE"}, "部门“NOPE”不存在"),
         ({"entropy_plan": "ab"}, "熵来源公告"),
+        ({"ceremony_at": ""}, "请填写抽取仪式时间"),
+        ({"ceremony_at": "明天上午"}, "抽取仪式时间"),
+        ({"entropy_source": "beacon"}, "信标链“”未配置"),
+        ({"freeze_at": "2026-11-27T10:00"}, "定时冻结须早于抽取仪式"),
     ]
     for over, message in cases:
         r = planner.post("/staff/batches/new", data=batch_form(token, **over))
@@ -315,8 +321,10 @@ def test_recusal_and_withdrawal_from_the_staff_page(browser, city, session, cloc
 
     code = make_batch(session, clock)
     storage = app.state.settings.storage_dir
-    freeze.freeze_batch(session, code, actor="p", clock=clock, storage=storage)
-    drawing.enter_entropy(session, code, [DICE], actor="p", clock=clock, storage=storage)
+    freeze.freeze_batch(session, code, actor="p", clock=clock, storage=storage, rules=IMMEDIATE)
+    drawing.enter_entropy(
+        session, code, [DICE], actor="p", clock=clock, storage=storage, rules=IMMEDIATE
+    )
     session.commit()
     planner = browser("planner")
     page = planner.get(f"/staff/batches/{code}").text
@@ -356,9 +364,15 @@ def test_unassigned_entities_are_flagged(browser, city, session, clock, app) -> 
     assert "可以冻结，但" in before and "户抽中后将无法组成完整检查组" in before
     assert "我知悉约" in before  # the acknowledgement box is offered
     with pytest.raises(Conflict, match="须确认知悉"):
-        freeze.freeze_batch(session, code, actor="p", clock=clock, storage=storage)
+        freeze.freeze_batch(session, code, actor="p", clock=clock, storage=storage, rules=IMMEDIATE)
     freeze.freeze_batch(
-        session, code, actor="p", clock=clock, storage=storage, acknowledge_unassigned=True
+        session,
+        code,
+        actor="p",
+        clock=clock,
+        storage=storage,
+        acknowledge_unassigned=True,
+        rules=IMMEDIATE,
     )
     row = session.exec(
         select(AuditEntry).where(AuditEntry.action == "planning.batch.freeze")
@@ -367,7 +381,9 @@ def test_unassigned_entities_are_flagged(browser, city, session, clock, app) -> 
         '"acknowledged_unassigned":' in row.payload
         and '"acknowledged_unassigned":0' not in row.payload
     )
-    drawing.enter_entropy(session, code, [DICE], actor="p", clock=clock, storage=storage)
+    drawing.enter_entropy(
+        session, code, [DICE], actor="p", clock=clock, storage=storage, rules=IMMEDIATE
+    )
     session.commit()
     page = planner.get(f"/staff/batches/{code}").text
     assert "户未能组队" in page and "每人上限1户" in page

@@ -19,7 +19,7 @@ from supervision.errors import Conflict
 from supervision.planning import drawing, freeze, service
 from supervision.planning import schemas as s
 from supervision.planning.models import Draw, Task
-from tests.factories import batch_body, small_city
+from tests.factories import IMMEDIATE, batch_body, small_city
 
 
 def _frozen_batch(fresh_engine, clock, storage: Path) -> None:
@@ -32,7 +32,9 @@ def _frozen_batch(fresh_engine, clock, storage: Path) -> None:
             clock=clock,
         )
         service.create_batch(session, "P", s.BatchCreate(**batch_body()), actor="t", clock=clock)
-        freeze.freeze_batch(session, "CJ-2026-T01", actor="t", clock=clock, storage=storage)
+        freeze.freeze_batch(
+            session, "CJ-2026-T01", actor="t", clock=clock, storage=storage, rules=IMMEDIATE
+        )
 
 
 def _assert_one_draw(fresh_engine) -> None:
@@ -54,7 +56,13 @@ def test_concurrent_entropy_gives_one_draw(fresh_engine, clock, tmp_path: Path) 
         try:
             with transaction(fresh_engine) as session:
                 drawing.enter_entropy(
-                    session, "CJ-2026-T01", [entropy], actor=entropy, clock=clock, storage=storage
+                    session,
+                    "CJ-2026-T01",
+                    [entropy],
+                    actor=entropy,
+                    clock=clock,
+                    storage=storage,
+                    rules=IMMEDIATE,
                 )
             outcomes.append("drawn")
         except Conflict:
@@ -91,7 +99,13 @@ def test_the_unique_constraint_refuses_the_second_of_two_open_transactions(
         try:
             with transaction(fresh_engine) as session:
                 drawing.enter_entropy(
-                    session, "CJ-2026-T01", [entropy], actor=entropy, clock=clock, storage=storage
+                    session,
+                    "CJ-2026-T01",
+                    [entropy],
+                    actor=entropy,
+                    clock=clock,
+                    storage=storage,
+                    rules=IMMEDIATE,
                 )
             outcomes.append("drawn")
         except Conflict as exc:

@@ -67,3 +67,35 @@ def test_commitment_pdf_hidden_for_drafts(client, planner) -> None:
 
     client.post("/api/v1/plans/CJ-2026/batches", json=batch_body(), headers=planner)
     assert client.get("/api/v1/batches/CJ-2026-T01/commitment.pdf").status_code == 404
+
+
+def test_the_ceremony_record_has_the_witnesses_and_their_signature_lines(client, planner) -> None:
+    create_and_freeze(client, planner)
+    assert client.get("/api/v1/batches/CJ-2026-T01/ceremony.pdf").status_code == 404  # not drawn
+    witnesses = [{"name": "马丽", "role": "人大代表"}, {"name": "王建国", "role": "个体工商户代表"}]
+    r = client.post(
+        "/api/v1/batches/CJ-2026-T01/entropy",
+        json={"entropy": [DICE], "witnesses": witnesses},
+        headers=planner,
+    )
+    assert r.status_code == 200, r.text
+    seed = r.json()["seed"]
+    r = client.get("/api/v1/batches/CJ-2026-T01/ceremony.pdf")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    pdfcheck.check_fonts(r.content)
+    pdfcheck.render_first_page(r.content, "doc-ceremony")
+    text = pdfcheck.text(r.content)
+    for words in (
+        "随机抽取仪式记录",
+        "公告的仪式时间",
+        "2026-11-2610:00（北京时间）",
+        "马丽",
+        "人大代表",
+        "王建国",
+        "主持人",
+        "记录人",
+        "签字",
+        seed[:16],
+        DICE.replace(" ", ""),
+    ):
+        assert words in text, words

@@ -8,7 +8,7 @@ from sqlmodel import Session
 
 from supervision.planning import freeze, queries, service
 from supervision.planning import schemas as s
-from tests.factories import batch_body, small_city
+from tests.factories import IMMEDIATE, batch_body, small_city
 
 
 @contextmanager
@@ -32,7 +32,7 @@ def _batches(session: Session, clock, storage, n: int, start: int) -> None:
         service.create_batch(
             session, "P", s.BatchCreate(**batch_body(code)), actor="t", clock=clock
         )
-        freeze.freeze_batch(session, code, actor="t", clock=clock, storage=storage)
+        freeze.freeze_batch(session, code, actor="t", clock=clock, storage=storage, rules=IMMEDIATE)
     session.flush()
 
 

@@ -1,6 +1,7 @@
 """Form mapping of the planning pages: form fields ↔ the API's request schemas (PlanCreate,
 BatchCreate), validated by those same schemas, with messages in Chinese."""
 
+from datetime import UTC
 from typing import Any
 
 from pydantic import ValidationError
@@ -10,6 +11,7 @@ from api.pages.render import (
     form_errors,
     form_text,
 )
+from supervision.clock import CHINA_TZ
 from supervision.planning import schemas as ps
 from supervision.planning import service
 
@@ -43,6 +45,11 @@ BATCH_LABELS = {
     "window_start": "检查开始日期",
     "window_end": "检查结束日期",
     "entropy_plan": "熵来源公告",
+    "ceremony_at": "抽取仪式时间",
+    "ceremony_place": "抽取仪式地点",
+    "entropy_source": "熵来源",
+    "beacon_chain": "信标链",
+    "freeze_at": "定时冻结时间",
     "exclusion": "避免重复检查",
     "same_item_months": "同一事项不重复检查的月数",
 }
@@ -81,6 +88,11 @@ def empty_batch_values(plan_code: str = "") -> dict[str, Any]:
         "window_start": "",
         "window_end": "",
         "entropy_plan": "",
+        "ceremony_at": "",
+        "ceremony_place": "",
+        "entropy_source": "dice",
+        "beacon_chain": "",
+        "freeze_at": "",
         "same_item_months": "",
         "low_risk_once_per_year": True,
     }
@@ -119,6 +131,11 @@ def batch_form_values(form: FormData) -> dict[str, Any]:
         "window_start": form_text(form, "window_start"),
         "window_end": form_text(form, "window_end"),
         "entropy_plan": form_text(form, "entropy_plan"),
+        "ceremony_at": form_text(form, "ceremony_at"),
+        "ceremony_place": form_text(form, "ceremony_place"),
+        "entropy_source": form_text(form, "entropy_source") or "dice",
+        "beacon_chain": form_text(form, "beacon_chain"),
+        "freeze_at": form_text(form, "freeze_at"),
         "same_item_months": form_text(form, "same_item_months"),
         "low_risk_once_per_year": form.get("low_risk_once_per_year") == "yes",
     }
@@ -155,15 +172,26 @@ def batch_payload(values: dict[str, Any]) -> dict[str, Any]:
         "cross_unit": values["cross_unit"],
         "max_load": values["max_load"] or None,
         "entropy_plan": values["entropy_plan"],
+        "ceremony_place": values["ceremony_place"],
+        "entropy_source": values["entropy_source"],
+        "beacon_chain": values["beacon_chain"] or None,
         "exclusion": {
             "same_item_months": values["same_item_months"] or None,
             "low_risk_once_per_year": values["low_risk_once_per_year"],
         },
     }
-    for key in ("window_start", "window_end"):
+    for key in ("window_start", "window_end", "ceremony_at", "freeze_at"):
         if values[key]:
             payload[key] = values[key]
     return payload
+
+
+def local_input(at: Any) -> str:
+    """A stored moment as a datetime-local input shows it (Beijing time, to the minute)."""
+    if at is None:
+        return ""
+    at = at if at.tzinfo else at.replace(tzinfo=UTC)
+    return at.astimezone(CHINA_TZ).strftime("%Y-%m-%dT%H:%M")
 
 
 def parse_batch(values: dict[str, Any]) -> tuple[ps.BatchCreate | None, list[str], dict]:

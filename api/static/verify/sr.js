@@ -654,6 +654,34 @@
   // ---- verification ---------------------------------------------------------------------------------
 
   const BUNDLE_KEYS = ["protocol", "params", "commitment", "entropy", "seed", "selected", "excluded_by_conflict", "events", "final"];
+  // A beacon draw's bundle also carries the round as the beacon served it (verbatim JSON text).
+  const OPTIONAL_KEYS = ["beacon", "meta"];
+  const BEACON_PLAN = /drand-beacon chain=([0-9a-f]{64}) round=([1-9][0-9]{0,15}) scheme=([a-z0-9-]{1,64}) public_key=([0-9a-f]{64,512})/;
+
+  /** A beacon draw: the served round is the committed one, its randomness the SHA-256 of its
+   * signature, and that randomness the one entropy string. (The BLS signature needs a pairing
+   * library: the Python verifier checks it when drand-verify is installed.) */
+  function checkBeacon(bundle, params, step, unchecked) {
+    const m = BEACON_PLAN.exec(typeof params.entropy_plan === "string" ? params.entropy_plan : "");
+    if (!m) {
+      if ("beacon" in bundle) throw new Difference("结果包带有信标轮次，但承诺的熵来源不是信标");
+      return;
+    }
+    if (typeof bundle.beacon !== "string") throw new Difference("承诺以 drand 公共随机信标为熵来源，但结果包中没有信标轮次");
+    let served;
+    try { served = JSON.parse(bundle.beacon); } catch (e) { throw new Difference("结果包中的信标轮次不是 JSON"); }
+    const round = Number(m[2]);
+    if (!served || typeof served !== "object" || served.round !== round) throw new Difference(`信标轮次为 ${show(served && served.round)}，承诺的是第 ${round} 轮`);
+    const sig = served.signature, rnd = served.randomness;
+    if (typeof sig !== "string" || !/^[0-9a-f]+$/.test(sig) || sig.length % 2) throw new Difference("信标轮次的签名应为小写十六进制");
+    const bytes = new Uint8Array(sig.length / 2);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(sig.substr(2 * i, 2), 16);
+    const expected = digestBytes(bytes);
+    if (rnd !== expected) throw new Difference(`信标轮次的随机数 ${show(rnd)} 不是其签名的 SHA-256（应为 ${expected}）：信标轮次被改动过`);
+    compare("entropy", [`drand ${m[1]} round ${round} randomness ${rnd}`], bundle.entropy);
+    step(`熵值即 drand 信标第 ${round} 轮的随机数，且为该轮签名的 SHA-256`);
+    unchecked.push("信标轮次的 BLS 签名（浏览器中不核验；下载 Python 核验脚本并安装 drand-verify 可核验）");
+  }
 
   /**
    * Verify a bundle as the public can: bundle (parsed JSON), pool and roster (Uint8Array),
@@ -666,7 +694,7 @@
     try {
       if (bundle === null || typeof bundle !== "object" || Array.isArray(bundle)) throw new Difference("bundle.json 应为 JSON 对象");
       for (const k of BUNDLE_KEYS) if (!(k in bundle)) throw new Difference(`bundle.json 缺少 ${k}`);
-      for (const k of Object.keys(bundle)) if (!BUNDLE_KEYS.includes(k) && k !== "meta") throw new Difference(`bundle.json 有协议以外的项 ${k}`);
+      for (const k of Object.keys(bundle)) if (!BUNDLE_KEYS.includes(k) && !OPTIONAL_KEYS.includes(k)) throw new Difference(`bundle.json 有协议以外的项 ${k}`);
       if (bundle.protocol !== "sr1" && bundle.protocol !== "sr2") throw new Difference(`protocol 应为 "sr1" 或 "sr2"，实为 ${show(bundle.protocol)}`);
       const params = bundle.params;
       if (params === null || typeof params !== "object" || Array.isArray(params)) throw new Difference("params 应为 JSON 对象");
@@ -701,6 +729,7 @@
       compare("commitment", H(canonical(params)), bundle.commitment);
       step("承诺值是参数的 SHA-256");
       checkEntropy(bundle.entropy);
+      checkBeacon(bundle, params, step, unchecked);
       compare("seed", H([bundle.commitment, ...bundle.entropy].join("\n")), bundle.seed);
       step(`种子由承诺值和 ${bundle.entropy.length} 条熵值计算得出`);
       if (!Array.isArray(bundle.selected) || !bundle.selected.every((e) => e !== null && typeof e === "object")) throw new Difference("selected 应为对象列表");
