@@ -404,12 +404,39 @@ def plan_create(
     typer.echo(f"计划 {code} 已创建 / plan created")
 
 
+def _read_spec(model, spec: Path):
+    """A JSON spec file as `model`, or a clear error (exit 2) and nothing written."""
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate_json(spec.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as e:
+        typer.secho(f"无法读取 {spec} / cannot read: {e}", fg="red", err=True)
+    except ValidationError as e:
+        typer.secho(f"{spec} 内容无效 / invalid spec:\n{e}", fg="red", err=True)
+    raise typer.Exit(2)
+
+
+@plan_app.command("template")
+def plan_template(plan: str, spec: Path) -> None:
+    """Add a recurring batch to PLAN (e.g. quarterly) from a JSON file shaped like the API's
+    BatchTemplateCreate body; the scheduler creates each period's batch ahead of time."""
+    from supervision.planning import schemas, templates
+
+    data = _read_spec(schemas.BatchTemplateCreate, spec)
+    rules = CeremonyRules.of(get_settings())
+    _domain(
+        lambda s: templates.create_template(s, plan, data, actor="cli", clock=_clock(), rules=rules)
+    )
+    typer.echo(f"模板 {data.code_prefix} 已加入计划 {plan} / template added")
+
+
 @batch_app.command("create")
 def batch_create(plan: str, spec: Path) -> None:
     """Create a batch in PLAN from a JSON file shaped like the API's BatchCreate body."""
     from supervision.planning import schemas, service
 
-    data = schemas.BatchCreate.model_validate_json(spec.read_text(encoding="utf-8"))
+    data = _read_spec(schemas.BatchCreate, spec)
     rules = CeremonyRules.of(get_settings())
     _domain(lambda s: service.create_batch(s, plan, data, actor="cli", clock=_clock(), rules=rules))
     typer.echo(f"批次 {data.code} 已创建 / batch created")

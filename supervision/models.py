@@ -19,6 +19,7 @@ from supervision.jobs.models import JobRun  # noqa: F401, E402
 from supervision.planning.models import (  # noqa: F401, E402
     Batch,
     BatchItem,
+    BatchTemplate,
     CeremonyAttempt,
     Commitment,
     Draw,

@@ -107,3 +107,33 @@ def test_open_data_and_search_from_the_command_line(cli_env: Path) -> None:
     assert r.exit_code == 2 and "unknown dataset" in r.output
     r = runner.invoke(app, ["search", "天山"])
     assert r.exit_code == 0 and "0 条" in r.output
+
+
+def test_batch_and_template_specs_are_checked_before_anything_is_written(cli_env: Path) -> None:
+    from tests.factories import batch_body
+
+    assert runner.invoke(app, ["migrate"]).exit_code == 0
+    r = runner.invoke(app, ["plan", "create", "CJ-2026", "2026", "2026年度计划", "--publish"])
+    assert r.exit_code == 0, r.output
+    body = batch_body()
+    del body["ceremony_at"]  # the one new required field
+    spec = cli_env / "batch.json"
+    spec.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
+    r = runner.invoke(app, ["batch", "create", "CJ-2026", str(spec)])
+    assert r.exit_code == 2 and "ceremony_at" in r.output and "内容无效" in r.output
+    r = runner.invoke(app, ["batch", "create", "CJ-2026", str(cli_env / "missing.json")])
+    assert r.exit_code == 2 and "无法读取" in r.output
+    batch = batch_body()
+    for key in ("code", "name", "window_start", "window_end", "ceremony_at"):
+        del batch[key]
+    template = {"code_prefix": "CJ-Q-", "name": "季度抽查", "batch": batch}
+    spec.write_text(json.dumps(template, ensure_ascii=False), encoding="utf-8")
+    r = runner.invoke(app, ["plan", "template", "NOPE", str(spec)])
+    assert r.exit_code == 1 and "NOPE" in r.output
+    # The registry is empty here: its department does not exist, and nothing is kept.
+    r = runner.invoke(app, ["plan", "template", "CJ-2026", str(spec)])
+    assert r.exit_code == 1 and "部门“SCJ”不存在" in r.output
+    template["batch"]["code"] = "X"
+    spec.write_text(json.dumps(template, ensure_ascii=False), encoding="utf-8")
+    r = runner.invoke(app, ["plan", "template", "CJ-2026", str(spec)])
+    assert r.exit_code == 2 and "每期自动填写" in r.output

@@ -53,7 +53,9 @@ def summary(detail: dict[str, Any]) -> str:
     if detail.get("caught_up"):
         bits.append("停机期间错过，恢复后补跑")
     for step in detail.get("steps", []):
-        action = {"freeze": "定时冻结", "beacon": "信标抽取"}.get(step.get("action"), "")
+        action = {"freeze": "定时冻结", "beacon": "信标抽取", "template": "按模板创建"}.get(
+            step.get("action"), ""
+        )
         if step.get("ok") is True:
             bits.append(f"{step['batch']} {action}完成")
         else:

@@ -16,6 +16,7 @@ from api.pages.forms.planning import (
     PLAN_LABELS,
     RISK_CLASSES,
     batch_form_values,
+    batch_payload,
     empty_batch_values,
     local_input,
     pad_slots,
@@ -36,12 +37,13 @@ from api.pages.render import (
 from api.roles import PlannerPage, ReaderPage, StaffPage, page_context
 from supervision.enforcement.rulebook import rulebook
 from supervision.errors import DomainError, Invalid
-from supervision.planning import events, feasibility, freeze, service
+from supervision.planning import events, feasibility, freeze, service, templates
 from supervision.planning import pool as pool_q
 from supervision.planning import queries as pq
 from supervision.planning import schemas as ps
 from supervision.planning.ceremony import CeremonyRules
 from supervision.planning.models import ENTROPY_SOURCES, RECUSAL_REASONS, BatchState
+from supervision.planning.schemas import TEMPLATE_FILLED
 from supervision.registry import queries as rq
 from supervision.registry import service as registry_service
 from supervision.registry.queries import department_names, item_names
@@ -129,6 +131,10 @@ def _plan_page(
     context = {
         "plan": plan,
         "batches": pq.list_batches(session, user, plan=code),
+        "templates": [
+            templates.template_public(session, t)
+            for t in templates.plan_templates(session, service.get_plan(session, code))
+        ],
         "error": error,
         "description": description,
     }
@@ -408,6 +414,66 @@ def _staff_batch(
         context,
         status_code=status_code,
         title=f"{pub.name}（{pub.code}）",
+    )
+
+
+@router.post("/staff/batches/{code}/template")
+def batch_template(
+    request: Request,
+    code: str,
+    session: SessionDep,
+    user: PlannerPage,
+    clock: ClockDep,
+    settings: SettingsDep,
+    form: FormDep,
+    _csrf: None = CsrfChecked,
+) -> Response:
+    """Make this batch's settings a recurring template of its plan."""
+    pub = pq.batch_public(session, service.get_batch(session, code))
+    body = batch_payload(values_from_batch(session, code))
+    # Each period announces its own ceremony in its own words (generated from its time).
+    for key in (*TEMPLATE_FILLED, "entropy_plan"):
+        body.pop(key, None)
+    body = {k: v for k, v in body.items() if v not in ("", None) or k == "max_load"}
+    try:
+        data = ps.BatchTemplateCreate.model_validate(
+            {
+                "code_prefix": form_text(form, "code_prefix"),
+                "name": form_text(form, "name"),
+                "cadence": form_text(form, "cadence") or "quarterly",
+                "ceremony_day": form_text(form, "ceremony_day") or "14",
+                "ceremony_time": form_text(form, "ceremony_time") or "10:00",
+                "batch": body,
+            }
+        )
+        with attempt(session):
+            templates.create_template(
+                session,
+                pub.plan_code,
+                data,
+                actor=user.username,
+                clock=clock,
+                rules=CeremonyRules.of(settings),
+            )
+    except ValidationError as exc:
+        return _staff_batch(
+            request, session, user, code, error=_template_problems(exc), status_code=400
+        )
+    except DomainError as exc:
+        return _staff_batch(request, session, user, code, error=exc.zh, status_code=exc.status)
+    return redirect(f"/staff/plans/{pub.plan_code}", f"已保存定期批次模板“{data.name}”")
+
+
+def _template_problems(exc: ValidationError) -> str:
+    labels = {
+        "code_prefix": "编号前缀",
+        "name": "名称",
+        "cadence": "周期",
+        "ceremony_day": "仪式日",
+        "ceremony_time": "仪式时间",
+    }
+    return "模板设置有误：" + "；".join(
+        f"{labels.get(str(e['loc'][0]), e['loc'][0])}：{e['msg']}" for e in exc.errors()
     )
 
 

@@ -25,7 +25,7 @@ from api.routers.documents import context
 from reports.documents import commitment_pdf_file, draw_result_pdf_file
 from supervision.jobs.runner import recent_runs
 from supervision.jobs.schemas import JobRunPublic
-from supervision.planning import drawing, events, feasibility, freeze, queries, service
+from supervision.planning import drawing, events, feasibility, freeze, queries, service, templates
 from supervision.planning import queries as q
 from supervision.planning import schemas as s
 
@@ -62,6 +62,38 @@ def change_plan(
 ) -> s.PlanPublic:
     service.add_plan_change(session, code, data, actor=user.username, clock=clock)
     return q.plan_by_code(session, code)
+
+
+@router.post(
+    "/plans/{code}/templates",
+    response_model=s.BatchTemplatePublic,
+    status_code=201,
+    summary="新建计划模板（定期自动创建的批次，如每季度）",
+)
+def create_template(
+    code: str,
+    data: s.BatchTemplateCreate,
+    session: SessionDep,
+    user: Planner,
+    clock: ClockDep,
+    rules: CeremonyDep,
+) -> s.BatchTemplatePublic:
+    row = templates.create_template(
+        session, code, data, actor=user.username, clock=clock, rules=rules
+    )
+    return templates.template_public(session, row)
+
+
+@router.get(
+    "/plans/{code}/templates",
+    response_model=list[s.BatchTemplatePublic],
+    summary="计划模板及其已创建的批次（工作人员）",
+)
+def list_templates(
+    code: str, session: SessionDep, user: StaffReader
+) -> list[s.BatchTemplatePublic]:
+    plan = service.get_plan(session, code)
+    return [templates.template_public(session, t) for t in templates.plan_templates(session, plan)]
 
 
 # ---- batches -------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from supervision.planning import beacon as beacons
 from supervision.planning import drawing, freeze
 from supervision.planning.ceremony import CeremonyRules, china_time, commitment_beacon
 from supervision.planning.models import Batch, BatchState, CeremonyAttempt, Commitment, Draw
+from supervision.planning.templates import make_due_batches
 from supervision.settings import Settings
 
 SCHEDULER = "scheduler"
@@ -218,6 +219,12 @@ def ceremonies(session: Session, clock: Clock, settings: Settings) -> dict[str, 
     return {"steps": steps, "idle": not steps}
 
 
+def templates(session: Session, clock: Clock, settings: Settings) -> dict[str, Any]:
+    """Each plan template's batches, created ahead of their ceremonies."""
+    from_templates = make_due_batches(session, clock, CeremonyRules.of(settings))
+    return {"steps": from_templates}
+
+
 JOBS = [
     Job(
         "planning.ceremonies",
@@ -225,5 +232,11 @@ JOBS = [
         cron={},
         description="按公告时间定时冻结批次；在仪式时间获取并核验信标、抽取",
         tick=True,
+    ),
+    Job(
+        "planning.templates",
+        templates,
+        cron={"hour": 6, "minute": 0},
+        description="按计划模板（如每季度）提前创建批次，并公告其仪式与定时冻结",
     ),
 ]

@@ -97,6 +97,31 @@ class Batch(SQLModel, table=True):
     freeze_at: datetime | None = None
 
 
+class BatchTemplate(SQLModel, table=True):
+    """A recurring batch of a plan (e.g. quarterly): the scheduler creates each period's batch
+    from it ahead of time, with its ceremony and scheduled freeze announced."""
+
+    __tablename__ = "batch_template"
+    __table_args__ = (UniqueConstraint("plan_id", "code_prefix"),)
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="plan.id", index=True)
+    code_prefix: str = Field(max_length=20)
+    name: str = Field(max_length=150)
+    cadence: str = Field(max_length=16)  # quarterly / monthly
+    spec_json: str = Field(sa_column=Column(Text, nullable=False))  # a BatchCreate body
+    ceremony_day: int  # days after the period's first day
+    ceremony_time: str = Field(max_length=5)  # "10:00", Beijing time
+    freeze_hours_before: int  # the scheduled freeze, before the ceremony
+    create_days_before: int  # the batch is created this long before its ceremony
+    window_days_after: int  # the inspection window opens this long after the ceremony
+    active: bool = True
+    created_at: datetime
+    created_by: str = Field(max_length=64)
+
+
+CADENCES = {"quarterly": "每季度", "monthly": "每月"}
+
+
 ENTROPY_SOURCES = {
     "dice": "现场见证人掷骰子",
     "lottery": "公开开奖结果",

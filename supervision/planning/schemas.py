@@ -275,3 +275,44 @@ class DrawnTaskPublic(BaseModel):
     state: str
     understaffed: bool
     team: list[dict[str, str]]
+
+
+# Fields a template fills in for each period; its batch body must not give them.
+TEMPLATE_FILLED = ("code", "name", "window_start", "window_end", "ceremony_at", "freeze_at")
+
+
+class BatchTemplateCreate(_Strict):
+    """A recurring batch: the batch body (as `BatchCreate`, without the fields each period
+    fills in) and when, in each period, its ceremony falls."""
+
+    code_prefix: str = Field(min_length=1, max_length=20, pattern=_CODE)
+    name: str = Field(min_length=1, max_length=150)
+    cadence: Literal["quarterly", "monthly"] = "quarterly"
+    ceremony_day: int = Field(default=14, ge=0, le=27)  # days after the period's first day
+    ceremony_time: str = Field(default="10:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    freeze_hours_before: int = Field(default=48, ge=1, le=24 * 30)
+    create_days_before: int = Field(default=14, ge=1, le=60)
+    window_days_after: int = Field(default=3, ge=0, le=25)
+    batch: dict[str, Any]
+
+    @field_validator("batch")
+    @classmethod
+    def _no_filled_fields(cls, v: dict[str, Any]) -> dict[str, Any]:
+        given = sorted(set(v) & set(TEMPLATE_FILLED))
+        if given:
+            raise ValueError(f"模板的批次设置不应包含每期自动填写的字段：{given}")
+        return v
+
+
+class BatchTemplatePublic(BaseModel):
+    code_prefix: str
+    name: str
+    cadence: str
+    ceremony_day: int
+    ceremony_time: str
+    freeze_hours_before: int
+    create_days_before: int
+    window_days_after: int
+    active: bool
+    batch: dict[str, Any]
+    batches: list[str] = []  # the codes made from it so far

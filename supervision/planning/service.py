@@ -120,7 +120,11 @@ def team_groups(batch: Batch) -> list[str]:
     return sorted({slot["group"] for slot in team_slots(batch)})
 
 
-def _check_batch_references(session: Session, data: s.BatchCreate, labels: dict[str, str]) -> None:
+def check_batch_references(
+    session: Session, data: s.BatchCreate, labels: dict[str, str] | None = None
+) -> None:
+    """The batch names risk-class strata, departments and items that exist."""
+    labels = labels or DEFAULT_STRATUM_LABELS
     unknown_strata = sorted(set(data.quotas) - set(labels))
     if unknown_strata:
         raise Invalid(
@@ -196,7 +200,7 @@ def create_batch(
         raise Conflict(f"批次编号“{data.code}”已存在", f"batch {data.code} exists")
     data = _announce(plan, data, rules)
     labels = stratum_labels or DEFAULT_STRATUM_LABELS
-    _check_batch_references(session, data, labels)
+    check_batch_references(session, data, labels)
     batch = Batch(
         plan_id=plan.id,
         code=data.code,
@@ -232,7 +236,7 @@ def revise_batch(
     if data.code != code:
         raise Invalid("批次编号不能修改", "the batch code cannot change")
     data = _announce(session.get(Plan, batch.plan_id), data, rules)
-    _check_batch_references(session, data, pool_q.stratum_labels(batch))
+    check_batch_references(session, data, pool_q.stratum_labels(batch))
     for key, value in _batch_settings(data).items():
         setattr(batch, key, value)
     session.add(batch)

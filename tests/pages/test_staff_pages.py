@@ -465,3 +465,27 @@ def test_import_reports_success_failure_and_size(browser, city, session, app) ->
         files={"file": ("inspectors.csv", good, "text/csv")},
     )
     assert r.status_code == 413 and "超过大小上限" in r.text
+
+
+def test_a_batch_becomes_a_quarterly_template_from_its_page(browser, city, session) -> None:
+    planner = browser("planner")
+    token = csrf_of(planner, "/staff/batches/new")
+    assert planner.post("/staff/batches/new", data=batch_form(token)).status_code == 303
+    page = planner.get("/staff/batches/CJ-2026-W01").text
+    assert "设为定期批次模板" in page
+    token = csrf_of(planner, "/staff/batches/CJ-2026-W01")
+    form = {
+        "csrf_token": token,
+        "code_prefix": "含 空格",
+        "name": "季度抽查",
+        "cadence": "quarterly",
+        "ceremony_day": "14",
+        "ceremony_time": "10:00",
+    }
+    bad = planner.post("/staff/batches/CJ-2026-W01/template", data=form)
+    assert bad.status_code == 400 and "模板设置有误：编号前缀" in bad.text
+    form["code_prefix"] = "CJ-Q-"
+    r = planner.post("/staff/batches/CJ-2026-W01/template", data=form)
+    assert r.status_code == 303 and r.headers["location"] == "/staff/plans/CJ-2026"
+    plan = planner.get("/staff/plans/CJ-2026").text
+    assert "定期批次模板" in plan and "CJ-Q-" in plan and "每季度，每期第 14 天后 10:00" in plan
