@@ -120,10 +120,21 @@ def run_job(
         row.status = status
         row.detail = json.dumps(detail, ensure_ascii=False, default=str)
         session.add(row)
-        if status == "failed":
+        if status == "failed" and not (job.tick and _failed_before(session, job, run_id)):
+            # A tick job failing tick after tick (an SMTP server down, say) tells once.
             _tell_admins(session, job, slot, detail["error"], clock)
     with Session(engine) as session:
         return session.get(JobRun, run_id)
+
+
+def _failed_before(session: Session, job: Job, run_id: int) -> bool:
+    last = session.exec(
+        select(JobRun.status)
+        .where(JobRun.job == job.name, JobRun.id < run_id)
+        .order_by(JobRun.id.desc())
+        .limit(1)
+    ).first()
+    return last == "failed"
 
 
 def _tell_admins(session: Session, job: Job, slot: str, error: str, clock: Clock) -> None:

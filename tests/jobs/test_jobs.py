@@ -166,3 +166,31 @@ def test_a_slot_missed_while_nobody_led_is_caught_up_once(fresh_engine) -> None:
     # Past the catch-up window, a missed slot is left to the next one.
     late = FixedClock(datetime(2026, 11, 27, 23, 0, tzinfo=UTC))  # 07:00 on the 28th
     assert catch_up(fresh_engine, late, Settings(scheduler_catch_up_hours=1), [ran_before]) == []
+
+
+def test_a_tick_job_failing_tick_after_tick_tells_the_admins_once(fresh_engine) -> None:
+    from supervision.accounts.models import User
+    from supervision.inbox.models import Message
+
+    clock = FixedClock(datetime(2026, 11, 26, 1, tzinfo=UTC))
+    with transaction(fresh_engine) as session:
+        session.add(
+            User(
+                username="a",
+                display_name="a",
+                password_hash="x",
+                role="admin",
+                created_at=clock.now(),
+            )
+        )
+
+    def boom(session, clock, settings):
+        raise RuntimeError("邮件服务器拒绝连接")
+
+    job = Job("mail", boom, cron={}, tick=True)
+    for _ in range(3):
+        assert run_job(fresh_engine, job, clock, Settings()).status == "failed"
+        clock.advance(seconds=60)
+    with Session(fresh_engine) as session:
+        assert len(session.exec(select(JobRun).where(JobRun.job == "mail")).all()) == 3
+        assert len(session.exec(select(Message)).all()) == 1
