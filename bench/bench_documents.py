@@ -26,7 +26,7 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,12 +70,15 @@ def make_batch(engine, storage: Path, notices: int, results: int) -> None:
             window_start=date(2026, 9, 1),
             window_end=date(2026, 10, 31),
             entropy_plan="基准测试",
+            # Announced a day ahead: frozen now, drawn at the ceremony (the clock walks).
+            ceremony_at=clock.now() + timedelta(days=1),
         )
         service.create_batch(session, "P", body, actor="bench", clock=clock)
     with transaction(engine) as session:
         freeze.freeze_batch(
             session, CODE, actor="bench", clock=clock, storage=storage, acknowledge_unassigned=True
         )
+    clock.advance(days=1)  # the ceremony
     with transaction(engine) as session:
         drawing.enter_entropy(
             session, CODE, ["6 5 4 3 2 1 1 2 3 4 5 6"], actor="bench", clock=clock, storage=storage

@@ -28,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -163,6 +163,8 @@ def measure(db: Path, percent: str, protocol: str) -> dict:
             window_start=date(2026, 12, 1),
             window_end=date(2026, 12, 31),
             entropy_plan="基准测试",
+            # Announced a day ahead: frozen now, drawn at the ceremony (the clock walks).
+            ceremony_at=clock.now() + timedelta(days=1),
         )
         service.create_batch(session, "P", body, actor="bench", clock=clock)
     with transaction(engine) as session:
@@ -187,6 +189,7 @@ def measure(db: Path, percent: str, protocol: str) -> dict:
     out["pairing_tickets"] = state.stats.inspector_tickets
     out["selected"] = len(state.selected())
     del state  # the service's draw below builds its own: do not count two draws in memory
+    clock.advance(days=1)  # the ceremony
     with transaction(engine) as session:
         t, cpu = time.perf_counter(), time.process_time()
         d = drawing.enter_entropy(

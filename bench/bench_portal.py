@@ -36,6 +36,7 @@ import argparse
 import http.client
 import json
 import random
+import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -43,14 +44,14 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_restrictions import server_cpu_seconds  # noqa: E402
+from bench_restrictions import load_wrk, server_cpu_seconds  # noqa: E402
 
 UNITS = [f"652301-{n:02d}" for n in range(1, 17)]
 ALPHA = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -208,11 +209,14 @@ def _draw(db: Path) -> dict:
             window_start=date(2026, 9, 1),
             window_end=date(2026, 10, 31),
             entropy_plan="基准测试",
+            # Announced a day ahead: frozen now, drawn at the ceremony (the clock walks).
+            ceremony_at=clock.now() + timedelta(days=1),
         )
         service.create_batch(session, "P", body, actor="bench", clock=clock)
     t = time.perf_counter()
     with transaction(engine) as session:
         freeze.freeze_batch(session, CODE, actor="bench", clock=clock, storage=storage)
+    clock.advance(days=1)  # the ceremony
     with transaction(engine) as session:
         drawing.enter_entropy(
             session,
@@ -397,6 +401,13 @@ def main() -> None:
     ap.add_argument("--db", type=Path, default=None)
     ap.add_argument("--reuse", action="store_true", help="keep an existing --db (skip set-up)")
     ap.add_argument("--setup-only", action="store_true", help="build --db and stop")
+    ap.add_argument(
+        "--client",
+        choices=("wrk", "python"),
+        default="wrk" if shutil.which("wrk") else "python",
+        help="load generator (default: wrk when installed — a C client, so the two shared "
+        "CPUs go to the server; Python threads share one GIL and add their own waits)",
+    )
     args = ap.parse_args()
     import httpx
 
@@ -482,11 +493,21 @@ def main() -> None:
             r = httpx.get(base + paths[0], timeout=600)
             assert r.status_code in (200, 303), (paths[0], r.status_code, r.text[:300])
         load(args.port, [p for _, ps in phases for p in ps[:50]], args.clients, 3)  # warm-up
+        client = "wrk, one thread" if args.client == "wrk" else "Python threads"
         print(
-            f"{args.clients} concurrent keep-alive clients (Python threads), closed loop, {args.seconds:.0f} s a phase; uvicorn workers: {args.workers}"
+            f"{args.clients} concurrent keep-alive clients ({client}), closed loop, {args.seconds:.0f} s a phase; uvicorn workers: {args.workers}"
         )
         for name, paths in phases:
             cpu0 = server_cpu_seconds(server.pid)
+            if args.client == "wrk":
+                rate, text, n, errors = load_wrk(
+                    args.port, "", paths, args.clients, args.seconds, Path(tmp.name)
+                )
+                cpu = (server_cpu_seconds(server.pid) - cpu0) * 1000 / max(n, 1)
+                print(
+                    f"{name:22s} {rate:7.0f} req/s  last byte  {text}  server CPU {cpu:.2f} ms/req ({n:,} requests, {errors} errors)"
+                )
+                continue
             first, total, errors = load(args.port, paths, args.clients, args.seconds)
             cpu = (server_cpu_seconds(server.pid) - cpu0) * 1000 / max(len(total), 1)
             print(
