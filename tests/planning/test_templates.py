@@ -1,8 +1,7 @@
 """Recurring batches: a plan's template creates each period's batch ahead of its ceremony,
 the scheduler freezes it at its announced time, and the planner draws at the ceremony."""
 
-import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from sqlmodel import Session, select
