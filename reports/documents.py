@@ -550,7 +550,8 @@ def decisions_pdf(session: Session, entry_ids: list[int], ctx: Context) -> bytes
         if entry is None:
             raise NotFound(f"没有编号为 {entry_id} 的名录记录", f"no list entry {entry_id}")
         if entry.state not in (EntryState.listed, EntryState.removed) or not entry.decided_on:
-            raise Invalid(
+            # Like any document whose facts do not exist yet: not found (there is none).
+            raise NotFound(
                 f"名录记录 {entry_id} 尚未作出列入决定，没有决定书",
                 f"list entry {entry_id} is not decided",
             )

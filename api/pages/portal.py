@@ -11,7 +11,7 @@ import hashlib
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
-from api.deps import ClockDep, SessionDep, SettingsDep
+from api.deps import ClockDep, SessionDep, SettingsDep, run_db
 from api.pages.render import PageRoute, page_links, render
 from api.roles import PageUser, is_reader, page_context
 from reports import charts
@@ -41,10 +41,17 @@ def page_number(raw: str, last: int = MAX_PAGE) -> int:
 
 
 @router.get("/entities")
-def entities(
+async def entities(
     request: Request, session: SessionDep, user: PageUser, q: str = "", page: str = "1"
 ) -> Response:
-    result = entity_search.search(session, q, page=page_number(page), per_page=SEARCH_PAGE_SIZE)
+    result = await run_db(
+        request,
+        entity_search.search,
+        session,
+        q,
+        page=page_number(page),
+        per_page=SEARCH_PAGE_SIZE,
+    )
     if result.how == "code" and result.total == 1 and len(result.query) >= 18:
         return RedirectResponse(f"/entities/{result.hits[0].uscc}", status_code=303)
     pages = page_links(result.total, result.page, SEARCH_PAGE_SIZE, {"q": result.query})
@@ -57,7 +64,7 @@ def entities(
 
 
 @router.get("/entities/{uscc}")
-def entity_page(
+async def entity_page(
     request: Request,
     uscc: str,
     session: SessionDep,
@@ -65,7 +72,11 @@ def entity_page(
     settings: SettingsDep,
     clock: ClockDep,
 ) -> Response:
-    record = entity_record(session, uscc[:40], data_dir=settings.data_dir, on=clock.today())
+    # One of the portal's hot pages: on the embedded SQLite database its read runs inline
+    # (a thread hop costs more than the indexed reads), elsewhere in the thread pool.
+    record = await run_db(
+        request, entity_record, session, uscc[:40], data_dir=settings.data_dir, on=clock.today()
+    )
     return render(request, "public/entity.html", {"record": record}, title=record.name)
 
 

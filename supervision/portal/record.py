@@ -12,9 +12,11 @@ lookup.
 
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from supervision.disclosure import Audience, visible
@@ -104,10 +106,10 @@ def _value(entity: Any, field: str) -> str:
     return str(value)
 
 
-def _entity_row(session: Session, code: str) -> Any:
-    """The entity's public columns with its region's and industry's names, and whether it has
-    any published result or decided list entry — one query, which for most businesses (never
-    inspected, never listed) is the whole record."""
+@lru_cache(maxsize=1)
+def _entity_row_statement() -> Any:
+    """The one query of `_entity_row`, built once: building a statement and its cache key
+    costs more than running it on the index (about 0.5 ms against 0.1 ms a page)."""
     public = [f for f, _ in _FACTS if f in visible("entity", Audience.public)]
     has_results = (
         select(Task.id)
@@ -122,7 +124,7 @@ def _entity_row(session: Session, code: str) -> Any:
         )
         .exists()
     )
-    return session.execute(
+    return (
         select(
             Entity.id,
             *(getattr(Entity, f) for f in public if f != "id"),
@@ -133,8 +135,15 @@ def _entity_row(session: Session, code: str) -> Any:
         )
         .outerjoin(Region, Region.code == Entity.region_code)
         .outerjoin(Industry, Industry.code == Entity.industry_code)
-        .where(Entity.uscc == code)
-    ).first()
+        .where(Entity.uscc == bindparam("code"))
+    )
+
+
+def _entity_row(session: Session, code: str) -> Any:
+    """The entity's public columns with its region's and industry's names, and whether it has
+    any published result or decided list entry — one query, which for most businesses (never
+    inspected, never listed) is the whole record."""
+    return session.execute(_entity_row_statement(), {"code": code}).first()
 
 
 def entity_record(session: Session, uscc: str, *, data_dir: Path, on: date) -> EntityRecord:
