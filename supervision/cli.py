@@ -322,9 +322,12 @@ def serve(
 
     import uvicorn
 
-    _check_rulebook()
     if with_scheduler:
         os.environ.setdefault("SUPERVISION_EMBEDDED_SCHEDULER", "true")
+        # The settings are read once per process: read them again with the switch set (the app
+        # is imported in this very process when there is one worker).
+        get_settings.cache_clear()
+    _check_rulebook()
     from supervision.migrate import upgrade
 
     upgrade(_engine())

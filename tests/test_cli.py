@@ -137,3 +137,22 @@ def test_batch_and_template_specs_are_checked_before_anything_is_written(cli_env
     spec.write_text(json.dumps(template, ensure_ascii=False), encoding="utf-8")
     r = runner.invoke(app, ["plan", "template", "CJ-2026", str(spec)])
     assert r.exit_code == 2 and "每期自动填写" in r.output
+
+
+def test_serve_runs_the_embedded_scheduler(cli_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`serve` (what `make run` starts) turns the embedded scheduler on for the app it serves —
+    the settings it reads first are read again with the switch set."""
+    import uvicorn
+
+    seen = {}
+
+    def fake_run(app_path, **kwargs):
+        seen["embedded"] = get_settings().embedded_scheduler
+
+    monkeypatch.delenv("SUPERVISION_EMBEDDED_SCHEDULER", raising=False)
+    monkeypatch.setattr(uvicorn, "run", fake_run)
+    get_settings()  # cached before the command, as the rulebook check does
+    r = runner.invoke(app, ["serve", "--port", "8799"])
+    assert r.exit_code == 0, r.output
+    assert seen == {"embedded": True}
+    monkeypatch.delenv("SUPERVISION_EMBEDDED_SCHEDULER", raising=False)
