@@ -144,6 +144,8 @@ class BatchCreate(_Strict):
             raise ValueError("熵来源说明须为一行文字 / entropy plan must be one line")
         if v.strip() and len(v.strip()) < 4:
             raise ValueError("熵来源说明过短 / entropy plan too short")
+        if "drand-beacon" in v:  # the words the freeze writes for a beacon: the system's own
+            raise ValueError("熵来源说明不能含“drand-beacon”（系统保留）/ reserved words")
         return v.strip()
 
     @model_validator(mode="after")

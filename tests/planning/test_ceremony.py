@@ -131,6 +131,7 @@ def test_bad_ceremony_input_is_refused(client, planner, announced) -> None:
         ({"beacon_chain": "quicknet"}, 400),  # a chain without a beacon source
         ({"ceremony_place": "一楼\n大厅"}, 422),
         ({"freeze_at": at}, 422),  # not before the ceremony
+        ({"entropy_plan": "掷骰子 drand-beacon chain=" + "0" * 64 + " round=1"}, 422),
     ]
     for n, (over, status) in enumerate(cases):
         body = batch_body(f"CJ-BAD{n}", ceremony_at=at)
