@@ -105,6 +105,7 @@ def app(engine: Engine, session: Session, clock: FixedClock):
         allowed_hosts=["testserver"],
         public_downloads_per_minute=0,
         ceremony_notice_hours=0,  # batch_body's ceremony is the test clock's moment
+        embedded_scheduler=False,  # whatever the environment says: tests run jobs themselves
     )
     application = create_app(settings, engine=engine, clock=clock)
 

@@ -1,6 +1,7 @@
 """The command line as a user runs it: replay a vector, verify, import with errors."""
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -152,7 +153,12 @@ def test_serve_runs_the_embedded_scheduler(cli_env: Path, monkeypatch: pytest.Mo
     monkeypatch.delenv("SUPERVISION_EMBEDDED_SCHEDULER", raising=False)
     monkeypatch.setattr(uvicorn, "run", fake_run)
     get_settings()  # cached before the command, as the rulebook check does
-    r = runner.invoke(app, ["serve", "--port", "8799"])
+    try:
+        r = runner.invoke(app, ["serve", "--port", "8799"])
+    finally:
+        # `serve` sets the switch in this process's environment: take it out again, or every
+        # later test app would start a scheduler.
+        os.environ.pop("SUPERVISION_EMBEDDED_SCHEDULER", None)
+        get_settings.cache_clear()
     assert r.exit_code == 0, r.output
     assert seen == {"embedded": True}
-    monkeypatch.delenv("SUPERVISION_EMBEDDED_SCHEDULER", raising=False)

@@ -84,7 +84,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
             actor="e2e",
             clock=clock,
         )
-    settings = Settings(database_url=url, storage_dir=tmp_path / "files")
+    settings = Settings(database_url=url, storage_dir=tmp_path / "files", embedded_scheduler=False)
     app = create_app(settings, engine=engine, clock=clock)
     port = _free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
