@@ -266,7 +266,9 @@ def demo(
             seed=seed,
             clock=clock,
         )
-        counts |= build_demo_batches(session, clock=clock, storage=settings.storage_dir)
+        counts |= build_demo_batches(
+            session, clock=clock, storage=settings.storage_dir, rules=CeremonyRules.of(settings)
+        )
         accounts = list(DEMO_USERS)
         first_inspector = session.exec(
             select(Inspector).where(Inspector.active == True).order_by(Inspector.badge_no)  # noqa: E712

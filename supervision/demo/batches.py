@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 from supervision.clock import CHINA_TZ, Clock, FixedClock
 from supervision.planning import drawing, events, freeze, service
 from supervision.planning import schemas as s
+from supervision.planning.ceremony import DEFAULT_RULES, CeremonyRules
 from supervision.planning.models import Plan, Task, TaskMember
 
 DEMO_DICE = "3 6 1 4 4 2 5 6 1 1 3 2 6 5 4 4 2 1 3 6"
@@ -25,7 +26,9 @@ DEMO_WITNESSES = [
 ]
 
 
-def build_demo_batches(session: Session, *, clock: Clock, storage: Path) -> dict[str, str]:
+def build_demo_batches(
+    session: Session, *, clock: Clock, storage: Path, rules: CeremonyRules = DEFAULT_RULES
+) -> dict[str, str]:
     today = clock.today()
     year = today.year
     plan_code = f"CJ-{year}"
@@ -67,8 +70,10 @@ def build_demo_batches(session: Session, *, clock: Clock, storage: Path) -> dict
         ceremony_at=ceremony,
         entropy_plan=f"{ceremony.date().isoformat()} 10:00 于本局一楼随机抽取室由两名见证人当众掷骰子20次",
     )
-    service.create_batch(session, plan_code, first, actor="demo", clock=announced)
-    freeze.freeze_batch(session, first.code, actor="demo", clock=announced, storage=storage)
+    service.create_batch(session, plan_code, first, actor="demo", clock=announced, rules=rules)
+    freeze.freeze_batch(
+        session, first.code, actor="demo", clock=announced, storage=storage, rules=rules
+    )
     drawing.enter_entropy(
         session,
         first.code,
@@ -77,6 +82,7 @@ def build_demo_batches(session: Session, *, clock: Clock, storage: Path) -> dict
         clock=FixedClock(ceremony + timedelta(minutes=4)),
         storage=storage,
         witnesses=DEMO_WITNESSES,
+        rules=rules,
     )
     _demo_events(
         session, first.code, clock=FixedClock(ceremony + timedelta(hours=3)), storage=storage
@@ -104,8 +110,10 @@ def build_demo_batches(session: Session, *, clock: Clock, storage: Path) -> dict
         entropy_source="lottery",
         entropy_plan=f"{(today + timedelta(days=3)).isoformat()} 21:30 于本局随机抽取室录入当晚体育彩票排列5开奖号码，及现场见证人掷骰子",
     )
-    service.create_batch(session, plan_code, second, actor="demo", clock=clock)
-    freeze.freeze_batch(session, second.code, actor="demo", clock=clock, storage=storage)
+    service.create_batch(session, plan_code, second, actor="demo", clock=clock, rules=rules)
+    freeze.freeze_batch(
+        session, second.code, actor="demo", clock=clock, storage=storage, rules=rules
+    )
     return {"plan": plan_code, "drawn": first.code, "awaiting_ceremony": second.code}
 
 

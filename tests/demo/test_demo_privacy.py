@@ -31,8 +31,10 @@ from supervision.clock import FixedClock
 from supervision.demo.batches import DEMO_RECUSAL_NOTE, build_demo_batches
 from supervision.demo.consequences import build_demo_consequences
 from supervision.demo.generator import build_demo_city
+from supervision.planning.ceremony import CeremonyRules
 from supervision.planning.models import DrawEvent
 from supervision.registry.models import ConflictDeclaration, Entity, Inspector
+from supervision.settings import Settings
 from tests.conftest import TEST_PASSWORD, post_login
 
 MAX_PAGES = 250
@@ -58,7 +60,9 @@ def demo(session: Session, app, tmp_path, data_dir):
     build_demo_city(
         session, data_dir, tmp_path, entities=3000, inspectors=110, seed=2018, clock=clock
     )
-    batches = build_demo_batches(session, clock=clock, storage=storage)
+    batches = build_demo_batches(
+        session, clock=clock, storage=storage, rules=CeremonyRules.of(Settings())
+    )
     create_user(
         session,
         UserCreate(
@@ -334,7 +338,8 @@ def test_the_demo_batches_obey_the_ceremony_rules(demo, session: Session) -> Non
     ).all()
     assert len(rows) == 2
     for batch, c in rows:
-        assert batch.ceremony_at is not None and batch.ceremony_place
+        assert batch.ceremony_at is not None
+        assert batch.ceremony_place == "昌吉市市场监督管理局一楼随机抽取室（昌吉市延安北路198号）"
         assert aware(c.published_at) <= aware(batch.ceremony_at) - timedelta(hours=24), batch.code
     draws = session.exec(select(Batch, Draw).join(Draw, Draw.batch_id == Batch.id)).all()
     assert len(draws) == 1
