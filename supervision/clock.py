@@ -10,9 +10,14 @@ from typing import Protocol
 CHINA_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 
+def as_utc(at: datetime) -> datetime:
+    """A stored moment made aware: a naive one is UTC, as stored (SQLite returns them naive)."""
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
 def china_day(at: datetime) -> date:
     """The day a stored moment falls on in China (a naive moment is UTC, as stored)."""
-    return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(CHINA_TZ).date()
+    return as_utc(at).astimezone(CHINA_TZ).date()
 
 
 class Clock(Protocol):

@@ -2,7 +2,7 @@
 failures, who leads) and every staff member's inbox."""
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from api.deps import ClockDep, SessionDep, SettingsDep
 from api.pages.render import CsrfChecked, PageRoute, redirect, render
 from api.roles import AdminPage, StaffPage, page_context
+from supervision.clock import as_utc
 from supervision.inbox import service as inbox
 from supervision.jobs.catalog import all_jobs
 from supervision.jobs.models import JobRun
@@ -24,10 +25,6 @@ router = APIRouter(
 )
 RECENT_RUNS = 60
 RECENT_ATTEMPTS = 30
-
-
-def _aware(at: datetime | None) -> datetime | None:
-    return at if at is None or at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def _schedule(job: Job, settings: Settings) -> str:
@@ -69,7 +66,8 @@ def summary(detail: dict[str, Any]) -> str:
 
 def _run_view(row: JobRun) -> dict[str, Any]:
     detail = json.loads(row.detail)
-    started, finished = _aware(row.started_at), _aware(row.finished_at)
+    started = as_utc(row.started_at)
+    finished = as_utc(row.finished_at) if row.finished_at else None
     return {
         "job": row.job,
         "slot": row.slot,

@@ -11,7 +11,6 @@ import re
 import shlex
 import unicodedata
 from collections import Counter
-from datetime import UTC
 from typing import Any
 
 import segno
@@ -35,6 +34,7 @@ from api.pages.render import (
 )
 from api.roles import PageUser, PlannerPage, is_planner, page_context
 from supervision.audit.service import audit_head
+from supervision.clock import as_utc
 from supervision.draw import sr1, standalone_verifier_source
 from supervision.errors import DomainError, NotFound
 from supervision.planning import drawing, events, service
@@ -400,8 +400,7 @@ def _ceremony_context(
     settings = request.app.state.settings
     rules = CeremonyRules.of(settings)
     now = request.app.state.clock.now()
-    at = pub.ceremony_at
-    at = at if at is None or at.tzinfo else at.replace(tzinfo=UTC)
+    at = as_utc(pub.ceremony_at) if pub.ceremony_at else None
     c = freeze_q.active_commitment(session, batch)
     beacon = commitment_beacon(c) if c is not None else None
     return {

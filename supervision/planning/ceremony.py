@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from supervision.clock import CHINA_TZ
+from supervision.clock import CHINA_TZ, as_utc
 from supervision.documents.numbers import series
 from supervision.draw import sr1
 from supervision.errors import Conflict, Invalid
@@ -83,12 +83,8 @@ DEFAULT_RULES = CeremonyRules()
 
 def china_time(at: datetime) -> str:
     """A moment as the bureau announces it: "2026-12-01 10:00（北京时间）"."""
-    at = at if at.tzinfo else at.replace(tzinfo=UTC)
+    at = as_utc(at)
     return at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M") + "（北京时间）"
-
-
-def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def _hours(delta: timedelta) -> str:
@@ -116,7 +112,7 @@ def check_freeze(batch: Batch, now: datetime, rules: CeremonyRules) -> None:
     """The commitment goes public now: at least the notice before the ceremony."""
     if batch.ceremony_at is None:
         return
-    at = _aware(batch.ceremony_at)
+    at = as_utc(batch.ceremony_at)
     if now > at - rules.notice:
         raise Conflict(
             f"承诺须在抽取仪式（{china_time(at)}）前至少 {_hours(rules.notice)}公示；"
@@ -135,7 +131,7 @@ def check_entropy_time(
     reason (returned, to be published with the draw)."""
     if batch.ceremony_at is None:
         return late_reason or None
-    at = _aware(batch.ceremony_at)
+    at = as_utc(batch.ceremony_at)
     if now < at:
         raise Conflict(
             f"抽取仪式尚未开始：将于 {china_time(at)} 开放录入熵值",
@@ -225,7 +221,7 @@ def beacon_round_for(batch: Batch, rules: CeremonyRules) -> BeaconRound | None:
         raise Invalid(
             f"信标链“{batch.beacon_chain}”未配置", f"beacon chain {batch.beacon_chain!r} unknown"
         )
-    at = int(_aware(batch.ceremony_at).timestamp())
+    at = int(as_utc(batch.ceremony_at).timestamp())
     number = sr1.beacon_round_at(chain.genesis_time, chain.period, at)
     when = datetime.fromtimestamp(
         sr1.beacon_round_time(chain.genesis_time, chain.period, number), UTC

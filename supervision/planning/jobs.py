@@ -2,13 +2,13 @@
 at their ceremony. Both run on the scheduler's tick; each batch's step is tried in a savepoint
 of its own, every try is recorded (`CeremonyAttempt`) and a failure tells the planners."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from supervision.accounts.models import Role
-from supervision.clock import Clock
+from supervision.clock import Clock, as_utc
 from supervision.errors import DomainError
 from supervision.inbox.service import notify
 from supervision.jobs.runner import Job
@@ -22,10 +22,6 @@ from supervision.settings import Settings
 SCHEDULER = "scheduler"
 FIRST_RETRY = timedelta(seconds=30)
 MAX_RETRY = timedelta(minutes=30)
-
-
-def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def _attempts(session: Session, batch: Batch, action: str) -> list[CeremonyAttempt]:
@@ -81,7 +77,7 @@ def scheduled_freezes(
         tried = [
             a
             for a in _attempts(session, batch, "freeze")
-            if _aware(a.at) >= _aware(batch.freeze_at)
+            if as_utc(a.at) >= as_utc(batch.freeze_at)
         ]
         if tried:
             continue  # this announced time was tried already (its outcome is on record)
@@ -116,7 +112,7 @@ def _withdrawn_beacons(session: Session, now: datetime) -> list[tuple[Batch, Com
     out = []
     for batch, c in rows:
         beacon = commitment_beacon(c)
-        if beacon is not None and _aware(beacon.round_time) <= now:
+        if beacon is not None and as_utc(beacon.round_time) <= now:
             out.append((batch, c))
     return out
 
@@ -149,12 +145,12 @@ def beacon_draws(
     ).all()
     for batch, c in frozen:
         beacon = commitment_beacon(c)
-        if beacon is None or _aware(beacon.round_time) > now:
+        if beacon is None or as_utc(beacon.round_time) > now:
             continue
         if session.exec(select(Draw.id).where(Draw.batch_id == batch.id)).first():
             continue
         failures = [a for a in _attempts(session, batch, "beacon") if not a.ok]
-        if failures and now < _aware(failures[-1].at) + retry_delay(len(failures)):
+        if failures and now < as_utc(failures[-1].at) + retry_delay(len(failures)):
             continue
         try:
             served = beacons.fetch_round(
@@ -206,7 +202,7 @@ def beacon_draws(
 
 def _late_reason(batch: Batch, now: datetime, rules: CeremonyRules) -> str | None:
     """A beacon draw made past the grace period (the scheduler was down) says so."""
-    if batch.ceremony_at is not None and now > _aware(batch.ceremony_at) + rules.grace:
+    if batch.ceremony_at is not None and now > as_utc(batch.ceremony_at) + rules.grace:
         return f"调度服务于 {china_time(now)} 恢复后补行抽取；使用的仍是承诺的信标轮次"
     return None
 

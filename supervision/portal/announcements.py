@@ -10,13 +10,13 @@ more than the pages do.
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from supervision.audit.models import AuditAnchor
-from supervision.clock import CHINA_TZ
+from supervision.clock import CHINA_TZ, as_utc
 from supervision.enforcement.models import LIST_KIND_LABELS, EntryState, ListEntry
 from supervision.inspection.models import ResultStatus, ResultVersion
 from supervision.planning.models import Batch, Commitment, Draw, Plan, PlanChange, Task
@@ -55,10 +55,6 @@ class Announcement:
         return self.at.astimezone(CHINA_TZ).date()
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def _noon(day: date) -> datetime:
     """A list decision carries a date, not a time: placed at noon, China time."""
     return datetime.combine(day, time(12, 0), tzinfo=CHINA_TZ)
@@ -86,7 +82,7 @@ def _anchors(session: Session, limit: int) -> list[Announcement]:
     ).all()
     return [
         Announcement(
-            _aware(a.published_at),
+            as_utc(a.published_at),
             "anchor",
             f"审计日志锚点：{a.anchored_on.isoformat()}",
             f"截至第 {a.entry_id} 条（共 {a.entries} 条）记录的链头哈希为 {a.hash}。保存此值，"
@@ -109,7 +105,7 @@ def _plans(session: Session, limit: int) -> list[Announcement]:
     for p in plans:
         out.append(
             Announcement(
-                _aware(p.published_at),
+                as_utc(p.published_at),
                 "plan",
                 f"发布{p.name}",
                 f"{p.authority}发布{p.year}年度“双随机、一公开”抽查工作计划（{p.code}）。",
@@ -127,7 +123,7 @@ def _plans(session: Session, limit: int) -> list[Announcement]:
     for ch, p in changes:
         out.append(
             Announcement(
-                _aware(ch.at),
+                as_utc(ch.at),
                 "plan_change",
                 f"调整{p.name}",
                 ch.description,
@@ -149,7 +145,7 @@ def _commitments(session: Session, limit: int) -> list[Announcement]:
     for c, b in rows:
         out.append(
             Announcement(
-                _aware(c.published_at),
+                as_utc(c.published_at),
                 "commitment",
                 f"公示抽取承诺：{b.name}",
                 f"批次 {b.code} 冻结抽取参数并公示承诺值 {c.commitment[:16]}…，"
@@ -161,7 +157,7 @@ def _commitments(session: Session, limit: int) -> list[Announcement]:
         if c.withdrawn_at is not None:
             out.append(
                 Announcement(
-                    _aware(c.withdrawn_at),
+                    as_utc(c.withdrawn_at),
                     "withdrawal",
                     f"撤回抽取承诺：{b.name}",
                     f"批次 {b.code} 撤回第 {c.seq} 次承诺。理由：{c.withdrawn_reason or ''}",
@@ -181,7 +177,7 @@ def _draws(session: Session, limit: int) -> list[Announcement]:
     ).all()
     return [
         Announcement(
-            _aware(d.drawn_at),
+            as_utc(d.drawn_at),
             "draw",
             f"完成随机抽取：{b.name}",
             f"批次 {b.code} 按公示的承诺完成抽取，抽中 {d.selected_count} 户，种子 {d.seed[:16]}…。"
@@ -208,7 +204,7 @@ def _results(session: Session, limit: int) -> list[Announcement]:
     ).all()
     groups: dict[tuple[str, date], dict[str, Any]] = {}
     for code, name, at, corrects in rows:
-        at = _aware(at)
+        at = as_utc(at)
         g = groups.setdefault(
             (code, at.astimezone(CHINA_TZ).date()),
             {"name": name, "at": at, "new": 0, "corrected": 0},

@@ -1,7 +1,6 @@
 """Form mapping of the planning pages: form fields ↔ the API's request schemas (PlanCreate,
 BatchCreate), validated by those same schemas, with messages in Chinese."""
 
-from datetime import UTC
 from typing import Any
 
 from pydantic import ValidationError
@@ -11,7 +10,7 @@ from api.pages.render import (
     form_errors,
     form_text,
 )
-from supervision.clock import CHINA_TZ
+from supervision.clock import CHINA_TZ, as_utc
 from supervision.planning import schemas as ps
 from supervision.planning import service
 
@@ -190,8 +189,7 @@ def local_input(at: Any) -> str:
     """A stored moment as a datetime-local input shows it (Beijing time, to the minute)."""
     if at is None:
         return ""
-    at = at if at.tzinfo else at.replace(tzinfo=UTC)
-    return at.astimezone(CHINA_TZ).strftime("%Y-%m-%dT%H:%M")
+    return as_utc(at).astimezone(CHINA_TZ).strftime("%Y-%m-%dT%H:%M")
 
 
 def parse_batch(values: dict[str, Any]) -> tuple[ps.BatchCreate | None, list[str], dict]:
