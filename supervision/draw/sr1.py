@@ -52,6 +52,7 @@ and turned into hex only where they are published.
 """
 
 import hashlib
+import io
 import json
 import math
 import re
@@ -64,7 +65,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from functools import cached_property
-from itertools import compress, islice, repeat
+from itertools import compress, islice, repeat, zip_longest
 from operator import ge, lt
 from typing import Any, NamedTuple
 
@@ -531,10 +532,11 @@ def _encode_tsv(rows: list[tuple[str, ...]], name: str, parse: Callable[[bytes],
 
 
 def _tsv_columns(
-    data: bytes, name: str, fields: tuple[str, ...], optional: tuple[str, ...]
+    data: bytes, name: str, fields: tuple[str, ...], optional: tuple[str, ...], start: bool = True
 ) -> list[list[str]]:
-    """The file's fields as columns, after every check that applies to all three files."""
-    text = _tsv_text(data, name)
+    """The file's fields as columns, after every check that applies to all three files
+    (``start=False``: the bytes continue a file, whose start was checked already)."""
+    text = _tsv_text(data, name, start)
     if not text:
         return [[] for _ in fields]
     _check_field_counts(text, name, fields)
@@ -572,8 +574,8 @@ def _check_field_counts(text: str, name: str, fields: tuple[str, ...]) -> None:
     )
 
 
-def _tsv_text(data: bytes, name: str) -> str:
-    if data.startswith(b"\xef\xbb\xbf"):
+def _tsv_text(data: bytes, name: str, start: bool = True) -> str:
+    if start and data.startswith(b"\xef\xbb\xbf"):
         raise TsvError(name, 1, "starts with a byte-order mark (BOM); save as UTF-8 without BOM")
     try:
         text = data.decode("utf-8")
@@ -604,6 +606,201 @@ def _check_order(keys: Sequence[Any], name: str, label: str) -> None:
     raise TsvError(
         name, n + 1, f"not sorted: {label} {keys[n]!r} must come before {keys[n - 1]!r} (line {n})"
     )
+
+
+# --- Streaming: pools of millions of entities, a block of lines at a time --------------------
+
+BLOCK_LINES = 1 << 16
+POOL_FIELDS = ("USCC", "STRATUM", "UNIT")
+STRATA_FIELDS = ("USCC", "STRATUM", "SALT")
+
+
+@dataclass(frozen=True)
+class Block:
+    """Consecutive lines of pool.tsv, with the same lines of strata.tsv when it is read too.
+
+    ``start`` is the index of the first line; ``labels`` each line's stratum when known (sr1:
+    pool.tsv's; sr2: strata.tsv's), ``salts`` sr2's salts when strata.tsv is read."""
+
+    start: int
+    usccs: list[str]
+    labels: list[str] | None
+    units: list[str]
+    salts: list[str] | None
+
+
+def _file_blocks(
+    stream: Any, name: str, fields: tuple[str, ...], *, checked: bool, digest: Any
+) -> Iterator[tuple[int, list[list[str]]]]:
+    """(first line index, columns) of each block of BLOCK_LINES lines of a keyed TSV file,
+    hashed into ``digest`` on the way and, unless ``checked``, validated as the whole-file
+    parsers do: every rule holds for the file when it holds for each block and the keys
+    increase across the blocks' borders. Error lines are numbered in the whole file."""
+    start, last, first = 0, None, True
+    while True:
+        data = b"".join(islice(stream, BLOCK_LINES))
+        if not data:
+            return
+        digest.update(data)
+        if checked:
+            columns = _trusted_columns(data, len(fields))
+        else:
+            try:
+                columns = _tsv_columns(data, name, fields, optional=(), start=first)
+                _check_order(columns[0], name, fields[0])
+            except TsvError as exc:
+                raise TsvError(name, exc.line and exc.line + start, exc.reason) from None
+            key = columns[0][0]
+            if last is not None and not last < key:
+                if key == last:
+                    reason = f"duplicate {fields[0]} {key!r} (also on line {start})"
+                else:
+                    reason = (
+                        f"not sorted: {fields[0]} {key!r} must come before {last!r} (line {start})"
+                    )
+                raise TsvError(name, start + 1, reason)
+            last = columns[0][-1]
+        first = False
+        yield start, columns
+        start += len(columns[0])
+
+
+@dataclass(frozen=True)
+class PoolSummary:
+    """What a pass over pool.tsv (and strata.tsv) finds, for files whose writer counted it."""
+
+    size: int
+    sha256: str
+    strata_sha256: str | None
+    sizes: Mapping[str, int]  # stratum sizes (sr1: pool.tsv's; sr2: strata.tsv's)
+
+
+class PoolFile:
+    """pool.tsv — and sr2's private strata.tsv beside it, when held — read a block of lines at
+    a time, as often as the draw needs: a pool of ten million entities is never held whole.
+
+    ``open_pool`` (and ``open_strata``) return a new binary stream at each call. Unless
+    ``checked`` (the service's own frozen files, read back by their digest), the first pass
+    validates the files as `parse_pool`, `parse_strata` and `check_strata` do. That pass also
+    gives what `check_params` asks of a pool: its size and, under sr1, its stratum sizes
+    (under sr2 the public STRATUM column holds tags, which are never counted)."""
+
+    def __init__(
+        self,
+        open_pool: Callable[[], Any],
+        open_strata: Callable[[], Any] | None = None,
+        *,
+        sealed: bool = False,
+        checked: bool = False,
+        summary: PoolSummary | None = None,
+    ) -> None:
+        if open_strata is not None and not sealed:
+            raise Sr1Error("strata.tsv belongs to protocol sr2")
+        self._open_pool, self._open_strata = open_pool, open_strata
+        self.sealed, self.checked = sealed, checked
+        self.has_strata = open_strata is not None
+        if summary is not None:  # written and counted by the caller: no pass needed
+            self.size, self.sha256 = summary.size, summary.sha256
+            self.strata_sha256 = summary.strata_sha256
+            self._labels = dict(sorted(summary.sizes.items()))
+            return
+        pool_digest, strata_digest = hashlib.sha256(), hashlib.sha256()
+        labels: Counter[str] = Counter()
+        size = 0
+        for block in self._read(pool_digest, strata_digest, validate=not checked):
+            size += len(block.usccs)
+            if block.labels is not None:
+                labels.update(block.labels)
+        self.size = size
+        self.sha256 = pool_digest.hexdigest()
+        self.strata_sha256 = strata_digest.hexdigest() if open_strata is not None else None
+        self._labels = dict(sorted(labels.items()))
+
+    @classmethod
+    def of_bytes(
+        cls, pool: bytes, strata: bytes | None = None, *, sealed: bool = False, **kw: Any
+    ) -> "PoolFile":
+        return cls(
+            lambda: io.BytesIO(pool),
+            None if strata is None else lambda: io.BytesIO(strata),
+            sealed=sealed,
+            **kw,
+        )
+
+    def __len__(self) -> int:
+        return self.size
+
+    def stratum_sizes(self) -> dict[str, int]:
+        """N_s of every stratum (sr1's pool.tsv; sr2's strata.tsv when held)."""
+        return dict(self._labels)
+
+    def sizes(self) -> dict[str, int]:
+        """The stratum sizes as `Strata.sizes` gives them (sr2 with strata.tsv)."""
+        return dict(self._labels)
+
+    def blocks(self) -> Iterator[Block]:
+        """Every line, a block at a time, in file order (already validated)."""
+        return self._read(hashlib.sha256(), hashlib.sha256(), validate=False)
+
+    def _read(self, pool_digest: Any, strata_digest: Any, *, validate: bool) -> Iterator[Block]:
+        with self._open_pool() as pool_stream:
+            pool_blocks = _file_blocks(
+                pool_stream, "pool.tsv", POOL_FIELDS, checked=not validate, digest=pool_digest
+            )
+            if self._open_strata is None:
+                for start, (usccs, strata, units) in pool_blocks:
+                    labels = None if self.sealed else list(map(sys.intern, strata))
+                    yield Block(start, usccs, labels, list(map(sys.intern, units)), None)
+                return
+            with self._open_strata() as strata_stream:
+                strata_blocks = _file_blocks(
+                    strata_stream,
+                    "strata.tsv",
+                    STRATA_FIELDS,
+                    checked=not validate,
+                    digest=strata_digest,
+                )
+                yield from self._sealed_blocks(pool_blocks, strata_blocks, validate)
+
+    def _sealed_blocks(
+        self,
+        pool_blocks: Iterator[tuple[int, list[list[str]]]],
+        strata_blocks: Iterator[tuple[int, list[list[str]]]],
+        validate: bool,
+    ) -> Iterator[Block]:
+        # Both files have one line per entity in the same order, read BLOCK_LINES at a time:
+        # their blocks align, and a file that runs out first is found at its border.
+        for pool_part, strata_part in zip_longest(pool_blocks, strata_blocks):
+            if pool_part is None or strata_part is None:
+                held = (pool_part or strata_part)[0]
+                raise TsvError(
+                    "strata.tsv",
+                    held + 1,
+                    "must list exactly the pool's entities in the same order "
+                    f"({'pool.tsv' if strata_part is None else 'strata.tsv'} goes on)",
+                )
+            start, (usccs, tag_column, units) = pool_part
+            _, (strata_usccs, labels, salts) = strata_part
+            labels = list(map(sys.intern, labels))
+            if validate:
+                if not _all_salts(salts):
+                    n = next(
+                        n
+                        for n, salt in enumerate(salts, start=start + 1)
+                        if len(salt) != SALT_LENGTH or not set(salt) <= _HEX
+                    )
+                    raise TsvError(
+                        "strata.tsv", n, f"SALT must be {SALT_LENGTH} lowercase hex digits"
+                    )
+                try:
+                    check_strata(
+                        Strata(strata_usccs, labels, salts), Pool(usccs, tag_column, units)
+                    )
+                except TsvError as exc:
+                    raise TsvError(exc.file, exc.line and exc.line + start, exc.reason) from None
+            elif strata_usccs != usccs:
+                raise Sr1Error("strata.tsv must list exactly the pool's entities")
+            yield Block(start, usccs, labels, list(map(sys.intern, units)), salts)
 
 
 # --- Parameters, commitment, seed -------------------------------------------------------------
@@ -859,11 +1056,7 @@ def _ranking_heads(
     its bound, hence after all kept ones. Should a bound keep fewer than the quota (not
     expected in practice), that stratum is ranked whole.
     """
-    bounds = {
-        stratum: _ticket_bound(quota + 8 * math.isqrt(quota) + 16, sizes[stratum])
-        for stratum, quota in quotas.items()
-        if quota > 0
-    }
+    bounds = _head_bounds(sizes, quotas)
     heads: dict[str, list[tuple[bytes, str]]] = {stratum: [] for stratum in bounds}
     widest = max(bounds.values(), default=b"")
     for digest, uscc, stratum in compress(
@@ -876,6 +1069,15 @@ def _ranking_heads(
             head[:] = compress(zip(digests, usccs, strict=True), map(stratum.__eq__, strata))
         head.sort()
     return heads
+
+
+def _head_bounds(sizes: Mapping[str, int], quotas: Mapping[str, int]) -> dict[str, bytes]:
+    """Each stratum's head bound: about its quota and eight standard deviations more."""
+    return {
+        stratum: _ticket_bound(quota + 8 * math.isqrt(quota) + 16, sizes[stratum])
+        for stratum, quota in quotas.items()
+        if quota > 0
+    }
 
 
 def _ticket_bound(k: int, n: int) -> bytes:
@@ -967,24 +1169,41 @@ class Draw:
         self,
         params: Mapping[str, Any],
         entropy: Sequence[str],
-        pool: Pool,
+        pool: Pool | PoolFile,
         roster: Sequence[Inspector],
         conflicts: Mapping[str, Collection[str]],
         strata: Strata | None = None,
         selection: Sequence[str] | None = None,
     ) -> None:
-        check_params(params, pool, strata)
+        if isinstance(pool, PoolFile):  # read a block at a time; it holds its own strata.tsv
+            if strata is not None:
+                raise Sr1Error("a PoolFile reads its strata.tsv itself")
+            held: Strata | PoolFile | None = pool if pool.has_strata else None
+        else:
+            held = strata
+        check_params(params, pool, held)
         self.protocol: str = params["protocol"]
         self.sealed = self.protocol == SEALED
-        if not self.sealed and (strata is not None or selection is not None):
+        if not self.sealed and (held is not None or selection is not None):
             raise Sr1Error("strata.tsv and a given selection belong to protocol sr2")
-        if self.sealed and (strata is None) == (selection is None):
+        if self.sealed and (held is None) == (selection is None):
             raise Sr1Error("an sr2 draw needs either strata.tsv or the published selection")
-        self._salts = strata.salts if strata is not None else None
-        # Each pool line's stratum, when known (sr1: pool.tsv; sr2: strata.tsv).
-        self._labels: list[str] | None = (
-            pool.strata if not self.sealed else (strata.strata if strata is not None else None)
+        self._strata_held = held is not None
+        self._memory: Pool | None = None
+        if isinstance(pool, PoolFile):
+            self._blocks: Callable[[], Iterator[Block]] = pool.blocks
+        else:
+            self._memory = pool
+            # Each pool line's stratum, when known (sr1: pool.tsv; sr2: strata.tsv).
+            labels = pool.strata if not self.sealed else (strata.strata if strata else None)
+            block = Block(0, pool.usccs, labels, pool.units, strata.salts if strata else None)
+            self._blocks = lambda: iter((block,))
+        # N_s of every stratum: sr2 commits them in params, sr1 counts its pool.tsv.
+        self._sizes: dict[str, int] = (
+            dict(params["strata_sizes"]) if self.sealed else pool.stratum_sizes()
         )
+        # (stratum when known, unit) of the pool entities the draw has looked at so far.
+        self._facts: dict[str, tuple[str | None, str]] = {}
         self._given = selection
         self.params: dict[str, Any] = json.loads(canonical_json(params))
         self.entropy = list(entropy)
@@ -992,7 +1211,6 @@ class Draw:
         self.seed = seed(self.commitment, self.entropy)
         self.chain = self.seed
         self.stats = DrawStats()
-        self._pool = pool
         self._conflicts = conflicts
         self._slots: list[dict[str, Any]] = self.params["team"]
         self._slot_of_place = [
@@ -1068,7 +1286,7 @@ class Draw:
 
     def unchecked(self) -> list[str]:
         """What this draw could not recompute (a sealed draw without strata.tsv)."""
-        if not self.sealed or self._salts is not None:
+        if not self.sealed or self._strata_held:
             return []
         return [
             "which entities each stratum's quota took (the selection per stratum)",
@@ -1097,14 +1315,14 @@ class Draw:
     def _initial_selection(self) -> list[tuple[bytes, str]]:
         if self._given is not None:
             return self._given_selection(self._given)
-        pool, quotas = self._pool, self.params["quotas"]
-        sizes = self.params["strata_sizes"] if self.sealed else pool.stratum_sizes()
-        assert self._labels is not None
-        digests = self._entity_digests(range(len(pool)))
-        heads = _ranking_heads(digests, pool.usccs, self._labels, sizes, quotas)
+        quotas = self.params["quotas"]
+        heads = self._rank_below(_head_bounds(self._sizes, quotas))
+        short = {stratum for stratum, head in heads.items() if len(head) < quotas[stratum]}
+        if short:  # not expected in practice: those strata are ranked whole
+            heads |= self._rank_below(dict.fromkeys(short, _ABOVE_ALL_DIGESTS))
         chosen: list[tuple[bytes, str]] = []
         for stratum, head in heads.items():
-            self._strata[stratum] = _Stratum(stratum, sizes[stratum], quotas[stratum], head)
+            self._strata[stratum] = _Stratum(stratum, self._sizes[stratum], quotas[stratum], head)
             chosen += head[: quotas[stratum]]
         if self.sealed:  # the order, and so the pairing, reveals nothing about the strata
             return sorted(self._order_keyed(u for _, u in chosen))
@@ -1122,35 +1340,84 @@ class Draw:
         if not isinstance(usccs, Sequence) or len(usccs) != quota:
             found = len(usccs) if isinstance(usccs, Sequence) else usccs
             raise Sr1Error(f"selected: the quotas add up to {quota} entities, found {found}")
+        self._find(uscc for uscc in usccs if isinstance(uscc, str))
         seen: set[str] = set()
         for n, uscc in enumerate(usccs):
-            if not isinstance(uscc, str) or self._pool.index(uscc) is None:
+            if not isinstance(uscc, str) or uscc not in self._facts:
                 raise Sr1Error(f"selected[{n}]: {uscc!r} is not an entity of pool.tsv")
             if uscc in seen:
                 raise Sr1Error(f"selected[{n}]: {uscc} is selected twice")
             seen.add(uscc)
         return sorted(self._order_keyed(usccs))
 
-    def _entity_digests(self, lines: Iterable[int]) -> list[bytes]:
-        """TE of the pool entities at ``lines`` (salted under sr2)."""
-        usccs = self._pool.usccs
-        if self._salts is None:
-            suffixes: Iterable[str] = (usccs[n] for n in lines)
+    def _rank_below(self, bounds: Mapping[str, bytes]) -> dict[str, list[tuple[bytes, str]]]:
+        """For each stratum in ``bounds``, its (TE(u), u) below the stratum's bound, sorted:
+        a prefix of the stratum's order. One pass over the pool, a block at a time; only
+        the strata asked for are ticketed, and only what falls below a bound is kept."""
+        heads: dict[str, list[tuple[bytes, str]]] = {stratum: [] for stratum in bounds}
+        widest = max(bounds.values(), default=b"")
+        every = set(bounds) >= {stratum for stratum, n in self._sizes.items() if n}
+        for block in self._blocks():
+            assert block.labels is not None  # sr1, or sr2 with strata.tsv
+            columns = [block.usccs, block.labels, block.units, block.salts]
+            if not every and not set(bounds) >= set(block.labels):
+                keep = list(map(bounds.__contains__, block.labels))
+                columns = [None if c is None else list(compress(c, keep)) for c in columns]
+            usccs, labels, units, salts = columns
+            digests = self._entity_digests(usccs, salts)
+            for digest, uscc, label, unit in compress(
+                zip(digests, usccs, labels, units, strict=True), map(widest.__gt__, digests)
+            ):
+                bound = bounds.get(label)
+                if bound is not None and digest < bound:
+                    heads[label].append((digest, uscc))
+                    self._facts[uscc] = (label, unit)
+        for head in heads.values():
+            head.sort()
+        return heads
+
+    def _entity_digests(self, usccs: list[str], salts: list[str] | None) -> list[bytes]:
+        """TE of these pool entities (salted under sr2)."""
+        if salts is None:
+            suffixes: Iterable[str] = usccs
         else:
-            salts = self._salts
-            suffixes = (f"{usccs[n]}:{salts[n]}" for n in lines)
+            suffixes = map("{}:{}".format, usccs, salts)
         digests = _ticket_digests(_entity_prefix(self.seed), suffixes)
         self.stats.entity_tickets += len(digests)
         return digests
 
+    def _find(self, usccs: Iterable[str]) -> None:
+        """Learn the stratum (when known) and unit of those of ``usccs`` in the pool."""
+        wanted = {uscc for uscc in usccs if uscc not in self._facts}
+        if not wanted:
+            return
+        for block in self._blocks():
+            if self._memory is not None:  # held whole: a binary search each
+                lines = [n for n in map(self._memory.index, wanted) if n is not None]
+            elif wanted.isdisjoint(block.usccs):
+                continue
+            else:
+                lines = [n for n, uscc in enumerate(block.usccs) if uscc in wanted]
+            for n in lines:
+                uscc = block.usccs[n]
+                label = block.labels[n] if block.labels is not None else None
+                self._facts[uscc] = (label, block.units[n])
+                wanted.discard(uscc)
+            if not wanted:
+                return
+
+    def _in_pool(self, uscc: str) -> bool:
+        self._find((uscc,))
+        return uscc in self._facts
+
     def _select_entity(self, digest: bytes | None, uscc: str) -> dict[str, Any]:
         """Add an entity to the selection, pair it, and describe it as ``selected`` does."""
-        line = self._pool.index(uscc)
-        assert line is not None  # selected entities come from the pool
+        self._find((uscc,))
+        stratum, unit = self._facts[uscc]  # selected entities come from the pool
         task = _Task(
             uscc=uscc,
-            stratum=self._labels[line] if self._labels is not None else None,
-            unit=self._pool.units[line],
+            stratum=stratum,
+            unit=unit,
             ticket=digest.hex() if digest is not None else "",
             blocked=frozenset(self._conflicts.get(uscc, ())),
         )
@@ -1286,7 +1553,7 @@ class Draw:
             return task
         if uscc in self._withdrawn:
             reason = f"was already withdrawn by event {self._withdrawn[uscc]}"
-        elif self._pool.index(uscc) is None:
+        elif not self._in_pool(uscc):
             reason = "is not in the pool"
         else:
             reason = "is not selected in this draw"
@@ -1307,12 +1574,8 @@ class Draw:
 
     def _replace_entity(self, task: _Task, seq: int, given: str | None) -> dict[str, Any]:
         if task.stratum is None:  # sealed, without strata.tsv: the published replacement
-            if given is not None and (self._pool.index(given) is None or given in self._entered):
-                where = (
-                    "is not in the pool"
-                    if self._pool.index(given) is None
-                    else ("was already selected")
-                )
+            if given is not None and (not self._in_pool(given) or given in self._entered):
+                where = "was already selected" if self._in_pool(given) else "is not in the pool"
                 raise EventError(f"event {seq}: the replacement {given} {where}")
             following = None if given is None else (None, given)
         else:
@@ -1336,11 +1599,13 @@ class Draw:
     def _next_from_reserve(self, stratum: _Stratum) -> tuple[bytes, str] | None:
         """The first entity of the stratum's reserve not yet selected, or None."""
         position = stratum.quota + stratum.reserve_used
-        if position >= len(stratum.ranked) and len(stratum.ranked) < stratum.size:
-            assert self._labels is not None
-            lines = [n for n, label in enumerate(self._labels) if label == stratum.label]
-            members = [self._pool.usccs[n] for n in lines]
-            stratum.ranked = sorted(zip(self._entity_digests(lines), members, strict=True))
+        wanted = len(stratum.ranked)
+        # Past the head: a longer prefix, about twice as long each time (never the whole
+        # stratum held at once unless replacements reach that far).
+        while position >= len(stratum.ranked) and len(stratum.ranked) < stratum.size:
+            wanted = max(2 * wanted, position + 1) + 16
+            bound = _ticket_bound(wanted, stratum.size)
+            stratum.ranked = self._rank_below({stratum.label: bound})[stratum.label]
         if position >= len(stratum.ranked):
             return None
         stratum.reserve_used += 1

@@ -20,6 +20,8 @@ file from ``supervision.draw.standalone_verifier_source()``.
 """
 
 import argparse
+import hashlib
+import io
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -87,13 +89,14 @@ class _Unreadable(Exception):
 
 def verify_bundle(
     bundle: Any,
-    pool_bytes: bytes,
+    pool_bytes: bytes | Path,
     roster_bytes: bytes,
     conflicts_bytes: bytes | None = None,
-    strata_bytes: bytes | None = None,
+    strata_bytes: bytes | Path | None = None,
 ) -> VerifyResult:
     """Recompute the bundle from its files; ``conflicts_bytes`` is None when kept private,
-    ``strata_bytes`` (sr2) None for the public's copy."""
+    ``strata_bytes`` (sr2) None for the public's copy. pool.tsv and strata.tsv may be given
+    as paths: they are then read a block of lines at a time, however large."""
     passed: list[str] = []
     unchecked: list[str] = []
     try:
@@ -116,10 +119,10 @@ def verify_bundle_dir(path: str | Path) -> VerifyResult:
 
 def _verify(
     bundle: Any,
-    pool_bytes: bytes,
+    pool_bytes: bytes | Path,
     roster_bytes: bytes,
     conflicts_bytes: bytes | None,
-    strata_bytes: bytes | None,
+    strata_bytes: bytes | Path | None,
     passed: list[str],
     unchecked: list[str],
 ) -> None:
@@ -140,16 +143,22 @@ def _verify(
         pairs = _protocol(lambda: sr1.parse_conflicts(conflicts_bytes))
         conflicts = sr1.conflicts_by_entity(pairs)
         passed.append("conflicts.tsv matches params.conflicts_sha256")
-    pool = _protocol(lambda: sr1.parse_pool(pool_bytes))
     roster = _protocol(lambda: sr1.parse_roster(roster_bytes))
-    strata = None
     if sealed and strata_bytes is not None:
         _check_digest("strata.tsv", strata_bytes, params, "strata_sha256")
-        strata = _protocol(lambda: sr1.parse_strata(strata_bytes))
-        _protocol(lambda: sr1.check_strata(strata, pool))
-        passed.append("strata.tsv matches params.strata_sha256, and every tag in pool.tsv")
     elif strata_bytes is not None:
         raise _Difference("strata.tsv is given but the bundle's protocol is sr1")
+    # Validated a block of lines at a time (with strata.tsv: every tag recomputed on the way).
+    pool = _protocol(
+        lambda: sr1.PoolFile(
+            _opener(pool_bytes),
+            None if strata_bytes is None else _opener(strata_bytes),
+            sealed=sealed,
+        )
+    )
+    strata = pool if pool.has_strata else None
+    if strata is not None:
+        passed.append("strata.tsv matches params.strata_sha256, and every tag in pool.tsv")
     _protocol(lambda: sr1.check_params(params, pool, strata))
     passed.append(f"params are valid for the pool of {len(pool)} entities")
 
@@ -163,7 +172,7 @@ def _verify(
     given = None
     if sealed and strata is None:
         given = [entry.get("uscc") for entry in _entries(bundle["selected"], "selected")]
-    draw = _protocol(lambda: sr1.Draw(params, entropy, pool, roster, conflicts, strata, given))
+    draw = _protocol(lambda: sr1.Draw(params, entropy, pool, roster, conflicts, None, given))
     _check_selected(draw.selected(), bundle["selected"], bundle["protocol"], passed)
     _check_events(draw, bundle["events"])
     passed.append(f"{len(bundle['events'])} event(s): outcomes and hash chain")
@@ -255,8 +264,21 @@ def _check_shape(bundle: Any) -> None:
     _compare("params.protocol", bundle["protocol"], bundle["params"].get("protocol"))
 
 
-def _check_digest(file: str, data: bytes, params: dict[str, Any], key: str) -> None:
-    actual = sr1.digest_bytes(data)
+def _opener(data: bytes | Path) -> Callable[[], Any]:
+    if isinstance(data, bytes):
+        return lambda: io.BytesIO(data)
+    return lambda: data.open("rb")
+
+
+def _check_digest(file: str, data: bytes | Path, params: dict[str, Any], key: str) -> None:
+    if isinstance(data, bytes):
+        actual = sr1.digest_bytes(data)
+    else:
+        digest = hashlib.sha256()
+        with data.open("rb") as stream:
+            while chunk := stream.read(1 << 20):
+                digest.update(chunk)
+        actual = digest.hexdigest()
     if actual != params.get(key):
         raise _Difference(
             f"{file} digest differs from params.{key}: "
@@ -396,23 +418,29 @@ def _show(value: Any, limit: int = 300) -> str:
 # --- Reading the folder and the command line ---------------------------------------------------
 
 
-def _read_bundle_dir(folder: Path) -> tuple[Any, bytes, bytes, bytes | None, bytes | None]:
+def _read_bundle_dir(folder: Path) -> tuple[Any, Path, bytes, bytes | None, Path | None]:
     if not folder.is_dir():
         raise _Unreadable(f"{folder} is not a folder")
     try:
         text = (folder / "bundle.json").read_text(encoding="utf-8")
         bundle = json.loads(text, object_pairs_hook=_unique_keys)
-        pool_bytes = (folder / "pool.tsv").read_bytes()
+        # pool.tsv and strata.tsv are read as they are checked (millions of lines): here
+        # only whether they can be opened.
+        pool_path = folder / "pool.tsv"
+        pool_path.open("rb").close()
         roster_bytes = (folder / "roster.tsv").read_bytes()
         conflicts_path = folder / "conflicts.tsv"
         conflicts_bytes = conflicts_path.read_bytes() if conflicts_path.exists() else None
-        strata_path = folder / "strata.tsv"
-        strata_bytes = strata_path.read_bytes() if strata_path.exists() else None
+        strata_path: Path | None = folder / "strata.tsv"
+        if strata_path.exists():
+            strata_path.open("rb").close()
+        else:
+            strata_path = None
     except OSError as exc:
         raise _Unreadable(f"cannot read {exc.filename}: {exc.strerror}") from None
     except ValueError as exc:  # bad UTF-8 or bad JSON
         raise _Unreadable(f"bundle.json is not valid UTF-8 JSON: {exc}") from None
-    return bundle, pool_bytes, roster_bytes, conflicts_bytes, strata_bytes
+    return bundle, pool_path, roster_bytes, conflicts_bytes, strata_path
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

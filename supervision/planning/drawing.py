@@ -5,6 +5,7 @@ import gc
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from supervision.planning.models import (
 )
 from supervision.planning.service import get_batch, sr1_refused
 from supervision.registry.models import Entity, Inspector
-from supervision.storage.service import get_bytes
+from supervision.storage.service import get_bytes, stored_path
 
 # Once results are submitted, a task's team and place are part of the record.
 RESULT_STATES = (TaskState.recorded, TaskState.reviewed, TaskState.published)
@@ -55,31 +56,43 @@ def frozen_strata(storage: Path, c: Commitment) -> bytes | None:
     return get_bytes(storage, params["strata_sha256"])
 
 
+def frozen_pool(storage: Path, c: Commitment) -> sr1.PoolFile:
+    """pool.tsv (and sr2's strata.tsv) as frozen, read a block of lines at a time: at ten
+    million entities neither file is ever held whole. They were validated at the freeze; the
+    first pass here checks that they still hash to their names."""
+    params = json.loads(c.params_json)
+    sealed = params["protocol"] == sr1.SEALED
+    pool_path = stored_path(storage, c.pool_sha256)
+    strata_path = stored_path(storage, params["strata_sha256"]) if sealed else None
+    pool = sr1.PoolFile(
+        partial(pool_path.open, "rb"),
+        None if strata_path is None else partial(strata_path.open, "rb"),
+        sealed=sealed,
+        checked=True,
+    )
+    if pool.sha256 != c.pool_sha256 or pool.strata_sha256 != params.get("strata_sha256"):
+        raise NotFound(
+            "冻结文件内容已被改动", f"a frozen file of commitment {c.commitment} is corrupted"
+        )
+    return pool
+
+
 def sr1_draw(storage: Path, c: Commitment, entropy: list[str]) -> sr1.Draw:
     """The protocol's draw over the frozen files (sr1, or sr2 with its strata.tsv).
 
-    The files were validated when the batch was frozen and are read back by their SHA-256
-    (`get_bytes` checks it), so pool.tsv and strata.tsv are only cut into columns here;
-    the verifier, given the same files by anyone, validates them in full.
+    The files were validated when the batch was frozen and are read back by their SHA-256,
+    so pool.tsv and strata.tsv are only cut into columns here, a block at a time; the
+    verifier, given the same files by anyone, validates them in full.
     """
-    pool_bytes, roster_bytes, conflicts_bytes = frozen_inputs(storage, c)
-    strata_bytes = frozen_strata(storage, c)
+    roster_bytes = get_bytes(storage, c.roster_sha256)
+    conflicts_bytes = get_bytes(storage, c.conflicts_sha256)
     with _no_gc():
-        pool = sr1.parse_pool(pool_bytes, checked=True)
-        del pool_bytes
-        strata = (
-            sr1.parse_strata(strata_bytes, checked=True, pool=pool)
-            if strata_bytes is not None
-            else None
-        )
-        del strata_bytes
         return sr1.Draw(
             json.loads(c.params_json),
             entropy,
-            pool,
+            frozen_pool(storage, c),
             sr1.parse_roster(roster_bytes),
             sr1.conflicts_by_entity(sr1.parse_conflicts(conflicts_bytes)),
-            strata,
         )
 
 
