@@ -867,18 +867,9 @@ def _complete_params(
     check_tags: bool = True,
     strata: Strata | None = None,
 ) -> dict[str, Any]:
-    computed = [key for key in (*FILE_PARAM_KEYS, *SEALED_PARAM_KEYS) if key in base_params]
-    if computed:
-        raise ParamsError(
-            f"base params must not contain {', '.join(computed)}: they are computed from the files"
-        )
-    params = {
-        **base_params,
-        "pool_sha256": digest_bytes(pool_bytes),
-        "pool_size": len(pool),
-        "roster_sha256": digest_bytes(roster_bytes),
-        "conflicts_sha256": digest_bytes(conflicts_bytes),
-    }
+    params = _file_digests(
+        base_params, digest_bytes(pool_bytes), len(pool), roster_bytes, conflicts_bytes
+    )
     if base_params.get("protocol") == SEALED:
         if strata_bytes is None:
             raise ParamsError("protocol sr2 needs strata.tsv")
@@ -898,7 +889,51 @@ def _complete_params(
     return params
 
 
-def check_params(params: Mapping[str, Any], pool: Pool, strata: Strata | None = None) -> None:
+def pool_file_params(
+    base_params: Mapping[str, Any], pool: PoolFile, roster_bytes: bytes, conflicts_bytes: bytes
+) -> dict[str, Any]:
+    """`build_params` for a pool read as a `PoolFile` (validated and hashed by its own pass,
+    or counted by the writer that just wrote it): the same parameters, and neither pool.tsv
+    nor strata.tsv held whole."""
+    parse_roster(roster_bytes)
+    parse_conflicts(conflicts_bytes)
+    params = _file_digests(base_params, pool.sha256, len(pool), roster_bytes, conflicts_bytes)
+    sealed = base_params.get("protocol") == SEALED
+    if sealed != pool.sealed:
+        raise ParamsError("the pool was read for the other protocol (sr1 or sr2)")
+    if sealed:
+        if not pool.has_strata:
+            raise ParamsError("protocol sr2 needs strata.tsv")
+        params["strata_sha256"] = pool.strata_sha256
+        params["strata_sizes"] = pool.sizes()
+    check_params(params, pool, pool if pool.has_strata else None)
+    return params
+
+
+def _file_digests(
+    base_params: Mapping[str, Any],
+    pool_sha256: str,
+    pool_size: int,
+    roster_bytes: bytes,
+    conflicts_bytes: bytes,
+) -> dict[str, Any]:
+    computed = [key for key in (*FILE_PARAM_KEYS, *SEALED_PARAM_KEYS) if key in base_params]
+    if computed:
+        raise ParamsError(
+            f"base params must not contain {', '.join(computed)}: they are computed from the files"
+        )
+    return {
+        **base_params,
+        "pool_sha256": pool_sha256,
+        "pool_size": pool_size,
+        "roster_sha256": digest_bytes(roster_bytes),
+        "conflicts_sha256": digest_bytes(conflicts_bytes),
+    }
+
+
+def check_params(
+    params: Mapping[str, Any], pool: "Pool | PoolFile", strata: "Strata | PoolFile | None" = None
+) -> None:
     """Raise ParamsError unless ``params`` are complete §3 parameters fit for ``pool``
     (under sr2, for ``strata`` too when it is held).
 

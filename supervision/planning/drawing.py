@@ -5,7 +5,6 @@ import gc
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from supervision.draw import sr1
 from supervision.errors import Conflict, NotFound
 from supervision.planning import ceremony
 from supervision.planning.ceremony import DEFAULT_RULES, CeremonyRules
-from supervision.planning.freeze import active_commitment
+from supervision.planning.freeze import active_commitment, frozen_pool
 from supervision.planning.models import (
     Batch,
     BatchState,
@@ -31,7 +30,7 @@ from supervision.planning.models import (
 )
 from supervision.planning.service import get_batch, sr1_refused
 from supervision.registry.models import Entity, Inspector
-from supervision.storage.service import get_bytes, stored_path
+from supervision.storage.service import get_bytes
 
 # Once results are submitted, a task's team and place are part of the record.
 RESULT_STATES = (TaskState.recorded, TaskState.reviewed, TaskState.published)
@@ -54,27 +53,6 @@ def frozen_strata(storage: Path, c: Commitment) -> bytes | None:
     if params["protocol"] != sr1.SEALED:
         return None
     return get_bytes(storage, params["strata_sha256"])
-
-
-def frozen_pool(storage: Path, c: Commitment) -> sr1.PoolFile:
-    """pool.tsv (and sr2's strata.tsv) as frozen, read a block of lines at a time: at ten
-    million entities neither file is ever held whole. They were validated at the freeze; the
-    first pass here checks that they still hash to their names."""
-    params = json.loads(c.params_json)
-    sealed = params["protocol"] == sr1.SEALED
-    pool_path = stored_path(storage, c.pool_sha256)
-    strata_path = stored_path(storage, params["strata_sha256"]) if sealed else None
-    pool = sr1.PoolFile(
-        partial(pool_path.open, "rb"),
-        None if strata_path is None else partial(strata_path.open, "rb"),
-        sealed=sealed,
-        checked=True,
-    )
-    if pool.sha256 != c.pool_sha256 or pool.strata_sha256 != params.get("strata_sha256"):
-        raise NotFound(
-            "冻结文件内容已被改动", f"a frozen file of commitment {c.commitment} is corrupted"
-        )
-    return pool
 
 
 def sr1_draw(storage: Path, c: Commitment, entropy: list[str]) -> sr1.Draw:

@@ -1,9 +1,14 @@
 """Freezing a batch: the pool, roster and conflicts written as canonical TSV files, stored
 by content, and the commitment published; a commitment may be withdrawn before the draw."""
 
+import hashlib
 import json
 import secrets
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
+from contextlib import ExitStack
+from functools import partial
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +17,7 @@ from sqlmodel import Session, col, select
 from supervision.audit.service import record_change
 from supervision.clock import Clock
 from supervision.draw import sr1
-from supervision.errors import Conflict, Invalid
+from supervision.errors import Conflict, Invalid, NotFound
 from supervision.planning import ceremony
 from supervision.planning import pool as pool_q
 from supervision.planning.ceremony import DEFAULT_RULES, CeremonyRules
@@ -23,7 +28,7 @@ from supervision.planning.models import (
     Commitment,
 )
 from supervision.planning.service import TSV, get_batch, sr1_refused, team_groups, team_slots
-from supervision.storage.service import get_bytes, put_bytes
+from supervision.storage.service import put_bytes, put_file, stored_path
 
 # ---- freeze --------------------------------------------------------------------------------
 
@@ -44,16 +49,109 @@ def commitments(session: Session, batch: Batch) -> list[Commitment]:
     )
 
 
-def sealed_columns(
-    pool: sr1.Pool, salt: Callable[[str], str] | None = None
-) -> tuple[sr1.Pool, sr1.Strata]:
-    """sr2's public pool (each entity's tag instead of its stratum) and private strata (its
-    stratum and salt), from the unsealed pool's columns — fresh random salts unless ``salt``
-    gives them (a replayed case). Columns, not a tuple per entity: at a million entities
-    the freeze holds the pool once."""
-    salts = fresh_salts(len(pool)) if salt is None else [salt(u) for u in pool.usccs]
-    tags = sr1.tags(pool.usccs, pool.strata, salts)
-    return sr1.Pool(pool.usccs, tags, pool.units), sr1.Strata(pool.usccs, pool.strata, salts)
+class _OutOfOrder(Exception):
+    """The database returned the pool in another order than the protocol's (a collation)."""
+
+
+def write_pool_files(
+    records: Iterable[tuple[str, str, str]],
+    directory: Path,
+    *,
+    sealed: bool,
+    salt: Callable[[str], str] | None = None,
+) -> tuple[sr1.PoolFile, list[Path]]:
+    """pool.tsv — and under sr2 strata.tsv — written from (USCC, STRATUM, UNIT) records in
+    USCC order, a block at a time, into new files in ``directory``: each block is checked
+    as `parse_pool` would check it (and its strata as `parse_strata`), hashed and counted as
+    it is written, so ten million entities are never held at once and never read back.
+
+    Under sr2 each entity gets a fresh random salt (unless ``salt`` gives it: a replayed
+    case) and pool.tsv shows its tag instead of its stratum. Raises `_OutOfOrder` when the
+    records are not in the protocol's USCC order."""
+    directory.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_hex(8)
+    pool_path = directory / f".freeze-{token}-pool.tsv"
+    strata_path = directory / f".freeze-{token}-strata.tsv"
+    paths = [pool_path, strata_path] if sealed else [pool_path]
+    pool_digest, strata_digest = hashlib.sha256(), hashlib.sha256()
+    labels: Counter[str] = Counter()
+    size, last = 0, None
+    line = "{}\t{}\t{}\n".format
+    try:
+        with pool_path.open("wb") as pool_out, ExitStack() as stack:
+            strata_out = stack.enter_context(strata_path.open("wb")) if sealed else None
+            rows = iter(records)
+            while block := list(islice(rows, sr1.BLOCK_LINES)):
+                usccs, strata, units = (list(column) for column in zip(*block, strict=True))
+                _check_block(sr1.Pool(usccs, strata, units), last, size)
+                last = usccs[-1]
+                labels.update(strata)
+                column = strata
+                if strata_out is not None:
+                    salts = fresh_salts(len(usccs)) if salt is None else list(map(salt, usccs))
+                    sr1.check_written_strata(sr1.Strata(usccs, strata, salts))
+                    data = "".join(map(line, usccs, strata, salts)).encode()
+                    strata_out.write(data)
+                    strata_digest.update(data)
+                    column = sr1.tags(usccs, strata, salts)
+                data = "".join(map(line, usccs, column, units)).encode()
+                pool_out.write(data)
+                pool_digest.update(data)
+                size += len(usccs)
+    except BaseException:
+        _remove(paths)
+        raise
+    summary = sr1.PoolSummary(
+        size, pool_digest.hexdigest(), strata_digest.hexdigest() if sealed else None, labels
+    )
+    pool = sr1.PoolFile(
+        partial(pool_path.open, "rb"),
+        partial(strata_path.open, "rb") if sealed else None,
+        sealed=sealed,
+        checked=True,
+        summary=summary,
+    )
+    return pool, paths
+
+
+def _check_block(block: sr1.Pool, last: str | None, before: int) -> None:
+    try:
+        sr1.check_pool_columns(block)
+    except sr1.TsvError as exc:
+        if exc.reason.startswith("not sorted"):
+            raise _OutOfOrder from None
+        raise sr1.TsvError(exc.file, exc.line and exc.line + before, exc.reason) from None
+    first = block.usccs[0]
+    if last is not None and not last < first:
+        if first != last:
+            raise _OutOfOrder
+        raise sr1.TsvError("pool.tsv", before + 1, f"duplicate USCC {first!r}")
+
+
+def _remove(paths: Iterable[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
+
+
+def frozen_pool(storage: Path, c: Commitment) -> sr1.PoolFile:
+    """pool.tsv (and sr2's strata.tsv) as frozen, read a block of lines at a time: at ten
+    million entities neither file is ever held whole. They were validated at the freeze; the
+    first pass here checks that they still hash to their names."""
+    params = json.loads(c.params_json)
+    sealed = params["protocol"] == sr1.SEALED
+    pool_path = stored_path(storage, c.pool_sha256)
+    strata_path = stored_path(storage, params["strata_sha256"]) if sealed else None
+    pool = sr1.PoolFile(
+        partial(pool_path.open, "rb"),
+        None if strata_path is None else partial(strata_path.open, "rb"),
+        sealed=sealed,
+        checked=True,
+    )
+    if pool.sha256 != c.pool_sha256 or pool.strata_sha256 != params.get("strata_sha256"):
+        raise NotFound(
+            "冻结文件内容已被改动", f"a frozen file of commitment {c.commitment} is corrupted"
+        )
+    return pool
 
 
 def protocol_for(sizes: dict[str, int]) -> str:
@@ -121,15 +219,19 @@ def freeze_batch(
     groups = team_groups(batch)
     sizes = {label: stratum["size"] for label, stratum in feas.strata.items()}
     protocol = protocol or protocol_for(sizes)
-    strata_bytes, strata = None, None
+    sealed = protocol == sr1.SEALED
+    written: list[Path] = []
     try:
-        # Written from columns and checked as columns (`build_params`): the files are not
-        # read back, and a million entities are held once.
-        public = sr1.pool_columns(pool_q.pool_records(session, batch))
-        if protocol == sr1.SEALED:
-            public, strata = sealed_columns(public, salt)
-            strata_bytes = sr1.encode_strata_columns(strata)
-        pool_bytes = sr1.encode_pool_columns(public)
+        # Streamed from the database into the files, a block at a time, checked and hashed
+        # as written: the pool is never held whole, and the files are never read back.
+        try:
+            pool, written = write_pool_files(
+                pool_q.pool_records(session, batch), storage, sealed=sealed, salt=salt
+            )
+        except _OutOfOrder:  # the database's collation is not code-point order
+            pool, written = write_pool_files(
+                sorted(pool_q.pool_records(session, batch)), storage, sealed=sealed, salt=salt
+            )
         roster_bytes = sr1.encode_roster(pool_q.roster_records(session, batch, groups))
         conflicts_bytes = sr1.encode_conflicts(pool_q.conflict_records(session, batch, groups))
         base = {
@@ -142,41 +244,31 @@ def freeze_batch(
             "entropy_plan": ceremony.committed_entropy_plan(batch, beacon),
         }
         # The tags were just computed from these strata: no need to hash them all again.
-        params = sr1.build_params(
-            base,
-            pool_bytes,
-            roster_bytes,
-            conflicts_bytes,
-            strata_bytes,
-            check_tags=False,
-            strata=strata,
-            pool=public,
-        )
-        del public, strata
+        params = sr1.pool_file_params(base, pool, roster_bytes, conflicts_bytes)
+        digest = sr1.commitment(params)
+        earlier = commitments(session, batch)
+        # Only a re-freeze compares inputs (most batches are frozen once).
+        fingerprint = _inputs_fingerprint(params, pool) if earlier else ""
+        if any(
+            c.commitment == digest
+            or _inputs_fingerprint(json.loads(c.params_json), frozen_pool(storage, c))
+            == fingerprint
+            for c in earlier
+        ):
+            raise Conflict(
+                "新承诺与已撤回的承诺完全相同：请修改公告的熵来源（时间、地点）或其他参数后再冻结",
+                "identical to a withdrawn commitment: change the announced entropy plan or inputs",
+            )
+        # Moved into the store under the digests computed while they were written.
+        put_file(session, storage, written[0], TSV, clock, sha256=params["pool_sha256"])
+        if sealed:
+            put_file(session, storage, written[1], TSV, clock, sha256=params["strata_sha256"])
+        put_bytes(session, storage, roster_bytes, TSV, clock, sha256=params["roster_sha256"])
+        put_bytes(session, storage, conflicts_bytes, TSV, clock, sha256=params["conflicts_sha256"])
     except sr1.Sr1Error as e:
         raise sr1_refused(e) from None
-    digest = sr1.commitment(params)
-    earlier = commitments(session, batch)
-    # Only a re-freeze compares inputs (most batches are frozen once).
-    fingerprint = _inputs_fingerprint(params, pool_bytes, strata_bytes) if earlier else ""
-    if any(
-        c.commitment == digest
-        or _inputs_fingerprint(json.loads(c.params_json), *_stored_pool(storage, c)) == fingerprint
-        for c in earlier
-    ):
-        raise Conflict(
-            "新承诺与已撤回的承诺完全相同：请修改公告的熵来源（时间、地点）或其他参数后再冻结",
-            "identical to a withdrawn commitment: change the announced entropy plan or inputs",
-        )
-    stored = [
-        (pool_bytes, "pool_sha256"),
-        (roster_bytes, "roster_sha256"),
-        (conflicts_bytes, "conflicts_sha256"),
-        (strata_bytes, "strata_sha256"),
-    ]
-    for data, key in stored:
-        if data is not None:  # digested once already, by build_params
-            put_bytes(session, storage, data, TSV, clock, sha256=params[key])
+    finally:
+        _remove(written)  # what was not moved into the store
     seq = len(earlier) + 1
     row = Commitment(
         batch_id=batch.id,
@@ -214,23 +306,19 @@ def freeze_batch(
     return row, feas
 
 
-def _stored_pool(storage: Path, c: Commitment) -> tuple[bytes, bytes | None]:
-    params = json.loads(c.params_json)
-    strata = params.get("strata_sha256")
-    return get_bytes(storage, c.pool_sha256), get_bytes(storage, strata) if strata else None
-
-
-def _inputs_fingerprint(
-    params: dict[str, Any], pool_bytes: bytes, strata_bytes: bytes | None
-) -> str:
+def _inputs_fingerprint(params: dict[str, Any], pool: sr1.PoolFile) -> str:
     """What a commitment commits to, without sr2's salts: a re-freeze of the same inputs is
     the same commitment in substance even though fresh salts change every digest."""
-    if strata_bytes is None:
+    if not pool.has_strata:
         return sr1.commitment(params)
-    pool, strata = sr1.parse_pool(pool_bytes), sr1.parse_strata(strata_bytes)
-    unsealed = sr1.encode_pool(zip(pool.usccs, strata.strata, pool.units, strict=True))
+    unsealed = hashlib.sha256()  # of the pool.tsv sr1 would have written, a block at a time
+    for block in pool.blocks():
+        assert block.labels is not None
+        unsealed.update(
+            "".join(map("{}\t{}\t{}\n".format, block.usccs, block.labels, block.units)).encode()
+        )
     salt_free = {k: v for k, v in params.items() if k not in ("pool_sha256", "strata_sha256")}
-    return sr1.H(sr1.canonical_json({**salt_free, "unsealed_pool": sr1.digest_bytes(unsealed)}))
+    return sr1.H(sr1.canonical_json({**salt_free, "unsealed_pool": unsealed.hexdigest()}))
 
 
 def withdraw_commitment(

@@ -39,17 +39,44 @@ def put_bytes(
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.replace(tmp, path)
+    _record(session, sha, len(data), media_type, clock)
+    return sha
+
+
+def put_file(
+    session: Session,
+    root: Path,
+    written: Path,
+    media_type: str,
+    clock: Clock | None = None,
+    *,
+    sha256: str,
+) -> str:
+    """Move a file just written beside the store (on the same file system) into it under
+    ``sha256``, the digest its writer computed while writing: a file of gigabytes is never
+    held in memory nor read again."""
+    path = _path(root, sha256)
+    size = written.stat().st_size
+    if path.exists():
+        written.unlink()
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(written, path)
+    _record(session, sha256, size, media_type, clock)
+    return sha256
+
+
+def _record(session: Session, sha: str, size: int, media_type: str, clock: Clock | None) -> None:
     if session.get(StoredFile, sha) is None:
         session.add(
             StoredFile(
                 sha256=sha,
-                size=len(data),
+                size=size,
                 media_type=media_type,
                 created_at=(clock or SystemClock()).now(),
             )
         )
         session.flush()
-    return sha
 
 
 def stored_path(root: Path, sha256: str) -> Path:

@@ -1,0 +1,69 @@
+"""The freeze writes pool.tsv and strata.tsv a block at a time, straight from the database's
+rows: the files are those the whole-file encoders write, checked as written, and nothing is
+left behind when a freeze is refused."""
+
+from pathlib import Path
+
+import pytest
+
+from supervision.draw import sr1
+from supervision.planning import freeze
+
+
+@pytest.fixture(autouse=True)
+def tiny_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sr1, "BLOCK_LINES", 4)
+
+
+def _records(n: int) -> list[tuple[str, str, str]]:
+    return [(f"91652301MA{k:08d}", "AB"[k % 2], f"652301-0{k % 3 + 1}") for k in range(n)]
+
+
+def test_an_unsealed_pool_is_written_as_the_whole_file_encoder_writes_it(tmp_path: Path) -> None:
+    records = _records(11)
+    pool, paths = freeze.write_pool_files(iter(records), tmp_path, sealed=False)
+    assert paths[0].read_bytes() == sr1.encode_pool(records)
+    assert pool.sha256 == sr1.digest_bytes(sr1.encode_pool(records))
+    assert len(pool) == 11 and pool.stratum_sizes() == {"A": 6, "B": 5}
+    # Read back block by block, the same columns.
+    lines = [u for block in pool.blocks() for u in block.usccs]
+    assert lines == [r[0] for r in records]
+
+
+def test_a_sealed_pool_shows_tags_and_keeps_strata_and_salts_apart(tmp_path: Path) -> None:
+    records = _records(9)
+    salts = {r[0]: f"{n:032x}" for n, r in enumerate(records)}
+    pool, (pool_path, strata_path) = freeze.write_pool_files(
+        iter(records), tmp_path, sealed=True, salt=salts.__getitem__
+    )
+    expected_strata = sr1.encode_strata((u, s, salts[u]) for u, s, _ in records)
+    assert strata_path.read_bytes() == expected_strata
+    public = sr1.parse_pool(pool_path.read_bytes())
+    sr1.check_strata(sr1.parse_strata(expected_strata), public)  # every tag is the entity's
+    assert not {"A", "B"} & set(public.strata)
+    assert pool.sizes() == {"A": 5, "B": 4} and pool.strata_sha256 == sr1.digest_bytes(
+        expected_strata
+    )
+    # Fresh salts: sixteen random bytes each, different at every freeze.
+    _, (_, fresh) = freeze.write_pool_files(iter(records), tmp_path / "again", sealed=True)
+    salts_written = [line.split(b"\t")[2] for line in fresh.read_bytes().splitlines()]
+    assert len(set(salts_written)) == 9 and all(len(s) == 32 for s in salts_written)
+
+
+def test_rows_out_of_order_are_refused_for_a_sorted_rewrite(tmp_path: Path) -> None:
+    records = _records(10)
+    across_a_border = records[:4] + [records[3]] + records[5:]  # a USCC again in block two
+    with pytest.raises(sr1.TsvError) as caught:
+        freeze.write_pool_files(iter(across_a_border), tmp_path, sealed=False)
+    assert caught.value.line == 5 and "duplicate" in caught.value.reason
+    unsorted = records[:4] + [records[8]] + records[5:8] + records[9:]
+    for rows in (unsorted, records[:6] + [records[3]]):
+        with pytest.raises(freeze._OutOfOrder):
+            freeze.write_pool_files(iter(rows), tmp_path, sealed=True)
+    with pytest.raises(sr1.TsvError, match="UNIT must be non-empty"):
+        bad = [*records[:6], (records[6][0], "A", "652301\t01")]
+        freeze.write_pool_files(iter(bad), tmp_path, sealed=False)
+    swapped_in_a_block = [records[0], records[2], records[1]]
+    with pytest.raises(freeze._OutOfOrder):
+        freeze.write_pool_files(iter(swapped_in_a_block), tmp_path, sealed=False)
+    assert list(tmp_path.iterdir()) == []  # refused: nothing left behind
