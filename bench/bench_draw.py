@@ -133,6 +133,7 @@ def measure(db: Path, percent: str, protocol: str) -> dict:
     from supervision.draw.verify import verify_bundle
     from supervision.planning import bundle, drawing, freeze, service
     from supervision.planning import schemas as s
+    from supervision.storage.service import get_bytes
 
     engine = make_engine(f"sqlite:///{db}")
     clock = FixedClock(datetime(2026, 11, 26, 2, tzinfo=UTC))
@@ -176,7 +177,7 @@ def measure(db: Path, percent: str, protocol: str) -> dict:
         out["freeze_cpu_s"] = time.process_time() - cpu
         out["pool_size"] = c.pool_size
     entropy = ["3 6 1 4 4 2 5 6 1 1 3 2 6 5 4 4 2 1 3 6"]
-    pool_b, roster_b, conf_b = drawing.frozen_inputs(storage, c)
+    pool_b = get_bytes(storage, c.pool_sha256)
     seed = sr1.seed(c.commitment, entropy)
     usccs = sr1.parse_pool(pool_b).usccs
     t = time.perf_counter()
