@@ -2,6 +2,7 @@
 content (commitment, seed, last chain link, meta)."""
 
 import json
+import shutil
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +12,7 @@ from sqlmodel import Session, col, func, select
 
 from supervision.audit.models import AuditEntry
 from supervision.draw import sr1
-from supervision.planning.drawing import frozen_inputs, frozen_strata, get_draw
+from supervision.planning.drawing import get_draw
 from supervision.planning.events import draw_state
 from supervision.planning.models import (
     Batch,
@@ -22,6 +23,7 @@ from supervision.planning.models import (
 )
 from supervision.planning.service import get_batch
 from supervision.storage.artefacts import content_key
+from supervision.storage.service import get_bytes, stored_path
 
 # ---- bundle --------------------------------------------------------------------------------
 
@@ -67,11 +69,22 @@ def bundle_meta(session: Session, batch: Batch, draw: Draw) -> dict[str, Any]:
 
 @dataclass
 class BundleFiles:
+    """The bundle and its frozen files, as stored: pool.tsv and strata.tsv may be gigabytes,
+    so they are paths (``pool_path``), read whole only when asked (``pool``)."""
+
     bundle: dict[str, Any]
-    pool: bytes
+    pool_path: Path
     roster: bytes
     conflicts: bytes
-    strata: bytes | None = None  # sr2's private strata.tsv
+    strata_path: Path | None = None  # sr2's private strata.tsv
+
+    @property
+    def pool(self) -> bytes:
+        return self.pool_path.read_bytes()
+
+    @property
+    def strata(self) -> bytes | None:
+        return None if self.strata_path is None else self.strata_path.read_bytes()
 
 
 # Rebuilding a million-entity draw takes seconds; a bundle is fully determined by its
@@ -118,7 +131,14 @@ def export_bundle(session: Session, code: str, *, storage: Path) -> BundleFiles:
         _BUNDLE_CACHE[key] = bundle
         if len(_BUNDLE_CACHE) > _BUNDLE_CACHE_SIZE:
             _BUNDLE_CACHE.popitem(last=False)
-    return BundleFiles(_BUNDLE_CACHE[key], *frozen_inputs(storage, c), frozen_strata(storage, c))
+    params = json.loads(c.params_json)
+    return BundleFiles(
+        _BUNDLE_CACHE[key],
+        stored_path(storage, c.pool_sha256),
+        get_bytes(storage, c.roster_sha256),
+        get_bytes(storage, c.conflicts_sha256),
+        stored_path(storage, params["strata_sha256"]) if "strata_sha256" in params else None,
+    )
 
 
 def write_bundle_dir(files: BundleFiles, out: Path, *, with_private: bool) -> None:
@@ -128,11 +148,13 @@ def write_bundle_dir(files: BundleFiles, out: Path, *, with_private: bool) -> No
         json.dumps(files.bundle, ensure_ascii=False, indent=1, sort_keys=True) + "\n",
         encoding="utf-8",
     )
-    (out / "pool.tsv").write_bytes(files.pool)
+    shutil.copyfile(files.pool_path, out / "pool.tsv")
     (out / "roster.tsv").write_bytes(files.roster)
-    private = {"conflicts.tsv": files.conflicts, "strata.tsv": files.strata}
-    for name, data in private.items():
-        if with_private and data is not None:
-            (out / name).write_bytes(data)
-        elif (out / name).exists():
-            (out / name).unlink()
+    if with_private:
+        (out / "conflicts.tsv").write_bytes(files.conflicts)
+    elif (out / "conflicts.tsv").exists():
+        (out / "conflicts.tsv").unlink()
+    if with_private and files.strata_path is not None:
+        shutil.copyfile(files.strata_path, out / "strata.tsv")
+    elif (out / "strata.tsv").exists():
+        (out / "strata.tsv").unlink()

@@ -39,22 +39,6 @@ RESULT_STATES = (TaskState.recorded, TaskState.reviewed, TaskState.published)
 # ---- the draw ------------------------------------------------------------------------------
 
 
-def frozen_inputs(storage: Path, c: Commitment) -> tuple[bytes, bytes, bytes]:
-    return (
-        get_bytes(storage, c.pool_sha256),
-        get_bytes(storage, c.roster_sha256),
-        get_bytes(storage, c.conflicts_sha256),
-    )
-
-
-def frozen_strata(storage: Path, c: Commitment) -> bytes | None:
-    """The private strata.tsv of a sealed (sr2) commitment; None under sr1."""
-    params = json.loads(c.params_json)
-    if params["protocol"] != sr1.SEALED:
-        return None
-    return get_bytes(storage, params["strata_sha256"])
-
-
 def sr1_draw(storage: Path, c: Commitment, entropy: list[str]) -> sr1.Draw:
     """The protocol's draw over the frozen files (sr1, or sr2 with its strata.tsv).
 

@@ -551,12 +551,12 @@ def bundle_zip(session: Session, code: str, *, storage: Path, auditor: bool = Fa
             f"{code}/bundle.json",
             json.dumps(files.bundle, ensure_ascii=False, indent=1, sort_keys=True) + "\n",
         )
-        z.writestr(f"{code}/pool.tsv", files.pool)
+        z.write(files.pool_path, f"{code}/pool.tsv")
         z.writestr(f"{code}/roster.tsv", files.roster)
         if auditor:
             z.writestr(f"{code}/conflicts.tsv", files.conflicts)
-            if files.strata is not None:
-                z.writestr(f"{code}/strata.tsv", files.strata)
+            if files.strata_path is not None:
+                z.write(files.strata_path, f"{code}/strata.tsv")
         z.writestr("verify.py", standalone_verifier_source())
     return buf.getvalue()
 
