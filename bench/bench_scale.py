@@ -39,6 +39,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
@@ -359,7 +360,183 @@ def phase_verify(args: argparse.Namespace) -> dict:
     }
 
 
+LIST_ENTRIES_PER_MILLION = 6_000  # as bench_restrictions.py's registry
+
+
+def _portal_setup(url: str, entities: int) -> None:
+    """List entries (abnormal and serious, some removed) and a liaison account, written
+    directly as the restrictions benchmark writes them: set-up, not measured."""
+    from bench_restrictions import PASSWORD
+    from sqlmodel import Session
+
+    from supervision.accounts.models import User
+    from supervision.accounts.service import UserCreate, create_user
+    from supervision.db import make_engine
+
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        if conn.execute(text("SELECT count(*) FROM list_entry WHERE source = 'manual'")).scalar():
+            engine.dispose()
+            return
+        n = max(100, entities * LIST_ENTRIES_PER_MILLION // 1_000_000)
+        codes = [
+            r[0]
+            for r in conn.execute(
+                text("SELECT uscc FROM entity TABLESAMPLE SYSTEM (1) REPEATABLE (7) LIMIT :n"),
+                {"n": n},
+            )
+        ]
+        rows = []
+        now = datetime.now(UTC)
+        for k, code in enumerate(codes):
+            kind = "serious" if k % 6 == 0 else "abnormal"
+            state = "removed" if k % 4 == 3 else "listed"
+            decided = date(2024, 1, 2) + timedelta(days=k % 900)
+            rows.append(
+                {
+                    "kind": kind,
+                    "uscc": code,
+                    "reason": "serious_violation" if kind == "serious" else "unreachable",
+                    "state": state,
+                    "ref": f"manual:{k}",
+                    "decided": decided,
+                    "now": now,
+                    "no": f"昌市监列〔{decided.year}〕{k}号",
+                    "expires": decided.replace(year=decided.year + 3)
+                    if kind == "serious"
+                    else None,
+                    "removed": decided + timedelta(days=200) if state == "removed" else None,
+                }
+            )
+        conn.execute(
+            text(
+                "INSERT INTO list_entry (list_kind,uscc,reason_code,rulebook,mode,state,source,"
+                "source_ref,fact_on,proposed_at,proposed_by,note,decision_no,decided_on,"
+                "decided_by,decision_reason,legal_basis,authority,decision_late,expires_on,"
+                "removed_on) VALUES (:kind,:uscc,:reason,'2025','listed',:state,'manual',:ref,"
+                ":decided,:now,'bench','',:no,:decided,'bench','核实','《企业信息公示暂行条例》',"
+                "'昌吉市市场监督管理局',false,:expires,:removed)"
+            ),
+            rows,
+        )
+    with Session(engine) as session:
+        if session.query(User).filter(User.username == "liaison").first() is None:
+            create_user(
+                session,
+                UserCreate(
+                    username="liaison", display_name="对接系统", password=PASSWORD, role="liaison"
+                ),
+                actor="bench",
+            )
+            session.commit()
+    engine.dispose()
+
+
+def phase_portal(args: argparse.Namespace) -> dict:
+    """16 clients on loopback against two uvicorn workers on the kept database."""
+    import random
+    import shutil
+    import tempfile
+    from urllib.parse import quote
+
+    import httpx
+    from bench_restrictions import MEASURES, PASSWORD, load_wrk
+
+    url = _db_url(args.postgres, args.dbname)
+    _portal_setup(url, args.entities)
+    engine = create_engine(make_url(url))
+    with engine.connect() as conn:
+        sample = conn.execute(
+            text(
+                "SELECT uscc, name FROM entity TABLESAMPLE SYSTEM (0.5) REPEATABLE (3) LIMIT 20000"
+            )
+        ).all()
+        listed = [r[0] for r in conn.execute(text("SELECT uscc FROM list_entry"))]
+        drawn = [
+            r[0]
+            for r in conn.execute(
+                text(
+                    "SELECT e.uscc FROM task t JOIN entity e ON e.id = t.entity_id "
+                    "ORDER BY t.id LIMIT 2000"
+                )
+            )
+        ]
+    engine.dispose()
+    rng = random.Random(4)
+    fragments = []
+    for _, name in sample:
+        size = rng.choice((2, 3, 4))
+        start = rng.randrange(0, max(1, len(name) - size))
+        fragments.append(name[start : start + size])
+    days = ["2024-06-01", "2025-06-01", "2026-06-01", "2026-11-26"]
+    lookups = [
+        f"/api/v1/entities/{rng.choice(listed) if k % 2 else rng.choice(sample)[0]}"
+        f"/restrictions?measure={rng.choice(MEASURES)}&on={rng.choice(days)}"
+        for k in range(20_000)
+    ]
+    env = {
+        "SUPERVISION_DATABASE_URL": url,
+        "SUPERVISION_STORAGE_DIR": str(Path(args.workdir) / "files"),
+        "SUPERVISION_PUBLIC_DOWNLOADS_PER_MINUTE": "0",
+        "PATH": "/usr/bin:/bin",
+    }
+    port = 8767
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "api.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    out: dict = {}
+    work = Path(tempfile.mkdtemp())
+    try:
+        for _ in range(300):
+            try:
+                httpx.get(f"{base}/openapi.json", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        token = httpx.post(
+            f"{base}/api/v1/auth/token", data={"username": "liaison", "password": PASSWORD}
+        ).json()["access_token"]
+        phases = [
+            ("floor", "", ["/api/v1/credit-measures?on=2026-01-01"]),
+            ("search_fragment", "", [f"/entities?q={quote(f)}" for f in fragments]),
+            ("search_uscc", "", [f"/entities?q={u}" for u, _ in sample]),
+            ("entity_page", "", [f"/entities/{u}" for u in [u for u, _ in sample[:2000]] + drawn]),
+            ("restrictions", token, lookups),
+        ]
+        for _, auth, paths in phases:
+            headers = {"Authorization": f"Bearer {auth}"} if auth else {}
+            r = httpx.get(base + paths[0], headers=headers, timeout=600)
+            assert r.status_code in (200, 303), (paths[0], r.status_code, r.text[:300])
+            load_wrk(port, auth, paths[:300], args.clients, 3, work)  # warm-up
+        for name, auth, paths in phases:
+            rate, pct, n, errors = load_wrk(port, auth, paths, args.clients, args.seconds, work)
+            out[name] = {"rate": rate, "text": pct, "requests": n, "errors": errors}
+            out[name]["p95"] = float(pct.split("p95 ")[1].split(" ms")[0])
+    finally:
+        server.terminate()
+        server.wait(10)
+        shutil.rmtree(work, ignore_errors=True)
+    return out
+
+
 PHASE_FUNCS = {
+    "portal": phase_portal,
     "generate": phase_generate,
     "copy": phase_copy,
     "import": phase_import,
@@ -390,6 +567,8 @@ def main() -> None:
     ap.add_argument("--postgres", required=True, metavar="URL")
     ap.add_argument("--workdir", default=None, help="where the files go (default /var/tmp/scale-N)")
     ap.add_argument("--only", default=",".join(PHASES), help="comma-separated phases to run")
+    ap.add_argument("--clients", type=int, default=16)
+    ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--phase", choices=PHASES, help=argparse.SUPPRESS)
     args = ap.parse_args()
     args.workdir = args.workdir or f"/var/tmp/scale-{args.entities}"
@@ -399,6 +578,8 @@ def main() -> None:
         f"--inspectors={args.inspectors}",
         f"--postgres={args.postgres}",
         f"--workdir={args.workdir}",
+        f"--clients={args.clients}",
+        f"--seconds={args.seconds}",
     ]
     if args.phase:
         child_main(args)
@@ -446,6 +627,24 @@ def report(results: dict[str, dict], args: argparse.Namespace) -> None:
             f"{'met' if v['seconds'] < 300 else 'NOT met'}), peak {v['verifier_peak_mb']:.0f} MB "
             f"(goal < 2048 MB), exit {v['exit']}: {v['verdict']}"
         )
+    if "portal" in results:
+        p = results["portal"]
+        print(
+            f"portal, {args.clients} clients (wrk), 2 uvicorn workers, {args.seconds:.0f} s a phase:"
+        )
+        goals = {"search_fragment": 100, "search_uscc": 100, "entity_page": 50, "restrictions": 20}
+        for name in ("floor", *goals):
+            r = p[name]
+            goal = goals.get(name)
+            verdict = (
+                ""
+                if goal is None
+                else f" (goal p95 < {goal} ms: {'met' if r['p95'] < goal else 'NOT met'})"
+            )
+            print(
+                f"  {name:16s} {r['rate']:7.0f} req/s  {r['text']}{verdict}  "
+                f"[{r['requests']:,} requests, {r['errors']} errors]"
+            )
 
 
 if __name__ == "__main__":
