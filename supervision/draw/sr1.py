@@ -52,6 +52,7 @@ and turned into hex only where they are published.
 """
 
 import hashlib
+import heapq
 import io
 import json
 import math
@@ -202,12 +203,19 @@ def _replacement_prefix(seed: str, uscc: str, k: int) -> str:
 
 def _ticket_digests(prefix: str, suffixes: Iterable[str]) -> list[bytes]:
     """Raw SHA-256 of ``prefix + s`` for each ``s`` (hashing the shared prefix only once)."""
-    start = hashlib.sha256(prefix.encode())
-    digests = []
+    return _suffix_digests(prefix, map(str.encode, suffixes))
+
+
+def _suffix_digests(prefix: str, suffixes: Iterable[bytes]) -> list[bytes]:
+    """`_ticket_digests` for suffixes already UTF-8 (the hot loop of pairing: tens of
+    millions of tickets in a large batch, so every lookup in it is bound once)."""
+    copy = hashlib.sha256(prefix.encode()).copy
+    digests: list[bytes] = []
+    append = digests.append
     for s in suffixes:
-        h = start.copy()
-        h.update(s.encode())
-        digests.append(h.digest())
+        h = copy()
+        h.update(s)
+        append(h.digest())
     return digests
 
 
@@ -1253,6 +1261,11 @@ class Draw:
         ]
         self._cross_unit: bool = self.params["cross_unit"]
         self._unit_of = {i.inspector_id: i.unit for i in roster}
+        self._id_bytes = {i: i.encode() for i in self._unit_of}
+        members: dict[str, set[str]] = {}
+        for inspector, unit in self._unit_of.items():
+            members.setdefault(unit, set()).add(inspector)
+        self._unit_members = {unit: frozenset(ids) for unit, ids in members.items()}
         self._load = dict.fromkeys(self._unit_of, 0)
         self._slots_of: dict[str, list[int]] = {i: [] for i in self._unit_of}
         for n, slot in enumerate(self._slots):
@@ -1494,27 +1507,32 @@ class Draw:
         Equal to ranking every eligible inspector, but tickets are computed only for the
         load levels that are reached.
         """
-        # Without the cross-unit rule no inspector's unit equals None: nobody is excluded.
-        unit = task.unit if self._cross_unit else None
+        # Left out: declared conflicts and recusals, the team so far, and (cross-unit) the
+        # inspectors of the entity's own unit — set differences, at C speed.
+        excluded = (
+            task.blocked,
+            {i for i in team if i is not None},
+            self._unit_members.get(task.unit, frozenset()) if self._cross_unit else frozenset(),
+        )
         chosen: list[str] = []
         for level in self._levels[slot].ascending():
-            candidates = [
-                i
-                for i in level
-                if i not in task.blocked and i not in team and self._unit_of[i] != unit
-            ]
-            chosen += self._rank(candidates, prefix)[: need - len(chosen)]
+            candidates = level.difference(*excluded)
+            chosen += self._smallest(candidates, prefix, need - len(chosen))
             if len(chosen) == need:
                 return chosen
         return None
 
-    def _rank(self, candidates: list[str], prefix: str) -> list[str]:
-        """Candidates of one load level in (ticket, id) order."""
+    def _smallest(self, candidates: set[str], prefix: str, k: int) -> list[str]:
+        """The ``k`` candidates of one load level first in (ticket, id) order, in that order
+        (every candidate's ticket is computed: the smallest cannot be known otherwise)."""
         if len(candidates) <= 1:
-            return candidates
-        self.stats.inspector_tickets += len(candidates)
-        digests = _ticket_digests(prefix, candidates)
-        return [i for _, i in sorted(zip(digests, candidates, strict=True))]
+            return list(candidates)
+        ids = list(candidates)
+        self.stats.inspector_tickets += len(ids)
+        digests = _suffix_digests(prefix, map(self._id_bytes.__getitem__, ids))
+        ranked = zip(digests, ids, strict=True)
+        first = sorted(ranked)[:k] if k >= len(ids) // 4 else heapq.nsmallest(k, ranked)
+        return [i for _, i in first]
 
     def _change_load(self, inspector: str, delta: int) -> None:
         old = self._load[inspector]
