@@ -74,11 +74,17 @@ def test_bundle_and_pdfs_are_served_from_storage_until_the_draw_changes(
     calls = {"n": 0}
     real = artefacts.artefact
 
-    def counting(storage, name, key, build):
+    def counting(storage, name, key, build=None, *, write=None):
         def counted() -> bytes:
             calls["n"] += 1
             return build()
 
+        def counted_write(out) -> None:
+            calls["n"] += 1
+            write(out)
+
+        if write is not None:
+            return real(storage, name, key, write=counted_write)
         return real(storage, name, key, counted)
 
     from reports import documents

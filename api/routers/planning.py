@@ -5,10 +5,13 @@ the public may see is `supervision.planning.queries`.
 """
 
 import json
+import os
+import tempfile
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, Response
+from starlette.background import BackgroundTask
 
 from api.artefacts import warm_after_commit
 from api.deps import (
@@ -346,13 +349,23 @@ def frozen_file(code: str, name: str, session: SessionDep, settings: SettingsDep
 def auditor_zip(
     code: str, session: SessionDep, settings: SettingsDep, user: StaffReader
 ) -> Response:
-    return Response(
-        q.bundle_zip(session, code, storage=settings.storage_dir, auditor=True),
+    # Never stored (private files): written to a temporary file, sent, then removed.
+    settings.storage_dir.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=".auditor-", suffix=".zip", dir=settings.storage_dir)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            q.write_bundle_zip(session, code, out, storage=settings.storage_dir, auditor=True)
+    except BaseException:
+        os.unlink(name)
+        raise
+    return FileResponse(
+        name,
         media_type="application/zip",
         headers={
             "Content-Disposition": f'attachment; filename="{code}-auditor.zip"',
             "Cache-Control": "no-store",
         },
+        background=BackgroundTask(os.unlink, name),
     )
 
 

@@ -5,14 +5,13 @@ pages and the PDFs. Lists are serialised in a constant number of queries whateve
 length: the plans, draws, items and commitments of all listed batches are fetched together.
 """
 
-import io
 import json
 import zipfile
 from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlmodel import Session, col, func, select
 
@@ -536,17 +535,19 @@ def bundle_zip_file(session: Session, code: str, *, storage: Path) -> Path:
         storage,
         f"{code}-bundle.zip",
         content_key("zip", bundle_key(session, code), standalone_verifier_source()),
-        lambda: bundle_zip(session, code, storage=storage),
+        write=lambda out: write_bundle_zip(session, code, out, storage=storage),
     )
 
 
-def bundle_zip(session: Session, code: str, *, storage: Path, auditor: bool = False) -> bytes:
+def write_bundle_zip(
+    session: Session, code: str, out: BinaryIO, *, storage: Path, auditor: bool = False
+) -> None:
     """bundle.json, pool.tsv and roster.tsv under CODE/, and the standalone verify.py; the
     auditor's copy (staff only) adds the private strata.tsv (sr2) and conflicts.tsv, with
-    which the same verifier checks everything, the selection per stratum included."""
+    which the same verifier checks everything, the selection per stratum included. Written
+    into ``out`` as it is deflated: a pool of millions of lines is never held whole."""
     files = export_bundle(session, code, storage=storage)
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr(
             f"{code}/bundle.json",
             json.dumps(files.bundle, ensure_ascii=False, indent=1, sort_keys=True) + "\n",
@@ -558,7 +559,6 @@ def bundle_zip(session: Session, code: str, *, storage: Path, auditor: bool = Fa
             if files.strata_path is not None:
                 z.write(files.strata_path, f"{code}/strata.tsv")
         z.writestr("verify.py", standalone_verifier_source())
-    return buf.getvalue()
 
 
 # ---- one entity's credential (sr2) ---------------------------------------------------------

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 ARTEFACT_DIR = "artefacts"
 KEEP_SECONDS = 7 * 24 * 3600
@@ -56,8 +57,18 @@ def _locked(folder: Path, key: str) -> Iterator[None]:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def artefact(storage: Path, name: str, key: str, build: Callable[[], bytes]) -> Path:
-    """The file for ``key``, built by ``build()`` if no process has built it yet."""
+def artefact(
+    storage: Path,
+    name: str,
+    key: str,
+    build: Callable[[], bytes] | None = None,
+    *,
+    write: Callable[[BinaryIO], None] | None = None,
+) -> Path:
+    """The file for ``key``, built by ``build()`` — or written straight into the file by
+    ``write(file)``, for artefacts too large to hold — if no process has built it yet."""
+    if (build is None) == (write is None):
+        raise TypeError("give build or write")
     folder = storage / ARTEFACT_DIR / key[:2]
     path = folder / f"{key}-{_safe(name)}"
     if path.exists():
@@ -65,13 +76,19 @@ def artefact(storage: Path, name: str, key: str, build: Callable[[], bytes]) -> 
     with _locked(folder, key):
         if path.exists():  # another thread or worker built it while we waited
             return path
-        data = build()
         tmp = folder / f".{key}.{os.getpid()}.{threading.get_ident()}.tmp"
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        try:
+            with open(tmp, "wb") as fh:
+                if write is not None:
+                    write(fh)
+                else:
+                    assert build is not None
+                    fh.write(build())
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
     return path
 
 

@@ -36,12 +36,14 @@ def test_the_auditor_copy_verifies_everything_the_public_copy_cannot(browser, dr
     assert not tampered.ok and "strata.tsv digest differs" in tampered.first_difference
 
 
-def test_only_staff_readers_download_the_auditor_copy(browser, drawn_batch) -> None:
+def test_only_staff_readers_download_the_auditor_copy(browser, drawn_batch, app) -> None:
     path = f"/api/v1/batches/{drawn_batch}/auditor.zip"
     assert browser().get(path).status_code == 401
     assert browser("inspector", inspector_badge="65230100002").get(path).status_code == 403
     assert browser("liaison").get(path).status_code == 403
     assert browser("planner").get(path).headers["cache-control"] == "no-store"
+    # Written to a temporary file beside the store, sent, and removed: never kept.
+    assert not list(app.state.settings.storage_dir.glob(".auditor-*"))
 
 
 def test_a_credential_lets_the_entity_check_its_own_tag(browser, drawn_batch, city) -> None:
