@@ -14,8 +14,10 @@ from sqlalchemy import (
     exists,
     literal_column,
     or_,
+    select,
     type_coerce,
 )
+from sqlmodel import col
 
 from supervision.calendar.dates import add_months
 from supervision.enforcement.models import (
@@ -33,13 +35,16 @@ from supervision.registry.models import Entity
 
 
 def _has_published_result(codes: tuple[str, ...], since: date, until: date) -> Any:
-    """EXISTS: the entity's task has a current published result with one of `codes`, checked
-    (完结日期) in [since, until).
+    """The entity is among those whose task has a current published result with one of
+    `codes`, checked (完结日期) in [since, until).
+
+    An uncorrelated IN, not a correlated EXISTS: the database builds the (small) set of
+    matching entities once and probes it per pool row — at ten million entities a
+    correlated subquery would walk three indexes ten million times.
 
     Only the latest published version of a task counts, so a correction that drops the code
     drops the match; drafts, submitted, returned and approved versions never count, nor
-    withdrawn tasks. Index path per entity: task (entity_id) → result_version (task_id) →
-    result_line (version_id); the later-version check uses unique (task_id, seq).
+    withdrawn tasks. The later-version check uses unique (task_id, seq).
     """
     task = Task.__table__.alias("rf_task")
     version = ResultVersion.__table__.alias("rf_version")
@@ -48,20 +53,21 @@ def _has_published_result(codes: tuple[str, ...], since: date, until: date) -> A
     # Lines store codes comma-joined ("A,B"): match whole codes, never "1" inside "10".
     comma = literal_column("','", String)
     padded = comma + line.c.codes + comma
-    return exists().where(
-        task.c.entity_id == Entity.id,
-        task.c.state == TaskState.published.value,
-        version.c.task_id == task.c.id,
-        version.c.status == ResultStatus.published.value,
-        version.c.completed_on >= since,
-        version.c.completed_on < until,
-        ~exists().where(
-            later.c.task_id == version.c.task_id,
-            later.c.seq > version.c.seq,
-            later.c.status == ResultStatus.published.value,
-        ),
-        line.c.version_id == version.c.id,
-        or_(*(padded.like(f"%,{code},%") for code in codes)),
+    return col(Entity.id).in_(
+        select(task.c.entity_id).where(
+            task.c.state == TaskState.published.value,
+            version.c.task_id == task.c.id,
+            version.c.status == ResultStatus.published.value,
+            version.c.completed_on >= since,
+            version.c.completed_on < until,
+            ~exists().where(
+                later.c.task_id == version.c.task_id,
+                later.c.seq > version.c.seq,
+                later.c.status == ResultStatus.published.value,
+            ),
+            line.c.version_id == version.c.id,
+            or_(*(padded.like(f"%,{code},%") for code in codes)),
+        )
     )
 
 
@@ -86,10 +92,11 @@ def stratum_risk_class(on: date, data_dir: Path | None = None) -> Any:
         matches: list[Any] = []
         if rule.lists:
             matches.append(
-                exists().where(
-                    t.uscc == Entity.uscc,
-                    t.state == EntryState.listed,
-                    t.list_kind.in_([ListKind(k) for k in rule.lists]),
+                col(Entity.uscc).in_(
+                    select(t.uscc).where(
+                        t.state == EntryState.listed,
+                        t.list_kind.in_([ListKind(k) for k in rule.lists]),
+                    )
                 )
             )
         if rule.results and rule.within_months:

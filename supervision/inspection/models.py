@@ -9,7 +9,7 @@ publication is a new published version with its reason — the old ones stay on 
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -34,7 +34,11 @@ class ResultVersion(SQLModel, table=True):
     """One version of a task's result (检查结果). Content frozen once it leaves draft."""
 
     __tablename__ = "result_version"
-    __table_args__ = (UniqueConstraint("task_id", "seq"),)
+    __table_args__ = (
+        UniqueConstraint("task_id", "seq"),
+        # The published results checked in a period (risk feedback in a pool query).
+        Index("ix_result_version_status_completed", "status", "completed_on"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     task_id: int = Field(foreign_key="task.id", index=True)
     seq: int  # 1, 2, … per task

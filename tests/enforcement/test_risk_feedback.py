@@ -160,7 +160,8 @@ def test_published_problem_results_place_entities_in_class_c(
 
 
 def test_the_result_rule_is_one_index_driven_query(session) -> None:
-    """EXPLAIN on SQLite: per entity, tasks, versions and lines are looked up by index."""
+    """EXPLAIN on SQLite: the matching entities are found once, by index (versions by
+    status and check date, then their tasks and lines), and the pool rows only probe them."""
     if session.get_bind().dialect.name != "sqlite":
         pytest.skip("the plan is checked on SQLite")
     stmt = sa_select(Entity.uscc, risk.stratum_risk_class(date(2027, 7, 10)))
