@@ -1082,40 +1082,14 @@ def check_entropy(entropy: Any) -> None:
 _ABOVE_ALL_DIGESTS = b"\xff" * 33
 
 
-def _ranking_heads(
-    digests: list[bytes],
-    usccs: list[str],
-    strata: list[str],
-    sizes: Mapping[str, int],
-    quotas: Mapping[str, int],
-) -> dict[str, list[tuple[bytes, str]]]:
-    """For each stratum with a quota, the start of its (ticket, uscc) order: the quota and
-    a few more pairs (the whole stratum when the quota is near its size).
+def _head_bounds(sizes: Mapping[str, int], quotas: Mapping[str, int]) -> dict[str, bytes]:
+    """Each stratum's head bound: the start of its (ticket, uscc) order to sort.
 
     Tickets are uniform, so about q of a stratum's n entities fall below the fraction q/n of
-    their range; the bound is raised by some eight standard deviations (8·sqrt(q)). One
-    C-speed pass over the pool keeps the tickets under the widest of the strata's bounds;
-    only those few are grouped and sorted. Every pair left out of a stratum's head is above
-    its bound, hence after all kept ones. Should a bound keep fewer than the quota (not
-    expected in practice), that stratum is ranked whole.
-    """
-    bounds = _head_bounds(sizes, quotas)
-    heads: dict[str, list[tuple[bytes, str]]] = {stratum: [] for stratum in bounds}
-    widest = max(bounds.values(), default=b"")
-    for digest, uscc, stratum in compress(
-        zip(digests, usccs, strata, strict=True), map(widest.__gt__, digests)
-    ):
-        if stratum in bounds and digest < bounds[stratum]:
-            heads[stratum].append((digest, uscc))
-    for stratum, head in heads.items():
-        if len(head) < quotas[stratum]:
-            head[:] = compress(zip(digests, usccs, strict=True), map(stratum.__eq__, strata))
-        head.sort()
-    return heads
-
-
-def _head_bounds(sizes: Mapping[str, int], quotas: Mapping[str, int]) -> dict[str, bytes]:
-    """Each stratum's head bound: about its quota and eight standard deviations more."""
+    their range; the bound is raised by some eight standard deviations (8·sqrt(q)). Every
+    entity above a stratum's bound comes after every one below it, so the sorted entities
+    below it are a prefix of the stratum's order. Should a bound keep fewer than the quota
+    (not expected in practice), that stratum is ranked whole."""
     return {
         stratum: _ticket_bound(quota + 8 * math.isqrt(quota) + 16, sizes[stratum])
         for stratum, quota in quotas.items()

@@ -361,35 +361,51 @@ def test_a_long_run_of_withdrawals_reaches_past_the_sorted_head() -> None:
         assert sr1.canonical_json(bundle[key]) == sr1.canonical_json(naive[key]), key
 
 
-@settings(max_examples=200, deadline=None)
-@given(
-    st.lists(st.binary(min_size=32, max_size=32), max_size=60, unique=True),
-    st.lists(st.sampled_from("ABC"), min_size=60, max_size=60),
-    st.data(),
-)
-def test_ranking_heads_are_prefixes_of_each_stratum_order(
-    digests: list[bytes], labels: list[str], data: st.DataObject
+def _selection_draw(labels: list[str], quotas: dict[str, int]) -> sr1.Draw:
+    pool = sr1.encode_pool(
+        (f"91652301MA{n:08d}", label, UNITS[n % 3]) for n, label in enumerate(labels)
+    )
+    roster = sr1.encode_roster([("652301-I1", "SCJ", UNITS[0], ())])
+    base = {
+        "protocol": "sr1",
+        "batch": "HEADS",
+        "quotas": quotas,
+        "team": [{"group": "SCJ", "count": 1, "qualification": None}],
+        "cross_unit": False,
+        "max_load": None,
+        "entropy_plan": "",
+    }
+    params = sr1.build_params(base, pool, roster, b"")
+    return sr1.Draw(params, ["heads"], sr1.parse_pool(pool), sr1.parse_roster(roster), {})
+
+
+def _stratum_order(draw: sr1.Draw, labels: list[str], stratum: str) -> list[tuple[bytes, str]]:
+    usccs = [f"91652301MA{n:08d}" for n, label in enumerate(labels) if label == stratum]
+    return sorted((bytes.fromhex(sr1.entity_ticket(draw.seed, u)), u) for u in usccs)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from("ABC"), min_size=1, max_size=60), st.data())
+def test_ranked_heads_are_prefixes_of_each_stratum_order(
+    labels: list[str], data: st.DataObject
 ) -> None:
-    usccs = [f"U{n:03d}" for n in range(len(digests))]
-    strata = labels[: len(digests)]
-    sizes = Counter(strata)
-    quotas = {s: data.draw(st.integers(0, n)) for s, n in sizes.items()}
-    heads = sr1._ranking_heads(digests, usccs, strata, sizes, quotas)
-    assert set(heads) == {s for s, q in quotas.items() if q > 0}
-    for stratum, head in heads.items():
-        order = sorted(
-            (d, u) for d, u, s in zip(digests, usccs, strata, strict=True) if s == stratum
-        )
-        assert len(head) >= quotas[stratum]
-        assert head == order[: len(head)]
+    sizes = Counter(labels)
+    quotas = {s: data.draw(st.integers(0, n)) for s, n in sorted(sizes.items())}
+    draw = _selection_draw(labels, quotas)
+    assert set(draw._strata) == {s for s, q in quotas.items() if q > 0}
+    for stratum, ranked in ((s, r.ranked) for s, r in draw._strata.items()):
+        assert len(ranked) >= quotas[stratum]
+        assert ranked == _stratum_order(draw, labels, stratum)[: len(ranked)]
 
 
-def test_a_short_head_falls_back_to_ranking_the_stratum_whole() -> None:
-    # Tickets bunched at the top of the range defeat the uniform estimate.
-    digests = [b"\xff" * 31 + bytes([n]) for n in range(200)]
-    usccs = [f"U{n:03d}" for n in range(200)]
-    heads = sr1._ranking_heads(digests[::-1], usccs[::-1], ["A"] * 200, {"A": 200}, {"A": 5})
-    assert heads["A"] == list(zip(digests, usccs, strict=True))
+def test_a_short_head_falls_back_to_ranking_the_stratum_whole(monkeypatch) -> None:
+    # A bound that keeps nothing (as tickets bunched at the top of the range would).
+    monkeypatch.setattr(
+        sr1, "_head_bounds", lambda sizes, quotas: {s: bytes(32) for s, q in quotas.items() if q}
+    )
+    labels = ["A"] * 200
+    draw = _selection_draw(labels, {"A": 5})
+    assert draw._strata["A"].ranked == _stratum_order(draw, labels, "A")
 
 
 def test_fast_tickets_equal_the_defining_formula() -> None:
