@@ -47,7 +47,7 @@ class Feasibility:
 
 def check_feasibility(session: Session, batch: Batch) -> Feasibility:
     """Before freezing: pool and quotas per stratum, and whether full teams can be formed."""
-    sizes = pool_q.stratum_sizes(session, batch)
+    sizes, units = pool_q.pool_sizes(session, batch)
     problems: list[dict[str, str]] = []
     warnings: list[dict[str, str]] = []
     try:
@@ -64,7 +64,6 @@ def check_feasibility(session: Session, batch: Batch) -> Feasibility:
     elif selected == 0:
         problems.append({"zh": "各分层抽取数量均为0", "en": "every quota is zero"})
     roster = pool_q.roster_records(session, batch, team_groups(batch))
-    units = pool_q.unit_sizes(session, batch)
     departments = department_names(session)
     qualification_labels = {
         code: q.label for code, q in load_qualifications(get_settings().data_dir).items()

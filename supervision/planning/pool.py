@@ -162,22 +162,25 @@ def conflict_records(session: Session, batch: Batch, groups: list[str]) -> list[
     return [(b, u) for b, u in session.execute(stmt)]
 
 
-def stratum_sizes(session: Session, batch: Batch) -> dict[str, int]:
+def pool_sizes(session: Session, batch: Batch) -> tuple[dict[str, int], dict[str, int]]:
+    """The pool's size per stratum and per supervising unit, from one pass over the
+    registry (at province scale each pass reads millions of rows)."""
     labels = stratum_labels(batch)
     risk = stratum_risk_class(batch.window_start).label("risk")
-    pool = select(risk).where(*pool_conditions(session, batch)).subquery()
-    stmt = select(pool.c.risk, func.count()).group_by(pool.c.risk)
-    sizes: dict[str, int] = {}
-    for risk_class, n in session.execute(stmt):
-        label = labels[str(risk_class)]
-        sizes[label] = sizes.get(label, 0) + n
-    return sizes
-
-
-def unit_sizes(session: Session, batch: Batch) -> dict[str, int]:
-    stmt = (
-        select(Entity.supervising_unit, func.count())
+    pool = (
+        select(risk, col(Entity.supervising_unit).label("unit"))
         .where(*pool_conditions(session, batch))
-        .group_by(Entity.supervising_unit)
+        .subquery()
     )
-    return dict(session.execute(stmt).all())
+    stmt = select(pool.c.risk, pool.c.unit, func.count()).group_by(pool.c.risk, pool.c.unit)
+    strata: dict[str, int] = {}
+    units: dict[str, int] = {}
+    for risk_class, unit, n in session.execute(stmt):
+        label = labels[str(risk_class)]
+        strata[label] = strata.get(label, 0) + n
+        units[unit] = units.get(unit, 0) + n
+    return strata, units
+
+
+def stratum_sizes(session: Session, batch: Batch) -> dict[str, int]:
+    return pool_sizes(session, batch)[0]
