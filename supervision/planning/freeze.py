@@ -141,17 +141,31 @@ def frozen_pool(storage: Path, c: Commitment) -> sr1.PoolFile:
     sealed = params["protocol"] == sr1.SEALED
     pool_path = stored_path(storage, c.pool_sha256)
     strata_path = stored_path(storage, params["strata_sha256"]) if sealed else None
+    summary = None
+    if sealed:  # what the draw needs is committed (sizes): only the digests are checked
+        assert strata_path is not None
+        digests = (_file_sha256(pool_path), _file_sha256(strata_path))
+        summary = sr1.PoolSummary(c.pool_size, *digests, params["strata_sizes"])
     pool = sr1.PoolFile(
         partial(pool_path.open, "rb"),
         None if strata_path is None else partial(strata_path.open, "rb"),
         sealed=sealed,
         checked=True,
+        summary=summary,
     )
     if pool.sha256 != c.pool_sha256 or pool.strata_sha256 != params.get("strata_sha256"):
         raise NotFound(
             "冻结文件内容已被改动", f"a frozen file of commitment {c.commitment} is corrupted"
         )
     return pool
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(1 << 22):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def protocol_for(sizes: dict[str, int]) -> str:

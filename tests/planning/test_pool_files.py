@@ -5,9 +5,13 @@ left behind when a freeze is refused."""
 from pathlib import Path
 
 import pytest
+from sqlmodel import func, select
 
 from supervision.draw import sr1
 from supervision.planning import freeze
+from supervision.planning.models import Draw
+from supervision.storage.service import stored_path
+from tests.factories import DICE, create_and_freeze
 
 
 @pytest.fixture(autouse=True)
@@ -67,3 +71,23 @@ def test_rows_out_of_order_are_refused_for_a_sorted_rewrite(tmp_path: Path) -> N
     with pytest.raises(freeze._OutOfOrder):
         freeze.write_pool_files(iter(swapped_in_a_block), tmp_path, sealed=False)
     assert list(tmp_path.iterdir()) == []  # refused: nothing left behind
+
+
+@pytest.mark.parametrize("protocol", ["sr2", "sr1"])
+def test_a_frozen_file_changed_on_disk_stops_the_draw(
+    client, planner, app, session, protocol: str
+) -> None:
+    same_ratio = {k: {"percent": "10"} for k in "ABCD"}
+    frozen = create_and_freeze(
+        client, planner, **({"quotas": same_ratio} if protocol == "sr1" else {})
+    )
+    assert frozen["params"]["protocol"] == protocol
+    path = stored_path(app.state.settings.storage_dir, frozen["params"]["pool_sha256"])
+    data = bytearray(path.read_bytes())
+    data[-2] = ord("9") if data[-2] != ord("9") else ord("8")  # the last unit's last digit
+    path.write_bytes(bytes(data))
+    r = client.post(
+        "/api/v1/batches/CJ-2026-T01/entropy", json={"entropy": [DICE]}, headers=planner
+    )
+    assert r.status_code == 404 and "改动" in r.text, r.text
+    assert session.exec(select(func.count()).select_from(Draw)).one() == 0
