@@ -46,7 +46,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 PHASES = ["generate", "copy", "import", "batch", "bundle", "verify", "portal"]
 GENERATOR_TODAY = date(2026, 11, 26)  # the demo files are reproducible: a fixed day
-BATCH_CODE = "SCALE-001"
+BATCH_CODE = "SCALE"
 YEAR_SEPARATORS = re.compile(r"[,;，、\s]+")
 
 
@@ -237,7 +237,7 @@ ENTROPY = ["3 6 1 4 4 2 5 6 1 1 3 2 6 5 4 4 2 1 3 6"]
 def phase_batch(args: argparse.Namespace) -> dict:
     import gc
 
-    from sqlalchemy import delete, func, select
+    from sqlalchemy import func, select
 
     from supervision.clock import FixedClock
     from supervision.db import make_engine, transaction
@@ -248,18 +248,10 @@ def phase_batch(args: argparse.Namespace) -> dict:
     engine = make_engine(_db_url(args.postgres, args.dbname))
     storage = Path(args.workdir) / "files"
     clock = FixedClock(datetime(2026, 11, 26, 2, tzinfo=UTC))
-    with transaction(engine) as session:  # a fresh batch each run
-        old = session.execute(select(Batch).where(Batch.code == BATCH_CODE)).scalar()
-        if old is not None:
-            from supervision.planning.models import Commitment, Draw, TaskMember
-
-            tasks = select(Task.id).where(Task.batch_id == old.id)
-            session.execute(delete(TaskMember).where(TaskMember.task_id.in_(tasks)))
-            session.execute(delete(Task).where(Task.batch_id == old.id))
-            session.execute(delete(Draw).where(Draw.batch_id == old.id))
-            session.execute(delete(Commitment).where(Commitment.batch_id == old.id))
-            session.delete(old)
-            session.flush()
+    # A new batch each run (the code names the run); the bundle phase takes the latest.
+    code = f"{BATCH_CODE}-{datetime.now():%m%d%H%M%S}"
+    (Path(args.workdir) / "batch-code.txt").write_text(code)
+    with transaction(engine) as session:
         if session.execute(select(Plan.id).where(Plan.code == "SCALE")).first() is None:
             service.create_plan(
                 session,
@@ -268,7 +260,7 @@ def phase_batch(args: argparse.Namespace) -> dict:
                 clock=clock,
             )
         body = s.BatchCreate(
-            code=BATCH_CODE,
+            code=code,
             name="全省企业公示信息抽查（规模基准）",
             initiating_department="SCJ",
             item_codes=["SCJ-GS-001"],
@@ -287,7 +279,7 @@ def phase_batch(args: argparse.Namespace) -> dict:
     with transaction(engine) as session:
         c, _ = freeze.freeze_batch(
             session,
-            BATCH_CODE,
+            code,
             actor="bench",
             clock=clock,
             storage=storage,
@@ -301,12 +293,12 @@ def phase_batch(args: argparse.Namespace) -> dict:
     started = time.perf_counter()
     with transaction(engine) as session:
         d = drawing.enter_entropy(
-            session, BATCH_CODE, ENTROPY, actor="bench", clock=clock, storage=storage
+            session, code, ENTROPY, actor="bench", clock=clock, storage=storage
         )
         out["unassigned"] = d.unassigned_count
     out["draw_s"] = time.perf_counter() - started
     with transaction(engine) as session:
-        batch_id = session.execute(select(Batch.id).where(Batch.code == BATCH_CODE)).scalar()
+        batch_id = session.execute(select(Batch.id).where(Batch.code == code)).scalar()
         out["tasks"] = session.execute(
             select(func.count()).select_from(Task).where(Task.batch_id == batch_id)
         ).scalar()
@@ -327,7 +319,8 @@ def phase_bundle(args: argparse.Namespace) -> dict:
     out_dir = Path(args.workdir) / "bundle"
     started = time.perf_counter()
     with transaction(engine) as session:
-        files = bundle.export_bundle(session, BATCH_CODE, storage=storage)
+        code = (Path(args.workdir) / "batch-code.txt").read_text()
+        files = bundle.export_bundle(session, code, storage=storage)
         bundle.write_bundle_dir(files, out_dir, with_private=False)
     engine.dispose()
     return {

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from functools import partial
 from itertools import islice
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +83,7 @@ def write_pool_files(
             strata_out = stack.enter_context(strata_path.open("wb")) if sealed else None
             rows = iter(records)
             while block := list(islice(rows, sr1.BLOCK_LINES)):
-                usccs, strata, units = (list(column) for column in zip(*block, strict=True))
+                usccs, strata, units = (list(map(itemgetter(k), block)) for k in range(3))
                 _check_block(sr1.Pool(usccs, strata, units), last, size)
                 last = usccs[-1]
                 labels.update(strata)
