@@ -524,9 +524,16 @@ def phase_portal(args: argparse.Namespace) -> dict:
             rate, pct, n, errors = load_wrk(port, auth, paths, args.clients, args.seconds, work)
             out[name] = {"rate": rate, "text": pct, "requests": n, "errors": errors}
             out[name]["p95"] = float(pct.split("p95 ")[1].split(" ms")[0])
+            print(
+                f"{name}: {rate:.0f} req/s {pct} ({n} requests, {errors} errors)", file=sys.stderr
+            )
     finally:
         server.terminate()
-        server.wait(10)
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:  # workers still inside a slow search
+            server.kill()
+            server.wait(10)
         shutil.rmtree(work, ignore_errors=True)
     return out
 
