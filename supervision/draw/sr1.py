@@ -2,9 +2,10 @@
 
 Standard library only, pure functions and one state object: no database, no clock, no
 globals. The same file is embedded in the standalone verifier citizens download, so whatever
-the product draws, the verifier recomputes with this very code. It is one file of about a
-thousand lines on purpose: the protocol is one concern, and a citizen reads (and the verifier
-embeds) a single module next to the specification.
+the product draws, the verifier recomputes with this very code. It is one file on purpose:
+the protocol is one concern, and a citizen reads (and the verifier embeds) a single module
+next to the specification. Pools of millions of entities are read a block of lines at a time
+(`PoolFile`); the result is byte for byte the whole-file draw's.
 
 The algorithm, as the contract states it:
 

@@ -258,7 +258,7 @@ def freeze_batch(
             "max_load": batch.max_load,
             "entropy_plan": ceremony.committed_entropy_plan(batch, beacon),
         }
-        # The tags were just computed from these strata: no need to hash them all again.
+        # From the digests and counts taken while writing: nothing is read back.
         params = sr1.pool_file_params(base, pool, roster_bytes, conflicts_bytes)
         digest = sr1.commitment(params)
         earlier = commitments(session, batch)
