@@ -641,7 +641,8 @@ def batch_replay(
         except DomainError as e:
             _fail(e)
         engine.dispose()
-    bundle.write_bundle_dir(files, out, with_private=True)
+        # Inside the scratch folder's life: the bundle's frozen files are stored there.
+        bundle.write_bundle_dir(files, out, with_private=True)
     typer.echo(f"已回放并导出到 / replayed, bundle written to {out}")
 
 
