@@ -58,9 +58,6 @@ class Settings(BaseSettings):
     beacon_timeout_seconds: float = Field(default=10, gt=0)
     # The scheduler: how often the leader records that it is alive (and ticks the ceremony
     # jobs); how far back a slot missed during downtime is still caught up (once).
-    # PostgreSQL memory for sorting a batch's pool in USCC order during its freeze (set for
-    # that transaction only): a province's pool of millions sorts in memory, not on disk.
-    freeze_work_mem: str = Field(default="256MB", pattern=r"^[1-9][0-9]{0,5}(kB|MB|GB)$")
     scheduler_tick_seconds: int = Field(default=60, ge=1, le=3600)
     scheduler_catch_up_hours: float = Field(default=12, ge=0)
     # Inbox messages also go out by e-mail when an SMTP server is configured.

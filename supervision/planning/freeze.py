@@ -29,7 +29,6 @@ from supervision.planning.models import (
     Commitment,
 )
 from supervision.planning.service import TSV, get_batch, sr1_refused, team_groups, team_slots
-from supervision.settings import get_settings
 from supervision.storage.service import put_bytes, put_file, stored_path
 
 # ---- freeze --------------------------------------------------------------------------------
@@ -240,7 +239,6 @@ def freeze_batch(
     try:
         # Streamed from the database into the files, a block at a time, checked and hashed
         # as written: the pool is never held whole, and the files are never read back.
-        pool_q.sort_in_memory(session, get_settings().freeze_work_mem)
         try:
             pool, written = write_pool_files(
                 pool_q.pool_records(session, batch), storage, sealed=sealed, salt=salt

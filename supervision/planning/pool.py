@@ -94,13 +94,6 @@ def stratum_labels(batch: Batch) -> dict[str, str]:
     return labels
 
 
-def sort_in_memory(session: Session, work_mem: str) -> None:
-    """PostgreSQL: room to sort a province's pool in memory, for this transaction only
-    (the server's default of a few megabytes sends millions of rows to disk)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(func.set_config("work_mem", work_mem, True)))
-
-
 def pool_records(session: Session, batch: Batch) -> Iterator[tuple[str, str, str]]:
     """(USCC, STRATUM, UNIT) of every eligible entity, in USCC order."""
     labels = stratum_labels(batch)

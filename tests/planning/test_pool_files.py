@@ -5,7 +5,6 @@ left behind when a freeze is refused."""
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 from sqlmodel import func, select
 
 from supervision.draw import sr1
@@ -92,11 +91,3 @@ def test_a_frozen_file_changed_on_disk_stops_the_draw(
     )
     assert r.status_code == 404 and "改动" in r.text, r.text
     assert session.exec(select(func.count()).select_from(Draw)).one() == 0
-
-
-def test_a_freeze_sorts_its_pool_in_memory_within_its_own_transaction(session) -> None:
-    from supervision.planning import pool as pool_q
-
-    pool_q.sort_in_memory(session, "64MB")  # a no-op on SQLite
-    if session.get_bind().dialect.name == "postgresql":
-        assert session.execute(text("SELECT current_setting('work_mem')")).scalar() == "64MB"
