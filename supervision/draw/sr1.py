@@ -1202,6 +1202,8 @@ class Draw:
         check_params(params, pool, held)
         self.protocol: str = params["protocol"]
         self.sealed = self.protocol == SEALED
+        if isinstance(pool, PoolFile) and pool.sealed != self.sealed:
+            raise Sr1Error("the pool file was read for the other protocol (sr1 or sr2)")
         if not self.sealed and (held is not None or selection is not None):
             raise Sr1Error("strata.tsv and a given selection belong to protocol sr2")
         if self.sealed and (held is None) == (selection is None):

@@ -167,3 +167,20 @@ def test_replacements_past_the_head_rank_a_longer_prefix_not_the_whole_stratum()
             )
         assert len(draw._strata["A"].ranked) < n // 4
     assert sr1.canonical_json(streamed.to_bundle()) == sr1.canonical_json(whole.to_bundle())
+
+
+def test_a_pool_read_for_the_other_protocol_is_refused() -> None:
+    given = _inputs("05-sealed-strata")
+    params = sr1.build_params(
+        given["base"], given["pool"], given["roster"], given["conflicts"], given["strata"]
+    )
+    unsealed_reading = sr1.PoolFile.of_bytes(given["pool"])  # tags taken for strata
+    with pytest.raises(sr1.Sr1Error, match="other protocol"):
+        sr1.Draw(
+            params,
+            given["entropy"],
+            unsealed_reading,
+            sr1.parse_roster(given["roster"]),
+            {},
+            selection=["x"],
+        )
