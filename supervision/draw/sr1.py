@@ -124,6 +124,14 @@ def digest_bytes(b: bytes) -> str:
     return hashlib.sha256(b).hexdigest()
 
 
+def stream_digest(stream: Any) -> str:
+    """Lowercase hex SHA-256 of a binary stream, read four megabytes at a time."""
+    digest = hashlib.sha256()
+    while chunk := stream.read(1 << 22):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
 def canonical_json(obj: Any) -> str:
     """Sorted keys, no spaces, non-ASCII as itself; only JSON values without floats."""
     _check_json_value(obj, "$")

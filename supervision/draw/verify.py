@@ -20,7 +20,6 @@ file from ``supervision.draw.standalone_verifier_source()``.
 """
 
 import argparse
-import hashlib
 import io
 import json
 import sys
@@ -274,11 +273,8 @@ def _check_digest(file: str, data: bytes | Path, params: dict[str, Any], key: st
     if isinstance(data, bytes):
         actual = sr1.digest_bytes(data)
     else:
-        digest = hashlib.sha256()
         with data.open("rb") as stream:
-            while chunk := stream.read(1 << 20):
-                digest.update(chunk)
-        actual = digest.hexdigest()
+            actual = sr1.stream_digest(stream)
     if actual != params.get(key):
         raise _Difference(
             f"{file} digest differs from params.{key}: "

@@ -162,11 +162,8 @@ def frozen_pool(storage: Path, c: Commitment) -> sr1.PoolFile:
 
 
 def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as stream:
-        while chunk := stream.read(1 << 22):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return sr1.stream_digest(stream)
 
 
 def protocol_for(sizes: dict[str, int]) -> str:
