@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+# The year `make run` lives on a fresh database (up to today when it is the current year).
+DEMO_YEAR ?= $(shell date +%Y)
 
 .PHONY: setup run test lint audit bench clean
 
@@ -21,7 +23,7 @@ setup: $(STAMP)
 
 run: setup
 	$(BIN)/supervision migrate
-	$(BIN)/supervision demo --if-empty
+	$(BIN)/supervision demo --if-empty --year $(DEMO_YEAR)
 	@echo ""
 	@echo "  打开 http://127.0.0.1:8000/ （公开门户）  ·  http://127.0.0.1:8000/docs （API）"
 	@echo "  演示账号: admin / planner / reviewer / inspector / liaison，密码 demo-password"

@@ -217,36 +217,37 @@ def audit_verify(
         raise typer.Exit(1)
 
 
-DEMO_USERS = (
-    ("admin", "系统管理员", "admin", None),
-    ("planner", "计划科 张敏", "planner", None),
-    ("reviewer", "法规科 刘芳", "reviewer", None),
-    ("liaison", "发改委信用平台", "liaison", None),
-)
-DEMO_PASSWORD = "demo-password"
-
-
 @app.command()
 def demo(
-    entities: Annotated[int, typer.Option(help="number of market entities")] = 60_000,
-    inspectors: Annotated[int, typer.Option(help="number of inspectors")] = 110,
+    entities: Annotated[
+        int | None, typer.Option(min=100, help="number of market entities (default 60,000)")
+    ] = None,
+    inspectors: Annotated[
+        int | None, typer.Option(min=10, help="number of inspectors (default 110; 140 for a year)")
+    ] = None,
     seed: Annotated[int, typer.Option(help="generator seed (same seed, same city)")] = 2018,
+    year: Annotated[
+        int | None,
+        typer.Option(
+            min=2015,
+            max=2099,
+            help="live this year through the services: plan, 19 batches, results, listings",
+        ),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(help="with --year: the last day lived (default: today, or the year's end)"),
+    ] = None,
     if_empty: Annotated[
         bool, typer.Option("--if-empty", help="only when no entity exists")
     ] = False,
 ) -> None:
-    """Load the demo city (a 昌吉市-like registry) through the real import path."""
-    import tempfile
-
+    """Load the demo city (a 昌吉市-like registry) through the real import path; with
+    --year, live that year of it through the product's own services."""
     from sqlmodel import func, select
 
-    from supervision.accounts.models import User
-    from supervision.accounts.service import UserCreate, create_user
-    from supervision.clock import SystemClock
-    from supervision.demo.batches import build_demo_batches
-    from supervision.demo.generator import build_demo_city
     from supervision.migrate import upgrade
-    from supervision.registry.models import Entity, Inspector
+    from supervision.registry.models import Entity
 
     settings = get_settings()
     engine = _engine()
@@ -255,6 +256,33 @@ def demo(
         if if_empty and session.exec(select(func.count()).select_from(Entity)).one():
             typer.echo("演示数据已存在，跳过 / demo data present, skipped")
             return
+    if year is not None:
+        _demo_year(engine, settings, year, until, entities, inspectors, seed)
+        return
+    _demo_today(engine, settings, entities or 60_000, inspectors or 110, seed)
+
+
+def _demo_accounts_echo(accounts: list) -> None:
+    from supervision.demo.accounts import DEMO_PASSWORD
+
+    typer.echo("演示账号 / demo accounts (password: " + DEMO_PASSWORD + "):")
+    for username, display, role, _ in accounts:
+        typer.echo(f"  {username:<10} {role:<10} {display}")
+
+
+def _demo_today(engine, settings, entities: int, inspectors: int, seed: int) -> None:
+    """The city as of today, with two batches around today's date and the listings due."""
+    import tempfile
+
+    from sqlmodel import select
+
+    from supervision.accounts.models import User
+    from supervision.clock import SystemClock
+    from supervision.demo.accounts import create_demo_accounts
+    from supervision.demo.batches import build_demo_batches
+    from supervision.demo.consequences import build_demo_consequences
+    from supervision.demo.generator import build_demo_city
+
     clock = SystemClock()
     with tempfile.TemporaryDirectory() as work, transaction(engine) as session:
         counts: dict = build_demo_city(
@@ -269,38 +297,73 @@ def demo(
         counts |= build_demo_batches(
             session, clock=clock, storage=settings.storage_dir, rules=CeremonyRules.of(settings)
         )
-        accounts = list(DEMO_USERS)
-        first_inspector = session.exec(
-            select(Inspector).where(Inspector.active == True).order_by(Inspector.badge_no)  # noqa: E712
-        ).first()
-        if first_inspector is not None:
-            accounts.append(
-                ("inspector", first_inspector.name, "inspector", first_inspector.badge_no)
-            )
-        for username, display, role, badge in accounts:
-            if session.exec(select(User).where(User.username == username)).first():
-                continue
-            create_user(
-                session,
-                UserCreate(
-                    username=username,
-                    display_name=display,
-                    password=DEMO_PASSWORD,
-                    role=role,
-                    inspector_badge=badge,
-                ),
-                actor="demo",
-                clock=clock,
-            )
-        reviewer = session.exec(select(User).where(User.username == "reviewer")).first()
-        if reviewer is not None:
-            from supervision.demo.consequences import build_demo_consequences
-
-            counts |= build_demo_consequences(session, clock=clock, reviewer=reviewer)
+        accounts = create_demo_accounts(session, clock)
+        reviewer = session.exec(select(User).where(User.username == "reviewer")).one()
+        counts |= build_demo_consequences(session, clock=clock, reviewer=reviewer)
     typer.echo(json.dumps(counts, ensure_ascii=False))
-    typer.echo("演示账号 / demo accounts (password: " + DEMO_PASSWORD + "):")
-    for username, display, role, _ in accounts:
-        typer.echo(f"  {username:<10} {role:<10} {display}")
+    _demo_accounts_echo(accounts)
+
+
+def _demo_year(
+    engine,
+    settings,
+    year: int,
+    until: str | None,
+    entities: int | None,
+    inspectors: int | None,
+    seed: int,
+) -> None:
+    import time
+    from datetime import date
+
+    from supervision.clock import SystemClock
+    from supervision.demo.accounts import DEMO_USERS
+    from supervision.demo.year import check_bundles, live_year, year_end
+
+    try:
+        last = date.fromisoformat(until) if until else year_end(year, SystemClock().today())
+    except ValueError:
+        raise typer.BadParameter(f"日期格式应为 YYYY-MM-DD / not a date: {until!r}") from None
+    if not date(year, 1, 1) <= last <= date(year, 12, 31):
+        raise typer.BadParameter(f"--until 须在{year}年内 / --until must lie in {year}")
+    started = time.monotonic()
+
+    def say(line: str) -> None:
+        typer.echo(f"[{time.monotonic() - started:5.0f} s] {line}", err=True)
+
+    out = live_year(
+        engine,
+        settings,
+        year=year,
+        until=last,
+        entities=entities,
+        inspectors=inspectors,
+        seed=seed,
+        progress=say,
+    )
+    say("核验每个批次的公开结果包与审计副本（独立 verify.py）…")
+    checks = check_bundles(engine, settings, year)
+    failed = [c for c in checks if not c.ok]
+    f = out
+    typer.echo(
+        f"{year}年（至{last}）：{f['drawn_batches']}/{f['batches']} 个批次已抽取，"
+        f"检查并公示 {f['inspected']} 户，参与执法人员 {f['inspectors']} 名，"
+        f"因抽查结果列入经营异常名录 {f['listed_after_checks']} 户"
+        f"（全年列入 {f['listed']} 户，含未报年报），处理僵尸企业 {f['zombies_handled']} 户"
+    )
+    typer.echo(f"结果包核验：{len(checks) - len(failed)}/{len(checks)} 通过（公开副本与审计副本）")
+    for c in failed:
+        typer.secho(f"  {c.batch} {c.copy}:\n{c.verdict}", fg="red", err=True)
+    for line in out["refused"]:
+        typer.echo(f"  规则拒绝的步骤 / refused: {line}", err=True)
+    _demo_accounts_echo(
+        [
+            *DEMO_USERS,
+            ("inspector", "第一位执法人员（其余执法人员以执法证号登录）", "inspector", None),
+        ]
+    )
+    if failed:
+        raise typer.Exit(1)
 
 
 @app.command()
