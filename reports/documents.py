@@ -761,6 +761,9 @@ def annual_figures(session: Session, year: int, ctx: Context) -> dict[str, Any]:
             "on_time": on_time,
             "on_time_rate": on_time / len(lateness) if lateness else 0.0,
             "listed": sum(1 for e in listed if e.list_kind == ListKind.abnormal),
+            "listed_after_checks": sum(
+                1 for e in listed if e.list_kind == ListKind.abnormal and e.source == "result"
+            ),
             "serious": sum(1 for e in listed if e.list_kind == ListKind.serious),
             "removed": removed,
             "zombies": zombies,

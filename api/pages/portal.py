@@ -24,7 +24,7 @@ from supervision.portal.announcements import KIND_LABELS, announcements
 from supervision.portal.feed import atom_feed
 from supervision.portal.opendata import DATASETS, FORMATS, csv_chunks, json_chunks
 from supervision.portal.record import entity_record
-from supervision.portal.statistics import PortalStats, portal_stats
+from supervision.portal.statistics import PortalStats, portal_stats, year_summary
 from supervision.registry import search as entity_search
 from supervision.registry.reference import result_codebook
 
@@ -233,9 +233,11 @@ def statistics(
     session: SessionDep,
     user: PageUser,
     settings: SettingsDep,
+    clock: ClockDep,
     batch: str = "",
 ) -> Response:
     book = result_codebook(settings.data_dir)
+    years = published_plan_years(session)
     stats = portal_stats(session, book, request.app.state.stats_cache)
     est_batches = inference.estimable_batches(session)
     chosen = next(
@@ -260,7 +262,8 @@ def statistics(
             "top": TOP_GROUPS,
             "est_batches": est_batches,
             "est": est,
-            "years": published_plan_years(session),
+            "years": years,
+            "summaries": [year_summary(session, y, clock.today()) for y in years],
         },
         title="统计",
     )

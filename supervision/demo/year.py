@@ -20,6 +20,7 @@ gives the same year. The figures the year ends with are computed by the product 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import heapq
 import itertools
 import json
@@ -56,6 +57,7 @@ from supervision.planning import drawing, events, freeze, service
 from supervision.planning import schemas as ps
 from supervision.planning.ceremony import CeremonyRules
 from supervision.planning.models import Batch, BatchState, Task, TaskMember, TaskState
+from supervision.portal.statistics import year_summary
 from supervision.registry.columns import ENTITY_STATUS_VALUES, ENTITY_TYPE_VALUES
 from supervision.registry.importer import import_entities
 from supervision.registry.models import EntityStatus, EntityType, Inspector
@@ -1142,68 +1144,12 @@ def live_year(
             progress=say,
         ).run()
     with Session(engine.execution_options(sqlite_read=True)) as session:
-        figures = year_figures(session, year, until)
-    return {"city": counts, "log": dict(lived.counts), "refused": lived.refused, **figures}
-
-
-def year_figures(session: Session, year: int, as_of: date) -> dict[str, int]:
-    """The year in the product's own figures (what the annual report and the pages count)."""
-    from sqlalchemy import func
-
-    from supervision.inspection.models import ResultStatus, ResultVersion
-    from supervision.planning.models import Plan
-
-    plan_ids = select(Plan.id).where(Plan.year == year)
-    batch_ids = select(Batch.id).where(col(Batch.plan_id).in_(plan_ids))
-    start, end = date(year, 1, 1), date(year, 12, 31)
-
-    def one(stmt: Any) -> int:
-        return int(session.exec(stmt).one())
-
-    listed = (
-        select(func.count())
-        .select_from(ListEntry)
-        .where(
-            col(ListEntry.state).in_((EntryState.listed, EntryState.removed)),
-            ListEntry.list_kind == ListKind.abnormal,
-            col(ListEntry.decided_on) >= start,
-            col(ListEntry.decided_on) <= end,
-        )
-    )
+        figures = year_summary(session, year, until)
     return {
-        "batches": one(select(func.count()).select_from(Batch).where(col(Batch.id).in_(batch_ids))),
-        "drawn_batches": one(
-            select(func.count())
-            .select_from(Batch)
-            .where(
-                col(Batch.id).in_(batch_ids),
-                col(Batch.state).in_((BatchState.drawn, BatchState.in_progress, BatchState.closed)),
-            )
-        ),
-        "inspected": one(
-            select(func.count(func.distinct(Task.entity_id)))
-            .join(ResultVersion, ResultVersion.task_id == Task.id)
-            .where(
-                col(Task.batch_id).in_(batch_ids), ResultVersion.status == ResultStatus.published
-            )
-        ),
-        "inspectors": one(
-            select(func.count(func.distinct(TaskMember.inspector_id)))
-            .join(Task, Task.id == TaskMember.task_id)
-            .where(col(Task.batch_id).in_(batch_ids), TaskMember.active == True)  # noqa: E712
-        ),
-        "listed": one(listed),
-        "listed_after_checks": one(listed.where(ListEntry.source == "result")),
-        "zombies_handled": one(
-            select(func.count())
-            .select_from(EnforcementCandidate)
-            .where(
-                EnforcementCandidate.kind == "zombie",
-                EnforcementCandidate.state == "decided",
-                col(EnforcementCandidate.decided_on) >= start,
-                col(EnforcementCandidate.decided_on) <= min(end, as_of),
-            )
-        ),
+        "city": counts,
+        "log": dict(lived.counts),
+        "refused": lived.refused,
+        **dataclasses.asdict(figures),
     }
 
 

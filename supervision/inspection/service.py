@@ -345,6 +345,27 @@ def _publish(
     return version
 
 
+def _close_when_done(session: Session, batch: Batch) -> bool:
+    """A batch whose every task is published (or withdrawn, or without a team) is over:
+    it shows as 已结束 and takes no more changes of teams or entities."""
+    if batch.state not in (BatchState.drawn, BatchState.in_progress):
+        return False
+    session.flush()
+    still_open = session.exec(
+        select(Task.id)
+        .where(
+            Task.batch_id == batch.id,
+            col(Task.state).not_in((TaskState.published, *CLOSED_STATES)),
+        )
+        .limit(1)
+    ).first()
+    if still_open is not None:
+        return False
+    batch.state = BatchState.closed
+    session.add(batch)
+    return True
+
+
 def publish_task(
     session: Session,
     task_id: int,
@@ -364,6 +385,7 @@ def publish_task(
         )
     batch = session.get(Batch, task.batch_id)
     version = _publish(session, task, batch, user=user, clock=clock, calendar=calendar)
+    closed = _close_when_done(session, batch)
     session.flush()
     record_change(
         session,
@@ -376,6 +398,7 @@ def publish_task(
             "deadline": version.deadline,
             "late": version.late,
             "deadline_provisional": version.deadline_provisional,
+            **({"batch_closed": batch.code} if closed else {}),
         },
         clock,
     )
@@ -412,6 +435,7 @@ def publish_batch(
         elif task.state not in (TaskState.published, *CLOSED_STATES):
             not_ready.append(s.NotReady(task_id=task.id, uscc=task.uscc, state=task.state))
     if published:
+        closed = _close_when_done(session, batch)
         session.flush()
         record_change(
             session,
@@ -419,7 +443,7 @@ def publish_batch(
             "inspection.batch.publish",
             "batch",
             code,
-            {"tasks": published, "late": late},
+            {"tasks": published, "late": late, **({"closed": True} if closed else {})},
             clock,
         )
     return s.PublicationSummary(published=published, late=late, not_ready=not_ready)

@@ -17,14 +17,14 @@ something new is published.
 import threading
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from supervision.clock import CHINA_TZ
 from supervision.inspection.models import ResultLine, ResultStatus, ResultVersion
-from supervision.planning.models import Batch, Plan, Task, TaskMember, TaskState
+from supervision.planning.models import Batch, BatchState, Plan, Task, TaskMember, TaskState
 from supervision.registry.models import Entity, EntityStatus, Industry, Inspector, Unit
 from supervision.registry.reference import ResultCodeBook
 
@@ -240,4 +240,83 @@ def industry_sections(session: Session) -> dict[str, str]:
 def section_names(session: Session) -> dict[str, str]:
     return dict(
         session.exec(select(Industry.code, Industry.name).where(Industry.level == "section")).all()
+    )
+
+
+# ---- a plan year in figures ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class YearSummary:
+    """A plan year as the bureau reports it: counts only, computed from the record."""
+
+    year: int
+    batches: int  # in the year's plans
+    drawn_batches: int
+    inspected: int  # entities with a published result in the year's batches
+    inspectors: int  # inspectors on a team (active place) of the year's batches
+    listed: int  # abnormal-operation listings decided in the year (removed since included)
+    listed_after_checks: int  # of which following a published inspection result
+    zombies_handled: int  # zombie-enterprise candidates decided in the year
+
+
+def year_summary(session: Session, year: int, as_of: date) -> YearSummary:
+    """The year up to `as_of` (its end, or today for the year under way)."""
+    from supervision.enforcement.models import (
+        CandidateKind,
+        EnforcementCandidate,
+        EntryState,
+        ListEntry,
+        ListKind,
+    )
+
+    batch_ids = select(Batch.id).join(Plan, col(Plan.id) == Batch.plan_id).where(Plan.year == year)
+    start, end = date(year, 1, 1), min(date(year, 12, 31), as_of)
+
+    def count(stmt) -> int:  # noqa: ANN001
+        return int(session.exec(stmt).one())
+
+    listed = (
+        select(func.count())
+        .select_from(ListEntry)
+        .where(
+            col(ListEntry.state).in_((EntryState.listed, EntryState.removed)),
+            ListEntry.list_kind == ListKind.abnormal,
+            col(ListEntry.decided_on) >= start,
+            col(ListEntry.decided_on) <= end,
+        )
+    )
+    drawn_states = (BatchState.drawn, BatchState.in_progress, BatchState.closed)
+    return YearSummary(
+        year=year,
+        batches=count(select(func.count()).select_from(Batch).where(col(Batch.id).in_(batch_ids))),
+        drawn_batches=count(
+            select(func.count())
+            .select_from(Batch)
+            .where(col(Batch.id).in_(batch_ids), col(Batch.state).in_(drawn_states))
+        ),
+        inspected=count(
+            select(func.count(func.distinct(Task.entity_id)))
+            .join(ResultVersion, col(ResultVersion.task_id) == Task.id)
+            .where(
+                col(Task.batch_id).in_(batch_ids), ResultVersion.status == ResultStatus.published
+            )
+        ),
+        inspectors=count(
+            select(func.count(func.distinct(TaskMember.inspector_id)))
+            .join(Task, col(Task.id) == TaskMember.task_id)
+            .where(col(Task.batch_id).in_(batch_ids), TaskMember.active == True)  # noqa: E712
+        ),
+        listed=count(listed),
+        listed_after_checks=count(listed.where(ListEntry.source == "result")),
+        zombies_handled=count(
+            select(func.count())
+            .select_from(EnforcementCandidate)
+            .where(
+                EnforcementCandidate.kind == CandidateKind.zombie,
+                EnforcementCandidate.state == "decided",
+                col(EnforcementCandidate.decided_on) >= start,
+                col(EnforcementCandidate.decided_on) <= end,
+            )
+        ),
     )

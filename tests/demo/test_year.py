@@ -213,3 +213,47 @@ def test_no_batch_drew_before_its_announced_ceremony(lived) -> None:
         ).all()
         # The beacon batch's round could not be had offline: withdrawn in public, redrawn by dice.
         assert len(withdrawn) == 1 and "信标" in withdrawn[0].withdrawn_reason
+
+
+def test_the_statistics_page_and_the_annual_report_show_the_year(lived) -> None:
+    from datetime import UTC, datetime
+
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from supervision.clock import FixedClock
+    from tests import pdfcheck
+
+    engine, settings, out, _ = lived
+    app = create_app(
+        settings.model_copy(
+            update={
+                "database_url": str(engine.url),
+                "allowed_hosts": ["testserver"],
+                "embedded_scheduler": False,
+                "public_downloads_per_minute": 0,
+            }
+        ),
+        engine=engine,
+        clock=FixedClock(datetime(YEAR + 1, 1, 10, 2, tzinfo=UTC)),
+    )
+    with TestClient(app) as client:
+        page = client.get("/statistics")
+        assert page.status_code == 200
+        row = (
+            f'<td data-label="年度">{YEAR}年</td><td class="num" data-label="抽查批次（已抽取）">'
+            f'19（19）</td><td class="num" data-label="检查并公示（户）">{out["inspected"]}</td>'
+        )
+        assert row in page.text
+        assert f">{out['listed_after_checks']}</td>" in page.text
+        assert f">{out['zombies_handled']}</td>" in page.text
+        pdf = client.get(f"/api/v1/reports/annual/{YEAR}.pdf")
+        assert pdf.status_code == 200, pdf.text
+    text = pdfcheck.text(pdf.content)
+    assert "共开展随机抽查19批次" in text
+    assert f"完成检查并公示结果{out['inspected']}户，{out['inspectors']}名执法检查人员" in text
+    assert (
+        f"列入经营异常名录{out['listed']}户（其中根据抽查检查结果列入{out['listed_after_checks']}户）"
+        in text
+    )
+    assert f"处置僵尸企业（长期停业未经营企业）{out['zombies_handled']}户" in text

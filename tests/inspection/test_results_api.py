@@ -270,3 +270,38 @@ def test_batch_publication_and_stats(client, draw_batch, member, login) -> None:
     assert stats["deadline"]["due"] == "2026-10-29" and stats["deadline"]["overdue"] is True
     plan = client.get("/api/v1/plans/CJ-2026/stats", headers=reviewer).json()
     assert plan["scope"] == "plan" and plan["published"] == 2 and plan["deadline"] is None
+
+
+def test_a_batch_whose_every_result_is_published_is_over(client, draw_batch, member, login) -> None:
+    """Published to the last task: the batch shows 已结束 and takes no more team changes."""
+    tasks = draw_batch()
+    reviewer = login("reviewer")
+    planner = login("planner")
+    for t in tasks:
+        record_and_submit(client, t, member(t), DAY)
+        approve(client, t, reviewer)
+    last = tasks.pop()
+    r = client.post("/api/v1/batches/CJ-2026-R01/publish-results", headers=reviewer)
+    assert r.status_code == 200 and len(r.json()["published"]) == len(tasks) + 1
+    batch = client.get("/api/v1/batches/CJ-2026-R01").json()
+    assert batch["state"] == "closed"
+    assert "已结束" in client.get("/batches/CJ-2026-R01").text
+    uscc = _task_uscc(client, last, reviewer)
+    r = client.post(
+        f"/api/v1/batches/CJ-2026-R01/tasks/{uscc}/withdraw",
+        json={"reason": "已注销"},
+        headers=planner,
+    )
+    assert r.status_code == 409 and "不在检查阶段" in r.json()["detail"]["zh"]
+
+
+def test_a_batch_with_a_result_still_open_stays_in_progress(
+    client, draw_batch, member, login
+) -> None:
+    tasks = draw_batch()
+    reviewer = login("reviewer")
+    for t in tasks[:-1]:
+        record_and_submit(client, t, member(t), DAY)
+        approve(client, t, reviewer)
+        assert client.post(f"/api/v1/tasks/{t}/publish", headers=reviewer).status_code == 200
+    assert client.get("/api/v1/batches/CJ-2026-R01").json()["state"] == "in_progress"
