@@ -133,7 +133,7 @@ class BatchSpec(_Config):
 
 class InspectionSpec(_Config):
     review_after_working_days: tuple[int, int]
-    returned_share: Share
+    returned_every: Annotated[int, Field(ge=1)]
     publish_weekday: Annotated[int, Field(ge=0, le=4)]
     late_batches: Annotated[int, Field(ge=0)]
     late_by_working_days: tuple[int, int]
@@ -680,7 +680,8 @@ class Year:
 
     def _review(self, task_id: int, badge: str) -> Step:
         def step(clock: FixedClock) -> None:
-            back = self.rng.random() < self.spec.inspection.returned_share
+            self.log.counts["reviewed"] += 1
+            back = self.log.counts["reviewed"] % self.spec.inspection.returned_every == 0
             with transaction(self.engine) as session:
                 reviewer = self._user(session, REVIEWER)
                 decision = (

@@ -16,6 +16,7 @@ and the reviewer decides them; the 1 July export brings the annual reports. Then
 """
 
 import json
+import re
 from datetime import date
 
 import pytest
@@ -257,3 +258,62 @@ def test_the_statistics_page_and_the_annual_report_show_the_year(lived) -> None:
         in text
     )
     assert f"处置僵尸企业（长期停业未经营企业）{out['zombies_handled']}户" in text
+
+
+def test_nothing_internal_leaves_the_lived_year(lived) -> None:
+    """The whole public site after a year, crawled as an anonymous visitor: no identity or
+    phone number, no private conflict declaration, no recusal note, no reviewer's return
+    note anywhere — pages, API answers, bundles, PDFs, open data."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from supervision.planning.models import DrawEvent
+    from supervision.registry.models import ConflictDeclaration, Entity, Inspector
+    from tests.demo.test_demo_privacy import _crawl, _texts
+
+    engine, settings, *_ = lived
+    with _read(engine) as session:
+        secrets = {
+            v
+            for row in session.exec(select(Entity.phone, Entity.legal_rep_id_no))
+            for v in row
+            if v
+        }
+        secrets |= {p for p in session.exec(select(Inspector.phone)) if p}
+        secrets |= {r for r in session.exec(select(ConflictDeclaration.reason)) if r}
+        notes = {n for n in session.exec(select(DrawEvent.note)) if n}
+        returned = {n for n in session.exec(select(ResultVersion.review_note)) if n}
+        codes = list(session.exec(select(Batch.code).order_by(Batch.code)))
+    assert notes and returned  # the year had recusals and returned results
+    secrets |= notes | returned
+    app = create_app(
+        settings.model_copy(
+            update={
+                "database_url": str(engine.url),
+                "allowed_hosts": ["testserver"],
+                "embedded_scheduler": False,
+                "public_downloads_per_minute": 0,
+            }
+        ),
+        engine=engine,
+    )
+    start = ["/", "/statistics", "/lists", "/results", "/announcements", "/open-data"]
+    for code in codes[:6]:
+        start += [f"/batches/{code}", f"/api/v1/batches/{code}/bundle.zip"]
+        start += [f"/api/v1/batches/{code}/draw.pdf", f"/api/v1/batches/{code}/tasks"]
+    for name in ("results", "list-entries", "batches"):
+        start.append(f"/open-data/{name}.csv")
+    with TestClient(app) as client:
+        pages = _crawl(client, start)
+    assert len(pages) > 100
+    # Numbers are found as digit runs (one set lookup each), words by substring.
+    numbers = {x for x in secrets if x.replace("X", "").isdigit()}
+    words = secrets - numbers
+    leaks = []
+    for url, (kind, body) in pages.items():
+        for where, text in _texts(url, kind, body):
+            found = set(re.findall(r"\d{11,17}[\dX]?", text)) & numbers
+            found |= {w for w in words if w in text}
+            if found:
+                leaks.append((where, sorted(found)[:3]))
+    assert not leaks, leaks

@@ -102,3 +102,14 @@ def test_the_jobs_page_shows_runs_failures_and_why(server: Server, chromium, scr
     screenshots(page, "inbox")
     page.get_by_role("button", name="全部标为已读").click()
     page.get_by_text("已将").wait_for()
+
+    # The withdrawn beacon commitment stays on the public batch page, its 192-character
+    # public key inside the committed words: it wraps, the page does not scroll sideways.
+    for width, height in ((1280, 900), (390, 844)):
+        public = chromium.new_context(viewport={"width": width, "height": height})
+        page = public.new_page()
+        page.goto(f"{server.url}/batches/{CODE}")
+        assert "public_key=" in page.inner_text("main") and "已撤回" in page.inner_text("main")
+        assert page.evaluate("document.documentElement.scrollWidth") <= width + 1
+        screenshots(page, f"beacon-batch-{width}")
+        public.close()
