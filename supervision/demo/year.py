@@ -374,6 +374,14 @@ class Year:
                 window_end=start + timedelta(days=b.window_days),
                 ceremony_at=at,
                 entropy_source=b.entropy,
+                # A lottery's five digits alone are few: the witnesses' dice join them, and
+                # the announcement says so (the other sources take the default words).
+                entropy_plan=(
+                    f"{at:%Y-%m-%d %H:%M}（北京时间）于本局随机抽取室录入当晚体育彩票排列5"
+                    "开奖号码，及现场见证人掷骰子10次"
+                    if b.entropy == "lottery"
+                    else ""
+                ),
                 beacon_chain="quicknet" if b.entropy == "beacon" else None,
                 freeze_at=freeze_at,
             )

@@ -317,3 +317,61 @@ def test_nothing_internal_leaves_the_lived_year(lived) -> None:
             if found:
                 leaks.append((where, sorted(found)[:3]))
     assert not leaks, leaks
+
+
+@pytest.mark.e2e
+def test_the_year_in_a_browser_on_a_phone(lived, tmp_path) -> None:
+    """A newcomer's tour of the year in Chromium at 390×844: home, a batch, its ceremony
+    replayed, the in-browser verification, the list, a listed business and why, statistics.
+    No page scrolls sideways (the year's long names, hashes and beacon keys included)."""
+    from playwright import sync_api
+
+    from api.app import create_app
+    from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, SCREENS_COPY, serving
+    from tests.strict import need_file
+
+    need_file(CHROMIUM, "chromium")
+    engine, settings, out, _ = lived
+    app = create_app(
+        settings.model_copy(update={"database_url": str(engine.url), "embedded_scheduler": False}),
+        engine=engine,
+    )
+    with _read(engine) as session:
+        listed = session.exec(
+            select(ListEntry.uscc).where(
+                ListEntry.source == "result", ListEntry.state == EntryState.listed
+            )
+        ).first()
+        codes = list(session.exec(select(Batch.code).order_by(Batch.code)))
+    joint = codes[5]  # the catering check with the health commission
+    SCREENS_COPY.mkdir(parents=True, exist_ok=True)
+    with serving(app) as base, sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 390, "height": 844}, locale="zh-CN")
+
+        def visit(path: str, name: str) -> str:
+            page.goto(base + path)
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 391, f"{path} scrolls sideways on a phone ({width}px)"
+            page.screenshot(path=str(SCREENS_COPY / f"year-{name}.png"), full_page=True)
+            return page.inner_text("main")
+
+        assert joint in visit("/", "home")
+        for code in codes:
+            assert "已结束" in visit(f"/batches/{code}", f"batch-{code}")
+        ceremony = visit(f"/batches/{joint}/ceremony", "ceremony")
+        assert "见证人" in ceremony and "排列5" in ceremony and "种子" in ceremony
+        page.goto(f"{base}/batches/{joint}/verify")
+        page.get_by_role("button", name="开始核验").click()
+        verdict = page.locator("#verify-verdict")
+        verdict.wait_for(state="visible", timeout=60_000)
+        assert verdict.inner_text().startswith("核验通过"), verdict.inner_text()
+        page.screenshot(path=str(SCREENS_COPY / "year-verify.png"), full_page=True)
+        assert "经营异常名录" in visit("/lists", "lists")
+        assert listed in visit(f"/lists?q={listed}", "lists-found")
+        record = visit(f"/entities/{listed}", "listed-entity")
+        assert "通过登记的住所" in record and "列入决定书文号" in record and codes[0][:7] in record
+        text = visit("/statistics", "statistics")
+        assert "年度概况" in text and str(out["inspected"]) in text
+        visit("/announcements", "announcements")
+        browser.close()

@@ -11,6 +11,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -59,8 +60,6 @@ def _free_port() -> int:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
-    import uvicorn
-
     from api.app import create_app
     from supervision.accounts.service import UserCreate, create_user
     from supervision.db import make_engine, transaction
@@ -86,6 +85,20 @@ def server(tmp_path: Path) -> Iterator[Server]:
         )
     settings = Settings(database_url=url, storage_dir=tmp_path / "files", embedded_scheduler=False)
     app = create_app(settings, engine=engine, clock=clock)
+    try:
+        with serving(app) as base:
+            yield Server(base, tmp_path, engine, clock, app)
+    finally:
+        engine.dispose()
+        for _ in urls:  # drops the scratch PostgreSQL database
+            pass
+
+
+@contextmanager
+def serving(app) -> Iterator[str]:  # noqa: ANN001
+    """Serve `app` with uvicorn on a free loopback port, in a thread; yields its base URL."""
+    import uvicorn
+
     port = _free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     uv = uvicorn.Server(config)
@@ -97,13 +110,10 @@ def server(tmp_path: Path) -> Iterator[Server]:
             raise RuntimeError("uvicorn did not start")
         time.sleep(0.02)
     try:
-        yield Server(f"http://127.0.0.1:{port}", tmp_path, engine, clock, app)
+        yield f"http://127.0.0.1:{port}"
     finally:
         uv.should_exit = True
         thread.join(timeout=10)
-        engine.dispose()
-        for _ in urls:  # drops the scratch PostgreSQL database
-            pass
 
 
 @pytest.fixture
