@@ -5,8 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
-# The year `make run` lives on a fresh database (up to today when it is the current year).
-DEMO_YEAR ?= $(shell date +%Y)
+# The year `make run` lives on a fresh database: this year up to now, or last year before April
+# (so that the first batches of the plan have been drawn).
+DEMO_YEAR ?= $(shell [ $$(date +%-m) -ge 4 ] && date +%Y || expr $$(date +%Y) - 1)
 
 .PHONY: setup run test lint audit bench clean
 

@@ -331,11 +331,13 @@ def _demo_year(
     def say(line: str) -> None:
         typer.echo(f"[{time.monotonic() - started:5.0f} s] {line}", err=True)
 
+    now = SystemClock().now()
     out = live_year(
         engine,
         settings,
         year=year,
         until=last,
+        stop_at=now if last == SystemClock().today() else None,
         entities=entities,
         inspectors=inspectors,
         seed=seed,

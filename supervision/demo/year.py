@@ -203,6 +203,7 @@ class Year:
         until: date,
         work: Path,
         progress: Callable[[str], None] | None = None,
+        stop_at: datetime | None = None,
     ) -> None:
         self.engine = engine
         self.reader = engine.execution_options(sqlite_read=True)  # reads never queue for the lock
@@ -211,6 +212,9 @@ class Year:
         self.spec = spec
         self.year = year
         self.until = until
+        # The last moment lived: the end of `until`, or earlier (now, for the year under way:
+        # nothing is dated in the future).
+        self.end = min(china(until, 23, 59), stop_at or china(until, 23, 59))
         self.rng = Random(f"{seed}/year/{year}")
         self.progress = progress or (lambda _line: None)
         self.rules = CeremonyRules.of(settings)
@@ -246,9 +250,8 @@ class Year:
         self._schedule_jobs()
         self._schedule_plan()
         self._schedule_office()
-        end = china(self.until, 23, 59)
         month = None
-        while self.queue and self.queue[0][0] <= end:
+        while self.queue and self.queue[0][0] <= self.end:
             when, _, what, step = heapq.heappop(self.queue)
             self.now = when
             if when.month != month:
@@ -1114,6 +1117,7 @@ def live_year(
     inspectors: int | None = None,
     seed: int = 2018,
     progress: Callable[[str], None] | None = None,
+    stop_at: datetime | None = None,
 ) -> dict[str, Any]:
     """Build the city as it stood on the eve of `year` (of the year file's size unless
     given), then live the year up to `until`."""
@@ -1151,6 +1155,7 @@ def live_year(
             until=until,
             work=work,
             progress=say,
+            stop_at=stop_at,
         ).run()
     with Session(engine.execution_options(sqlite_read=True)) as session:
         figures = year_summary(session, year, until)

@@ -140,7 +140,7 @@ def test_the_plan_and_the_annual_report(client: TestClient, published, planner) 
     text = pdfcheck.text(data)
     assert "2026年度“双随机、一公开”监管工作报告" in text and "昌市监抽报〔2026〕1号" in text
     assert "完成检查并公示结果2户" in text and "共开展随机抽查1批次" in text
-    assert "检查发现问题1户" in text
+    assert "检查发现问题1户次" in text
     pdfcheck.render_first_page(data, "doc-annual")
 
 
