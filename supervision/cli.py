@@ -253,9 +253,18 @@ def demo(
     engine = _engine()
     upgrade(engine)
     with transaction(engine) as session:
-        if if_empty and session.exec(select(func.count()).select_from(Entity)).one():
-            typer.echo("演示数据已存在，跳过 / demo data present, skipped")
-            return
+        present = session.exec(select(func.count()).select_from(Entity)).one()
+    if if_empty and present:
+        typer.echo("演示数据已存在，跳过 / demo data present, skipped")
+        return
+    if year is not None and present:
+        # A year starts from its eve: on a registry already there it would mix two histories.
+        typer.secho(
+            "演示年度须在空数据库上运行（当前已有市场主体）/ --year needs an empty database",
+            fg="red",
+            err=True,
+        )
+        raise typer.Exit(1)
     if year is not None:
         _demo_year(engine, settings, year, until, entities, inspectors, seed)
         return
@@ -320,24 +329,27 @@ def _demo_year(
     from supervision.demo.accounts import DEMO_USERS
     from supervision.demo.year import check_bundles, live_year, year_end
 
+    today = SystemClock().today()
     try:
-        last = date.fromisoformat(until) if until else year_end(year, SystemClock().today())
+        last = date.fromisoformat(until) if until else year_end(year, today)
     except ValueError:
         raise typer.BadParameter(f"日期格式应为 YYYY-MM-DD / not a date: {until!r}") from None
-    if not date(year, 1, 1) <= last <= date(year, 12, 31):
-        raise typer.BadParameter(f"--until 须在{year}年内 / --until must lie in {year}")
+    if not date(year, 1, 1) <= last <= date(year, 12, 31) or last > today:
+        raise typer.BadParameter(
+            f"--until 须在{year}年内且不晚于今天 / --until must lie in {year}, not after today"
+        )
     started = time.monotonic()
 
     def say(line: str) -> None:
         typer.echo(f"[{time.monotonic() - started:5.0f} s] {line}", err=True)
 
-    now = SystemClock().now()
+    now = SystemClock().now()  # the year under way is lived up to this moment
     out = live_year(
         engine,
         settings,
         year=year,
         until=last,
-        stop_at=now if last == SystemClock().today() else None,
+        stop_at=now if last == today else None,
         entities=entities,
         inspectors=inspectors,
         seed=seed,

@@ -162,3 +162,21 @@ def test_serve_runs_the_embedded_scheduler(cli_env: Path, monkeypatch: pytest.Mo
         get_settings.cache_clear()
     assert r.exit_code == 0, r.output
     assert seen == {"embedded": True}
+
+
+def test_demo_year_refuses_bad_dates_and_a_registry_already_there(cli_env: Path) -> None:
+    r = runner.invoke(app, ["demo", "--year", "2025", "--until", "2025-13-01", "--entities", "200"])
+    assert r.exit_code == 2 and "not a date" in r.output
+    r = runner.invoke(app, ["demo", "--year", "2025", "--until", "2024-12-31", "--entities", "200"])
+    assert r.exit_code == 2 and "must lie in 2025" in r.output
+    r = runner.invoke(app, ["demo", "--year", "2099", "--entities", "200"])
+    assert r.exit_code == 2 and "not after today" in r.output
+    r = runner.invoke(app, ["demo", "--year", "1999"])
+    assert r.exit_code == 2  # before the product's years (typer's own range check)
+    # Nothing was lived: the registry is still empty, so the city of today loads; after it a
+    # year would mix two histories and is refused, while --if-empty skips quietly.
+    assert runner.invoke(app, ["demo", "--entities", "300", "--inspectors", "20"]).exit_code == 0
+    r = runner.invoke(app, ["demo", "--year", "2025", "--entities", "300"])
+    assert r.exit_code == 1 and "empty database" in r.output
+    r = runner.invoke(app, ["demo", "--year", "2025", "--if-empty"])
+    assert r.exit_code == 0 and "skipped" in r.output
