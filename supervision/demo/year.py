@@ -13,8 +13,10 @@ annual reports, and the July run lists those who filed none.
 
 Nothing writes a row directly: every step is a service call a page, the API or the CLI also
 makes, so every rule applies (notice periods, ceremony times, independence of the reviewer,
-deadlines). The people's behaviour is data (`data/demo/year.yaml`) and seeded: the same seed
-gives the same year. The figures the year ends with are computed by the product afterwards.
+deadlines). The people's behaviour is data (`data/demo/year.yaml`) and seeded; the sealed
+draws' salts are fresh secrets at every freeze (as they must be), so which entities a batch
+draws — and the figures with them — differ a little from run to run. The figures the year
+ends with are computed by the product afterwards.
 """
 
 from __future__ import annotations
