@@ -94,21 +94,50 @@ def stratum_labels(batch: Batch) -> dict[str, str]:
     return labels
 
 
-def pool_records(session: Session, batch: Batch) -> Iterator[tuple[str, str, str]]:
-    """(USCC, STRATUM, UNIT) of every eligible entity, in USCC order."""
-    labels = stratum_labels(batch)
-    # Core rows of plain strings (no ORM loading, no enum conversion), streamed in chunks.
-    stmt = (
+def pool_statement(session: Session, batch: Batch) -> Any:
+    """(USCC, risk class, unit) of every eligible entity, in USCC order."""
+    return (
         select(Entity.uscc, stratum_risk_class(batch.window_start), Entity.supervising_unit)
         .where(*pool_conditions(session, batch))
         .order_by(Entity.uscc)
     )
+
+
+def pool_records(session: Session, batch: Batch) -> Iterator[tuple[str, str, str]]:
+    """(USCC, STRATUM, UNIT) of every eligible entity, in USCC order, streamed in blocks."""
+    labels = stratum_labels(batch)
+    stmt = pool_statement(session, batch)
+    connection = session.connection()
+    read = _driver_rows if connection.dialect.name == "postgresql" else _sqlalchemy_rows
+    for uscc, risk, unit in read(connection, stmt):
+        yield uscc, labels[risk], unit
+
+
+def _sqlalchemy_rows(connection: Any, stmt: Any) -> Iterator[tuple[Any, ...]]:
     # Options on the statement, not the connection: they must not outlive this query. Taken
-    # a partition at a time (a third less per-row work than row by row, at millions of rows).
-    result = session.connection().execute(stmt.execution_options(yield_per=STREAM_CHUNK))
-    for rows in result.partitions():
-        for uscc, risk, unit in rows:
-            yield uscc, labels[risk], unit
+    # a partition at a time (a third less per-row work than row by row).
+    result = connection.execute(stmt.execution_options(yield_per=STREAM_CHUNK))
+    for part in result.partitions():
+        yield from part
+
+
+def _driver_rows(connection: Any, stmt: Any) -> Iterator[tuple[Any, ...]]:
+    """The statement's rows straight from psycopg's server-side cursor, in blocks.
+
+    The same SQL and parameters SQLAlchemy would send (compiled for this dialect, each bound
+    value through its type's processor), read without SQLAlchemy's per-row work: at millions
+    of rows that work, not the database, was most of the pool query's time."""
+    compiled = stmt.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.construct_params()
+    for name, process in compiled._bind_processors.items():  # e.g. an enum to its stored name
+        if name in params:
+            params[name] = process(params[name])
+    raw = connection.connection.driver_connection
+    with raw.cursor(name="pool_rows") as cursor:
+        cursor.itersize = STREAM_CHUNK
+        cursor.execute(str(compiled), params)
+        while block := cursor.fetchmany(STREAM_CHUNK):
+            yield from block
 
 
 def roster_conditions(batch: Batch, groups: list[str]) -> list[Any]:

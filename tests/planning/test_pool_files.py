@@ -11,7 +11,7 @@ from supervision.draw import sr1
 from supervision.planning import freeze
 from supervision.planning.models import Draw
 from supervision.storage.service import stored_path
-from tests.factories import DICE, create_and_freeze
+from tests.factories import DICE, batch_body, create_and_freeze
 
 
 @pytest.fixture(autouse=True)
@@ -91,3 +91,34 @@ def test_a_frozen_file_changed_on_disk_stops_the_draw(
     )
     assert r.status_code == 404 and "改动" in r.text, r.text
     assert session.exec(select(func.count()).select_from(Draw)).one() == 0
+
+
+def test_the_pool_read_from_the_driver_is_the_pool_sqlalchemy_reads(
+    client, planner, session, engine
+) -> None:
+    """On PostgreSQL the pool query's rows come from psycopg's server-side cursor (the same
+    SQL and parameters, without SQLAlchemy's per-row work): the same rows, in the same order,
+    for a directed batch whose conditions bind enums, lists, prefixes and dates."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the driver's server-side cursor is PostgreSQL's")
+    from supervision.planning.pool import _driver_rows, _sqlalchemy_rows, pool_statement
+    from supervision.planning.service import get_batch
+
+    body = batch_body(
+        "CJ-2026-DRV",
+        filters={
+            "statuses": ["active", "suspended"],
+            "entity_types": ["enterprise", "individual"],
+            "region_codes": ["6523"],
+            "established_before": "2026-01-01",
+        },
+        exclusion={"same_item_months": 12, "low_risk_once_per_year": True},
+    )
+    r = client.post("/api/v1/plans/CJ-2026/batches", json=body, headers=planner)
+    assert r.status_code == 201, r.text
+    stmt = pool_statement(session, get_batch(session, "CJ-2026-DRV"))
+    connection = session.connection()
+    generic = list(_sqlalchemy_rows(connection, stmt))
+    driver = list(_driver_rows(connection, stmt))
+    assert len(generic) > 20
+    assert [tuple(map(str, r)) for r in driver] == [tuple(map(str, r)) for r in generic]
