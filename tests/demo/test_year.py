@@ -365,6 +365,8 @@ def test_the_year_in_a_browser_on_a_phone(lived, tmp_path) -> None:
             assert "已结束" in visit(f"/batches/{code}", f"batch-{code}")
         ceremony = visit(f"/batches/{joint}/ceremony", "ceremony")
         assert "见证人" in ceremony and "排列5" in ceremony and "种子" in ceremony
+        # The projector mode is the planner's (it needs a sign-in): not offered to the public.
+        assert "投影演示模式" not in ceremony and "抽取仪式记录（PDF" in ceremony
         page.goto(f"{base}/batches/{joint}/verify")
         page.get_by_role("button", name="开始核验").click()
         verdict = page.locator("#verify-verdict")
