@@ -325,11 +325,12 @@ def _demo_year(
     import time
     from datetime import date
 
-    from supervision.clock import SystemClock
+    from supervision.clock import SystemClock, china_day
     from supervision.demo.accounts import DEMO_USERS
     from supervision.demo.year import check_bundles, live_year, year_end
 
-    today = SystemClock().today()
+    now = SystemClock().now()  # one reading: the year under way is lived up to this moment
+    today = china_day(now)
     try:
         last = date.fromisoformat(until) if until else year_end(year, today)
     except ValueError:
@@ -343,7 +344,6 @@ def _demo_year(
     def say(line: str) -> None:
         typer.echo(f"[{time.monotonic() - started:5.0f} s] {line}", err=True)
 
-    now = SystemClock().now()  # the year under way is lived up to this moment
     out = live_year(
         engine,
         settings,

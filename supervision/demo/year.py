@@ -60,10 +60,11 @@ from supervision.planning import schemas as ps
 from supervision.planning.ceremony import CeremonyRules
 from supervision.planning.models import Batch, BatchState, Task, TaskMember, TaskState
 from supervision.portal.statistics import year_summary
-from supervision.registry.columns import ENTITY_STATUS_VALUES, ENTITY_TYPE_VALUES
+from supervision.registry.columns import ENTITY_COLUMNS, ENTITY_STATUS_VALUES, ENTITY_TYPE_VALUES
 from supervision.registry.importer import import_entities
 from supervision.registry.models import EntityStatus, EntityType, Inspector
 from supervision.registry.reference import read_yaml_model, result_codebook
+from supervision.registry.service import get_item
 from supervision.settings import Settings
 
 log = logging.getLogger("supervision.demo.year")
@@ -645,7 +646,7 @@ class Year:
         problems = self.codes.problem_codes()
         lines = []
         for n, item_code in enumerate(service.batch_items(session, batch)):
-            item = _item(session, item_code)
+            item = get_item(session, item_code)
             methods = item.methods.split(",")
             line_code = code if n == 0 else "1"
             words = PROBLEM_WORDS.get(line_code, "发现问题") if line_code in problems else ""
@@ -1058,12 +1059,6 @@ def _members(session: Session, task_id: int) -> list[str]:
     )
 
 
-def _item(session: Session, code: str):
-    from supervision.registry.models import InspectionItem
-
-    return session.exec(select(InspectionItem).where(InspectionItem.code == code)).one()
-
-
 def add_reports_filed(
     source: Path, out: Path, year: int, filing: dict[str, float], rng: Random
 ) -> int:
@@ -1083,8 +1078,10 @@ def add_reports_filed(
         writer = csv.writer(g, lineterminator="\r\n")
         header = next(reader)
         writer.writerow(header)
-        kind_at, status_at = header.index("主体类型"), header.index("登记状态")
-        years_at, established_at = header.index("已报年报年度"), header.index("成立日期")
+        # The generator writes the columns in the catalogue's order (`write_entities_csv`).
+        at = {name: n for n, name in enumerate(ENTITY_COLUMNS)}
+        kind_at, status_at = at["entity_type"], at["status"]
+        years_at, established_at = at["annual_report_years"], at["established_on"]
         for row in reader:
             years = [y for y in row[years_at].split(",") if y]
             if (
