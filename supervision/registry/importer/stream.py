@@ -43,6 +43,7 @@ from supervision.registry.importer.report import (
     _Issues,
     _Unreadable,
 )
+from supervision.registry.importer.seen import SeenKeys
 from supervision.registry.importer.writers import _PostgresWriter, _SqliteWriter, _writer
 from supervision.registry.models import Entity
 
@@ -213,24 +214,29 @@ def _stream(
     issues.report.derived = {name: {} for name in plan.derived}
     issues.report.ignored_columns = plan.ignored
     conn = session.connection()
-    with closing(_writer(conn, kind, plan, now)) as writer:
-        seen = _validate_and_write(kind, ctx, plan, header, rows, issues, writer, progress)
-    if seen is not None and ctx.snapshot_of and kind.name == "entities":
-        _report_absent(conn, ctx.snapshot_of, seen, issues.report)
-    # Only an update can meet stored values the file did not carry: inserted rows hold the
-    # file's values alone, already checked row by row (a million-row first load skips the scan).
-    if seen is not None and kind.check_written is not None and issues.report.updated:
-        titles = {step[2]: step[1] for step in plan.steps}
-        found = [
-            (seen[key], titles.get(name), zh, en)
-            for key, name, zh, en in kind.check_written(conn, plan)
-            if key in seen
-        ]
-        for line, title, zh, en in sorted(found, key=lambda f: f[0]):
-            issues.error(line, title, "", zh, en)
+    with closing(SeenKeys()) as seen:
+        with closing(_writer(conn, kind, plan, now)) as writer:
+            written = _validate_and_write(
+                kind, ctx, plan, header, rows, issues, writer, progress, seen
+            )
+        if not written:
+            return
+        if ctx.snapshot_of and kind.name == "entities":
+            _report_absent(conn, ctx.snapshot_of, seen, issues.report)
+        # Only an update can meet stored values the file did not carry: inserted rows hold the
+        # file's values alone, already checked row by row (a first load skips the scan).
+        if kind.check_written is not None and issues.report.updated:
+            titles = {step[2]: step[1] for step in plan.steps}
+            found = [
+                (line, titles.get(name), zh, en)
+                for key, name, zh, en in kind.check_written(conn, plan)
+                if (line := seen.first_line(key)) is not None
+            ]
+            for line, title, zh, en in sorted(found, key=lambda f: f[0]):
+                issues.error(line, title, "", zh, en)
 
 
-def _report_absent(conn: Any, scope: str, seen: dict[str, int], report: Any) -> None:
+def _report_absent(conn: Any, scope: str, seen: SeenKeys, report: Any) -> None:
     """Registered entities of the snapshot's unit or region that the file does not list."""
     e = Entity.__table__.c
     report.snapshot_of = scope
@@ -283,10 +289,11 @@ def _validate_and_write(
     issues: _Issues,
     writer: _SqliteWriter | _PostgresWriter,
     progress: Callable[[int], None] | None,
-) -> dict[str, int] | None:
+    seen: SeenKeys,
+) -> bool:
     """Validate every row; write chunks while all rows so far are good; fill in the counts.
 
-    Returns the line of every key when everything was written, None otherwise.
+    Records every key and its line in `seen`; returns whether everything was written.
     """
     report = issues.report
 
@@ -302,7 +309,7 @@ def _validate_and_write(
     names = [*kind.key_columns, *plan.columns]
     error, flag = issues.error, issues.flag
     padding = [""] * width
-    seen: dict[str, int] = {}  # key → line, for duplicates
+    first_line, remember = seen.first_line, seen.add  # key → line, for duplicates
     chunk: list[list[Any]] = []
     children: list[tuple[str, int]] = []
     writing = True
@@ -354,7 +361,7 @@ def _validate_and_write(
                     error(line, key_header, raw, exc.zh, exc.en)
                     bad = True
                 else:
-                    first = seen.get(key)
+                    first = first_line(key)
                     if first is not None:
                         error(
                             line,
@@ -365,7 +372,7 @@ def _validate_and_write(
                         )
                         bad = True
                     else:
-                        seen[key] = line
+                        remember(key, line)
                         if flagged is not None:
                             flag(line, key_header, raw, *flagged)
             years = None
@@ -471,10 +478,10 @@ def _validate_and_write(
     if progress is not None:
         progress(read)
     if not writing:
-        return None
+        return False
     if chunk:
         writer.write(chunk, children)
     report.inserted, changed, report.annual_reports_added = writer.finish()
     report.updated = changed - report.inserted
     report.unchanged = read - changed
-    return seen
+    return True
