@@ -20,6 +20,7 @@ and reported as "more than" beyond it — counting every "公司" would cost a s
 """
 
 import re
+import time
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
@@ -137,11 +138,83 @@ def _by_code(conn: Any, code: str, out: SearchPage) -> None:
         out.how, out.hits = "code", _hits(rows)
 
 
+# ---- a fragment too common to ask the index (PostgreSQL) ----------------------------------
+#
+# A GIN index builds its whole bitmap before the first row comes out: a fragment that half a
+# province's names hold ("有限", "昌吉市") costs seconds at ten million, though one page of it
+# is at the head of any ordered scan. A sample of names, taken now and then, tells such a
+# fragment apart in a fraction of a millisecond: then the page is read in registry order and
+# the total is "more than COUNT_CAP", as when the index says so.
+
+SAMPLE_NAMES = 10_000  # names in the sample
+SAMPLE_SECONDS = 600  # how long a sample serves
+SAMPLE_FROM = 200_000  # registries smaller than this are always asked through the index
+COMMON_HITS = 10  # sample names holding the fragment, at least
+COMMON_EXPECTED = 10 * COUNT_CAP  # names expected to hold it in the registry, at least
+
+_samples: dict[str, tuple[float, float, list[str]]] = {}  # database → (taken, rows, names)
+
+
+def _name_sample(conn: Any) -> tuple[float, list[str]]:
+    """(registry size, a sample of its names) — cached per database for SAMPLE_SECONDS."""
+    key = conn.engine.url.render_as_string(hide_password=True)
+    now = time.monotonic()
+    cached = _samples.get(key)
+    if cached is not None and now - cached[0] < SAMPLE_SECONDS:
+        return cached[1], cached[2]
+    rows = float(
+        conn.execute(
+            text(
+                "SELECT coalesce(sum(greatest(c.reltuples, 0)), 0) FROM pg_class c "
+                "WHERE c.oid = 'entity'::regclass OR c.oid IN "
+                "(SELECT inhrelid FROM pg_inherits WHERE inhparent = 'entity'::regclass)"
+            )
+        ).scalar_one()
+    )
+    names: list[str] = []
+    if rows >= SAMPLE_FROM:
+        percent = min(100.0, 150.0 * SAMPLE_NAMES / rows)
+        names = list(
+            conn.execute(
+                text("SELECT name FROM entity TABLESAMPLE SYSTEM (:p) LIMIT :n"),
+                {"p": percent, "n": SAMPLE_NAMES},
+            ).scalars()
+        )
+    _samples[key] = (now, rows, names)
+    return rows, names
+
+
+def _common(conn: Any, fragment: str, fold: bool) -> bool:
+    """Whether so many names hold the fragment (case aside, if `fold`) that only a page of
+    them is worth reading: COMMON_HITS of the sample, COMMON_EXPECTED in the registry."""
+    rows, names = _name_sample(conn)
+    if not names:
+        return False
+    if fold:
+        fragment = fragment.lower()
+        hits = sum(1 for name in names if fragment in name.lower())
+    else:
+        hits = sum(1 for name in names if fragment in name)
+    return hits >= COMMON_HITS and hits * rows / len(names) >= COMMON_EXPECTED
+
+
+def _common_page(conn: Any, query: str, out: SearchPage, fold: bool) -> None:
+    """The page of a common fragment: no index condition the planner could prefer, so the
+    names are read in registry order (the primary key) until the page is full."""
+    out.total, out.capped = COUNT_CAP, True
+    match = "strpos(lower(e.name), lower(:q)) > 0" if fold else "strpos(e.name, :q) > 0"
+    _ordered(conn, "entity e", match, {"q": query}, out, "e.id")
+
+
 def _short(conn: Any, query: str, out: SearchPage, pg: bool) -> None:
     """One or two characters: the character index (migration 0009) finds the names holding
     them in that order, ``instr``/``strpos`` keeps those where they are adjacent."""
     chars = [ch for ch in query if ch.isalnum()]
     if not chars:  # punctuation alone names nothing
+        return
+    if pg and _common(conn, query, fold=False):
+        _common_page(conn, query, out, fold=False)
+        out.how = "short"
         return
     if pg:
         source = "entity e"
@@ -179,6 +252,9 @@ def _like(query: str) -> str:
 
 
 def _trigram(conn: Any, query: str, out: SearchPage, pg: bool) -> None:
+    if pg and _common(conn, query, fold=True):  # as ILIKE below
+        _common_page(conn, query, out, fold=True)
+        return
     if pg:
         source = "entity e"
         match = "e.name ILIKE :like ESCAPE '\\'"

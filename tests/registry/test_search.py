@@ -160,3 +160,34 @@ def test_the_index_follows_inserts_renames_deletes_and_rollbacks(city: Session) 
     assert not search.search(city, "金葫芦").hits
     savepoint.rollback()
     assert _names(search.search(city, "金葫芦")) == ["昌吉市金葫芦玩具店"]
+
+
+def test_a_fragment_the_sample_finds_common_is_paged_in_registry_order(
+    city: Session, monkeypatch
+) -> None:
+    """PostgreSQL, a large registry: a fragment the sample of names shows to be common skips
+    the index (whose bitmap would hold millions) and reads a page in registry order — the same
+    page the index route gives when it counts past the cap; a rare one is still ranked."""
+    if city.get_bind().dialect.name != "postgresql":
+        pytest.skip("the name sample is PostgreSQL's")
+    city.execute(text("ANALYZE entity"))
+    for name, value in (("SAMPLE_FROM", 1), ("COMMON_HITS", 2), ("COMMON_EXPECTED", 2)):
+        monkeypatch.setattr(search, name, value)
+    monkeypatch.setattr(search, "_samples", {})
+    monkeypatch.setattr(search, "COUNT_CAP", 30)
+    for fragment in ("测试商贸", "测"):
+        sampled = search.search(city, fragment, per_page=7)
+        assert sampled.capped and sampled.total == 30 and len(sampled.hits) == 7
+        assert all(fragment in h.name for h in sampled.hits)
+        pages = [search.search(city, fragment, page=p, per_page=7).hits for p in (1, 2, 3)]
+        # The index route, for comparison (no sample): the same pages.
+        monkeypatch.setattr(search, "_samples", {})
+        monkeypatch.setattr(search, "SAMPLE_FROM", 10**12)
+        indexed = [search.search(city, fragment, page=p, per_page=7).hits for p in (1, 2, 3)]
+        assert pages == indexed
+        monkeypatch.setattr(search, "SAMPLE_FROM", 1)
+        monkeypatch.setattr(search, "_samples", {})
+    # The exact name still comes first, and a fragment few names hold is ranked.
+    assert _names(search.search(city, "天山"))[0] == "天山"
+    rare = search.search(city, "葡萄酒庄")
+    assert rare.how == "ranked" and _names(rare) == ["新疆庭州葡萄酒庄园有限责任公司"]
