@@ -60,7 +60,15 @@ FIELDS = [
     "status",
 ]
 # The entity columns the baseline fills: the file's fields plus what the import derives.
-BASELINE_COLUMNS = [*FIELDS, "uscc_check_ok", "risk_class", "created_at", "updated_at"]
+# The province (the region code's first two digits) is written by every writer of an entity.
+BASELINE_COLUMNS = [
+    *FIELDS,
+    "uscc_check_ok",
+    "risk_class",
+    "created_at",
+    "updated_at",
+    "province",
+]
 
 TOWNSHIPS = [
     ("652301001", "宁边路街道"),
@@ -244,6 +252,7 @@ def baseline_rows(csv_path: Path, stamp: object) -> Iterator[tuple[object, ...]]
     with open(csv_path, encoding="utf-8", newline="") as f:
         reader = csv.reader(f)
         next(reader)
+        region = FIELDS.index("region_code")
         for c in reader:
             yield (
                 c[0],
@@ -263,6 +272,7 @@ def baseline_rows(csv_path: Path, stamp: object) -> Iterator[tuple[object, ...]]
                 "B",
                 stamp,
                 stamp,
+                c[region][:2],
             )
 
 

@@ -162,11 +162,12 @@ def _copy_rows(csv_path: Path, stamp: datetime):
         at = {field: n for n, field in enumerate(fields)}
         picks = [at[c] for c in ENTITY_DB_COLUMNS]
         kind, status, years = at["entity_type"], at["status"], at["annual_report_years"]
+        region = at["region_code"]
         for c in reader:
             c[kind] = ENTITY_TYPE_VALUES[c[kind]]
             c[status] = ENTITY_STATUS_VALUES[c[status]]
             row = [c[i] or None for i in picks]
-            yield (*row, True, stamp, stamp), c[years]
+            yield (*row, True, stamp, stamp, c[region][:2]), c[years]
 
 
 def phase_copy(args: argparse.Namespace) -> dict:
@@ -180,7 +181,9 @@ def phase_copy(args: argparse.Namespace) -> dict:
         started = time.perf_counter()
         rows = reports = 0
         stamp = datetime.now(UTC)
-        columns = ", ".join([*ENTITY_DB_COLUMNS, "uscc_check_ok", "created_at", "updated_at"])
+        columns = ", ".join(
+            [*ENTITY_DB_COLUMNS, "uscc_check_ok", "created_at", "updated_at", "province"]
+        )
         with psycopg.connect(plain) as conn, conn.cursor() as cur:
             years_rows: list[tuple[str, int]] = []
             with cur.copy(f"COPY entity ({columns}) FROM STDIN") as copy:

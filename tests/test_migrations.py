@@ -6,12 +6,30 @@ from sqlalchemy import inspect
 
 from supervision.db import is_sqlite
 from supervision.models import metadata
+from supervision.registry.partitions import ENTITY_REFERENCES, POSTGRES_ONLY
 from supervision.registry.search import INDEX_OBJECTS
 
 
 def _modelled(obj, name, type_, reflected, compare_to) -> bool:
     """The search index (FTS5 tables, the trigram index) lives outside the models."""
     return not (reflected and compare_to is None and str(name).startswith(INDEX_OBJECTS))
+
+
+# On PostgreSQL the registry's partitioned shape differs from the plain one the models describe
+# in these objects only; tests/registry/test_partitions.py checks that shape itself.
+PARTITIONED_SHAPE = {name for _, name, _, _ in ENTITY_REFERENCES} | {"uq_entity_uscc", "pk_entity"}
+
+
+def _modelled_partitioned(obj, name, type_, reflected, compare_to) -> bool:
+    if type_ == "table" and reflected and compare_to is None:
+        if str(name).startswith(POSTGRES_ONLY):
+            return False
+    if type_ == "index" and str(obj.table.name).startswith(POSTGRES_ONLY):
+        return False
+    kinds = ("foreign_key_constraint", "unique_constraint", "index")
+    if type_ in kinds and name in PARTITIONED_SHAPE:
+        return False
+    return _modelled(obj, name, type_, reflected, compare_to)
 
 
 def test_models_match_migrations(engine) -> None:
@@ -21,7 +39,7 @@ def test_models_match_migrations(engine) -> None:
             opts={
                 "compare_type": True,
                 "render_as_batch": is_sqlite(engine),
-                "include_object": _modelled,
+                "include_object": _modelled if is_sqlite(engine) else _modelled_partitioned,
             },
         )
         assert compare_metadata(ctx, metadata) == []

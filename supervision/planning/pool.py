@@ -16,7 +16,8 @@ from sqlmodel import Session, col
 from supervision.enforcement.risk import stratum_risk_class  # risk feedback (rulebook)
 from supervision.planning.models import Batch, BatchItem, Task, TaskState
 from supervision.planning.schemas import BatchExclusion, BatchFilters
-from supervision.registry.models import ConflictDeclaration, Entity, Inspector
+from supervision.registry.models import ConflictDeclaration, Entity, Inspector, province_of
+from supervision.registry.partitions import is_partitioned
 
 STREAM_CHUNK = 20_000
 
@@ -32,6 +33,12 @@ def pool_conditions(session: Session, batch: Batch) -> list[Any]:
     conds: list[Any] = [col(Entity.status).in_(flt.statuses)]
     if flt.region_codes:
         conds.append(_like_prefix(Entity.region_code, flt.region_codes))
+        # Regions all within one province: say so, and PostgreSQL reads that province's
+        # partition only (the same rows: the province is the region code's first two digits).
+        provinces = {province_of(code) for code in flt.region_codes}
+        if len(provinces) == 1 and min(map(len, flt.region_codes)) >= 2:
+            if is_partitioned(session.connection()):
+                conds.append(Entity.province == provinces.pop())
     if flt.units:
         conds.append(col(Entity.supervising_unit).in_(flt.units))
     if flt.industry_codes:

@@ -7,7 +7,7 @@ decide what a reader sees (the schema is the privacy boundary).
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
 
 
@@ -116,12 +116,33 @@ class Entity(EntityBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     uscc: str = Field(max_length=18, unique=True)
     uscc_check_ok: bool = True
+    # 省级区划: the region code's first two digits, always. On PostgreSQL the registry is
+    # partitioned by it (`registry.partitions`); written by whoever writes the region code
+    # (`province_of`: the column default for Core inserts, the mapper events below for ORM
+    # writes, the importer's own statements).
+    province: str = Field(
+        max_length=2,
+        sa_column_kwargs={
+            "default": lambda ctx: province_of(ctx.get_current_parameters()["region_code"])
+        },
+    )
     # Private fields: never on a public page or file.
     legal_rep_id_no: str | None = Field(default=None, max_length=32)
     phone: str | None = Field(default=None, max_length=32)
     risk_class: RiskClass = Field(default=RiskClass.B, max_length=1)
     created_at: datetime
     updated_at: datetime
+
+
+def province_of(region_code: str) -> str:
+    """The province-level division a region code belongs to (GB/T 2260: its first two digits)."""
+    return region_code[:2]
+
+
+@event.listens_for(Entity, "before_insert")
+@event.listens_for(Entity, "before_update")
+def _entity_province(_mapper: object, _conn: object, entity: Entity) -> None:
+    entity.province = province_of(entity.region_code)
 
 
 class AnnualReport(SQLModel, table=True):

@@ -16,6 +16,7 @@ from supervision.enforcement.rulebook import rulebook
 from supervision.portal.record import entity_record
 from supervision.registry import search
 from supervision.registry.models import Entity
+from supervision.registry.partitions import POSTGRES_ONLY
 from tests.factories import small_city
 
 # Tables that grow with the registry: a lookup must never read them whole.
@@ -50,8 +51,11 @@ def _scans(session: Session, statement: str, parameters: Any) -> list[str]:
         found: list[str] = []
 
         def walk(node: dict) -> None:
-            if node.get("Node Type") == "Seq Scan" and node.get("Relation Name") in BIG:
-                found.append(node["Relation Name"])
+            relation = node.get("Relation Name", "")
+            if relation.startswith(POSTGRES_ONLY):  # a partition of the registry
+                relation = "entity"
+            if node.get("Node Type") == "Seq Scan" and relation in BIG:
+                found.append(relation)
             for child in node.get("Plans", []):
                 walk(child)
 
@@ -94,4 +98,5 @@ def test_the_check_sees_a_scan(session: Session, clock) -> None:
     """The detector itself: a query no index can serve is reported as a scan."""
     small_city(session, clock, entities=50)
     session.flush()
-    assert _scans(session, "SELECT id FROM entity WHERE legal_rep = 'x'", {}) == ["entity"]
+    # (On PostgreSQL one scan per partition of the registry.)
+    assert set(_scans(session, "SELECT id FROM entity WHERE legal_rep = 'x'", {})) == {"entity"}

@@ -4,9 +4,19 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg.errors
 from sqlalchemy import Connection
 
 from supervision.registry.importer.kinds import _Kind, _Plan
+from supervision.registry.partitions import is_partitioned
+
+
+def _province_from(kind: _Kind, plan: _Plan) -> str | None:
+    """The file column the table's `province` follows (its first two digits), if any."""
+    if "province" in kind.table.c and "region_code" in plan.columns:
+        return "region_code"
+    return None
+
 
 # ---- writing ------------------------------------------------------------------------------
 
@@ -22,10 +32,15 @@ class _SqliteWriter:
         # Row values are bound as ?1..?n; the two timestamps share the last parameter.
         params = [f"?{i}" for i in range(1, len(insert))] + [f"?{len(insert) - 1}"]
         changed = [*kind.key_columns[1:], *plan.columns]
+        follows = []
+        if source := _province_from(kind, plan):
+            insert.append("province")
+            params.append(f"substr(?{own.index(source) + 1}, 1, 2)")
+            follows.append("province")
         self.sql = (
             f"INSERT INTO {table} ({', '.join(insert)}) VALUES ({', '.join(params)}) "
             f"ON CONFLICT ({kind.key}) DO UPDATE SET "
-            + ", ".join(f"{c} = excluded.{c}" for c in [*changed, "updated_at"])
+            + ", ".join(f"{c} = excluded.{c}" for c in [*changed, *follows, "updated_at"])
             + " WHERE "
             + " OR ".join(f"{table}.{c} IS NOT excluded.{c}" for c in changed)
         )
@@ -104,22 +119,41 @@ class _PostgresWriter:
                 f"SELECT {', '.join(cols)} FROM {child} WITH NO DATA"
             )
         insert = [*self.own, *self.absent, "created_at", "updated_at"]
+        values = [*self.own, *["%s"] * (len(self.absent) + 2)]
         changed = self.changed_columns
+        conflict = kind.key
+        # A partitioned table's unique keys hold its partition key: rows are matched on
+        # (credit code, province); a row whose province changed is moved first (`_move`).
+        self.source = _province_from(kind, plan)
+        if self.source:
+            insert.append("province")
+            values.append(f"substr({self.source}, 1, 2)")
+            if is_partitioned(conn):
+                conflict = f"{kind.key}, province"
+        self.moves = self.source is not None and is_partitioned(conn)
         # Counts what it did: xmax is 0 on a row version this statement inserted, set on one
-        # it updated; unchanged rows (the WHERE below) are not returned.
+        # it updated; unchanged rows (the WHERE below) are not returned. A partitioned table
+        # returns no system column: there a row is new when its id is past the id sequence's
+        # value before the statement (every proposed row draws an id; updated rows keep theirs).
+        inserted_sql = "(xmax = 0)"
+        if self.moves:
+            inserted_sql = "(id > %s)"
         self.upsert_sql = (
             "WITH written AS ("
             f"INSERT INTO {table} ({', '.join(insert)}) "
-            f"SELECT {', '.join(self.own)}, {', '.join(['%s'] * (len(self.absent) + 2))} "
-            f"FROM {self.STAGE} "
-            f"ON CONFLICT ({kind.key}) DO UPDATE SET "
+            f"SELECT {', '.join(values)} FROM {self.STAGE} "
+            f"ON CONFLICT ({conflict}) DO UPDATE SET "
             + ", ".join(f"{c} = excluded.{c}" for c in [*changed, "updated_at"])
             + f" WHERE ({', '.join(f'{table}.{c}' for c in changed)}) IS DISTINCT FROM "
             f"({', '.join(f'excluded.{c}' for c in changed)})"
-            " RETURNING (xmax = 0) AS inserted"
+            f" RETURNING {inserted_sql} AS inserted"
             ") SELECT count(*) FILTER (WHERE inserted), count(*) FROM written"
         )
         self.upsert_params = [*self.absent.values(), now, now]
+        if self.moves:
+            self.cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+            self.sequence = self.cursor.fetchone()[0]
+            self.upsert_params.append(0)  # the id bound, read before each upsert
         self.inserted = self.written = 0
         self.buffer: list[list[Any]] = []
         self.child_buffer: list[tuple[str, int]] = []
@@ -129,10 +163,53 @@ class _PostgresWriter:
     def _upsert_stage(self) -> tuple[int, int]:
         """Upsert the staged rows, then empty the stage: (rows inserted, inserted or changed)."""
         cur = self.upsert_cursor
-        cur.execute(self.upsert_sql, self.upsert_params)
-        inserted, written = cur.fetchone()
+        moved = 0
+        if not self.moves:
+            cur.execute(self.upsert_sql, self.upsert_params)
+            inserted, written = cur.fetchone()
+        else:
+            cur.execute("SAVEPOINT import_upsert")
+            try:
+                self._ids_before(cur)
+                cur.execute(self.upsert_sql, self.upsert_params)
+            except psycopg.errors.UniqueViolation as exc:
+                if exc.diag.constraint_name != "uq_entity_key_uscc":
+                    raise
+                # Some staged entity is registered under another province: move it to its
+                # new partition (same id, same credit code), then upsert the chunk again.
+                cur.execute("ROLLBACK TO SAVEPOINT import_upsert")
+                moved = self._move(cur)
+                self._ids_before(cur)
+                cur.execute(self.upsert_sql, self.upsert_params)
+            inserted, written = cur.fetchone()
+            written += moved
+            cur.execute("RELEASE SAVEPOINT import_upsert")
         cur.execute(f"TRUNCATE {self.STAGE}")
         return inserted, written
+
+    def _ids_before(self, cur: Any) -> None:
+        """The id sequence's value now: rows of the next upsert with a higher id are new."""
+        cur.execute(
+            "SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END "
+            f"FROM {self.sequence}"
+        )
+        self.upsert_params[-1] = cur.fetchone()[0]
+
+    def _move(self, cur: Any) -> int:
+        """Write the staged rows of entities whose region code left their province (PostgreSQL
+        moves each to its new partition; id and credit code stay). Rare, so tried only after
+        the chunk's upsert met a credit code registered under another province."""
+        key, source = self.kind.key, self.source
+        sets = [f"{c} = s.{c}" for c in self.changed_columns]
+        cur.execute(
+            f"UPDATE {self.table} e SET {', '.join(sets)}, updated_at = %s, "
+            f"province = substr(s.{source}, 1, 2) "
+            f"FROM {self.STAGE} s, LATERAL (SELECT k.id FROM entity_key k "
+            f"WHERE k.uscc = s.{key} LIMIT 1) k "
+            f"WHERE e.id = k.id AND e.province <> substr(s.{source}, 1, 2)",
+            [self.now],
+        )
+        return cur.rowcount
 
     def _wait(self) -> None:
         """Let the chunk's upsert finish (raising its error, if any) before the next step."""

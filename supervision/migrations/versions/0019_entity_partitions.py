@@ -1,0 +1,122 @@
+"""entity.province; on PostgreSQL the registry partitioned by province
+
+Revision ID: 0019
+Revises: 0018
+
+Both: `entity.province` — the region code's first two digits — filled from the region code.
+SQLite stops there (a plain column on a plain table).
+
+PostgreSQL (`supervision.registry.partitions` explains the shape): the narrow `entity_key
+(id, uscc)` takes over global identity and every foreign key that referred to `entity`; then
+`entity` is rebuilt as `PARTITION BY LIST (province)`, one partition per province of
+`data/regions.csv` and a default one, its rows copied over, its indexes made again on the
+partitioned table (each partition gets its own), the id sequence kept, and statement triggers
+keep `entity_key` in step with later writes.
+"""
+
+from alembic import op
+
+from supervision.registry.partitions import (
+    DEFAULT_PARTITION,
+    ENTITY_REFERENCES,
+    KEY_TRIGGERS,
+    partition_name,
+    provinces,
+)
+
+revision = "0019"
+down_revision = "0018"
+branch_labels = None
+depends_on = None
+
+# The entity's secondary indexes, made again on the rebuilt table.
+INDEXES = (
+    "CREATE INDEX ix_entity_unit_status ON entity (supervising_unit, status)",
+    "CREATE INDEX ix_entity_region ON entity (region_code)",
+    "CREATE INDEX ix_entity_industry ON entity (industry_code)",
+    "CREATE INDEX ix_entity_legal_rep_id_no ON entity (legal_rep_id_no)",
+    "CREATE INDEX ix_entity_name ON entity (name)",
+    "CREATE INDEX ix_entity_name_trgm ON entity USING gin (name gin_trgm_ops)",
+    "CREATE INDEX ix_entity_name_chars ON entity USING gin (string_to_array(name, NULL))",
+)
+
+
+def _repoint(target: str) -> None:
+    """Point the foreign keys that referred to the entity at `target` (entity or entity_key)."""
+    for table, name, column, referred in ENTITY_REFERENCES:
+        op.execute(f"ALTER TABLE {table} DROP CONSTRAINT {name}")
+        op.execute(
+            f"ALTER TABLE {table} ADD CONSTRAINT {name} "
+            f"FOREIGN KEY ({column}) REFERENCES {target} ({referred})"
+        )
+
+
+def _rebuild_entity(partitioned: bool) -> None:
+    """Replace `entity` with a copy of itself, partitioned by province or plain."""
+    op.execute("ALTER TABLE entity RENAME TO entity_old")
+    for stmt in INDEXES:
+        name = stmt.split()[2]
+        op.execute(f"ALTER INDEX {name} RENAME TO {name}_old")
+    # (Constraint or plain unique index: renaming the index renames its constraint too.)
+    op.execute("ALTER INDEX pk_entity RENAME TO pk_entity_old")
+    op.execute("ALTER INDEX uq_entity_uscc RENAME TO uq_entity_uscc_old")
+    tail = " PARTITION BY LIST (province)" if partitioned else ""
+    op.execute(f"CREATE TABLE entity (LIKE entity_old INCLUDING DEFAULTS){tail}")
+    if partitioned:
+        for code in provinces():
+            op.execute(
+                f"CREATE TABLE {partition_name(code)} PARTITION OF entity FOR VALUES IN ('{code}')"
+            )
+        op.execute(f"CREATE TABLE {DEFAULT_PARTITION} PARTITION OF entity DEFAULT")
+        # Unique indexes, not constraints: `pg_restore --clean` (the backup's restore) cannot
+        # drop a partition's share of a constraint, and an index serves ON CONFLICT as well.
+        op.execute("CREATE UNIQUE INDEX pk_entity ON entity (id, province)")
+        op.execute("CREATE UNIQUE INDEX uq_entity_uscc ON entity (uscc, province)")
+        op.execute(
+            "ALTER TABLE entity ADD CONSTRAINT ck_entity_province "
+            "CHECK (province = substr(region_code, 1, 2))"
+        )
+    else:
+        op.execute("ALTER TABLE entity ADD CONSTRAINT pk_entity PRIMARY KEY (id)")
+        op.execute("ALTER TABLE entity ADD CONSTRAINT uq_entity_uscc UNIQUE (uscc)")
+    op.execute("INSERT INTO entity SELECT * FROM entity_old")
+    op.execute("ALTER SEQUENCE entity_id_seq OWNED BY entity.id")
+    op.execute("DROP TABLE entity_old")
+    for stmt in INDEXES:
+        op.execute(stmt)
+
+
+def upgrade() -> None:
+    # Plain ALTER TABLE on both: a batch rebuild on SQLite would lose the name index's
+    # triggers. SQLite needs a default to add a NOT NULL column; every writer sets it.
+    if op.get_bind().dialect.name != "postgresql":
+        op.execute("ALTER TABLE entity ADD COLUMN province VARCHAR(2) NOT NULL DEFAULT ''")
+        op.execute("UPDATE entity SET province = substr(region_code, 1, 2)")
+        return
+    op.execute("ALTER TABLE entity ADD COLUMN province VARCHAR(2)")
+    op.execute("UPDATE entity SET province = substr(region_code, 1, 2)")
+    op.execute("ALTER TABLE entity ALTER COLUMN province SET NOT NULL")
+    op.execute(
+        "CREATE TABLE entity_key (id integer NOT NULL, uscc varchar(18) NOT NULL, "
+        "CONSTRAINT pk_entity_key PRIMARY KEY (id), "
+        "CONSTRAINT uq_entity_key_uscc UNIQUE (uscc))"
+    )
+    op.execute("INSERT INTO entity_key (id, uscc) SELECT id, uscc FROM entity")
+    _repoint("entity_key")
+    _rebuild_entity(partitioned=True)
+    op.execute(KEY_TRIGGERS)
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        for name, kind in (
+            ("entity_key_insert", "insert"),
+            ("entity_key_update", "update"),
+            ("entity_key_delete", "delete"),
+        ):
+            op.execute(f"DROP TRIGGER {name} ON entity")
+            op.execute(f"DROP FUNCTION {name}()")
+        _rebuild_entity(partitioned=False)
+        _repoint("entity")
+        op.execute("DROP TABLE entity_key")
+    op.execute("ALTER TABLE entity DROP COLUMN province")
