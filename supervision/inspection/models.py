@@ -8,8 +8,9 @@ publication is a new published version with its reason — the old ones stay on 
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -30,6 +31,25 @@ RESULT_STATUS_LABELS = {
 }
 
 
+def _version_province(ctx: Any) -> str:
+    """A new version's province: its task's earlier versions', else the task's entity's."""
+    return ctx.connection.execute(
+        text(
+            "SELECT coalesce((SELECT v.province FROM result_version v WHERE v.task_id = :t "
+            "ORDER BY v.seq LIMIT 1), (SELECT e.province FROM task t "
+            "JOIN entity e ON e.id = t.entity_id WHERE t.id = :t))"
+        ),
+        {"t": ctx.get_current_parameters()["task_id"]},
+    ).scalar_one()
+
+
+def _line_province(ctx: Any) -> str:
+    return ctx.connection.execute(
+        text("SELECT province FROM result_version WHERE id = :v"),
+        {"v": ctx.get_current_parameters()["version_id"]},
+    ).scalar_one()
+
+
 class ResultVersion(SQLModel, table=True):
     """One version of a task's result (检查结果). Content frozen once it leaves draft."""
 
@@ -42,6 +62,9 @@ class ResultVersion(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     task_id: int = Field(foreign_key="task.id", index=True)
     seq: int  # 1, 2, … per task
+    # The province of the task's entity when the task's first version was made, kept by every
+    # later version: on PostgreSQL the results are partitioned by it (`registry.partitions`).
+    province: str = Field(max_length=2, sa_column_kwargs={"default": _version_province})
     status: ResultStatus = Field(default=ResultStatus.draft, max_length=16)
     codebook_version: str = Field(max_length=16)  # result_codes.yaml version it was made under
     # A correction after publication: the seq it corrects and why (更正理由).
@@ -73,6 +96,8 @@ class ResultLine(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("version_id", "item_code"),)
     id: int | None = Field(default=None, primary_key=True)
     version_id: int = Field(foreign_key="result_version.id", index=True)
+    # Its version's (on PostgreSQL the line refers to the version by id and province).
+    province: str = Field(max_length=2, sa_column_kwargs={"default": _line_province})
     item_code: str = Field(foreign_key="inspection_item.code", max_length=32)
     codes: str = Field(default="", max_length=100)  # comma-joined, rulebook order
     methods: str = Field(default="", max_length=64)  # comma-joined: desk, onsite, online

@@ -19,10 +19,16 @@ constraint on a partitioned table must contain the partition key, so:
 
 A query that names the province (`province = '65'`) touches that partition only — a batch whose
 regions all lie in one province adds that condition (`planning.pool.pool_conditions`).
+
+The results (`result_version`) are partitioned the same way (migration 0020), by the province
+of the task's entity when its first version was made; a result line refers to its version by
+`(version_id, province)`.
 """
 
 import csv
+import re
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -32,7 +38,24 @@ DEFAULT_PARTITION = "entity_default"
 
 # Objects that exist only in the partitioned (PostgreSQL) schema, and the entity constraints
 # whose columns differ there; the models describe the plain schema.
-POSTGRES_ONLY = ("entity_key", "entity_p", DEFAULT_PARTITION)
+POSTGRES_ONLY = (
+    "entity_key",
+    "entity_p",
+    DEFAULT_PARTITION,
+    "result_version_p",
+    "result_version_default",
+)
+# Tables partitioned by province on PostgreSQL.
+PARTITIONED_TABLES = ("entity", "result_version")
+
+
+def partitioned_table(relation: str) -> str:
+    """The partitioned table a partition belongs to (`entity_p65` → `entity`), else itself."""
+    for table in PARTITIONED_TABLES:
+        if relation == f"{table}_default" or re.fullmatch(rf"{table}_p\d\d", relation):
+            return table
+    return relation
+
 
 # (table, constraint, columns, referred column of entity_key)
 ENTITY_REFERENCES = (
@@ -58,6 +81,48 @@ def partition_name(province: str) -> str:
 def is_partitioned(conn: Connection) -> bool:
     """Whether this database holds the registry in province partitions (PostgreSQL)."""
     return conn.dialect.name == "postgresql"
+
+
+def rebuild(
+    op: Any,
+    table: str,
+    *,
+    partitioned: bool,
+    keys: dict[str, str],
+    indexes: tuple[str, ...],
+    checks: dict[str, str] | None = None,
+) -> None:
+    """Replace `table` with a copy of itself, partitioned by province or plain (a migration's
+    step, run through `op`). `keys`: name → columns of the unique keys — constraints on a plain
+    table; on a partitioned one, unique indexes that hold the province too (`pg_restore
+    --clean`, the backup's restore, cannot drop a partition's share of a constraint).
+    `indexes`: the CREATE INDEX statements of the other indexes (each partition gets its own).
+    """
+    op.execute(f"ALTER TABLE {table} RENAME TO {table}_old")
+    # (Renaming a constraint's index renames the constraint too.)
+    for name in [*keys, *(stmt.split()[2] for stmt in indexes)]:
+        op.execute(f"ALTER INDEX {name} RENAME TO {name}_old")
+    tail = " PARTITION BY LIST (province)" if partitioned else ""
+    op.execute(f"CREATE TABLE {table} (LIKE {table}_old INCLUDING DEFAULTS){tail}")
+    if partitioned:
+        for code in provinces():
+            op.execute(
+                f"CREATE TABLE {table}_p{code} PARTITION OF {table} FOR VALUES IN ('{code}')"
+            )
+        op.execute(f"CREATE TABLE {table}_default PARTITION OF {table} DEFAULT")
+        for name, columns in keys.items():
+            op.execute(f"CREATE UNIQUE INDEX {name} ON {table} ({columns}, province)")
+    else:
+        for name, columns in keys.items():
+            kind = "PRIMARY KEY" if name.startswith("pk_") else "UNIQUE"
+            op.execute(f"ALTER TABLE {table} ADD CONSTRAINT {name} {kind} ({columns})")
+    for name, check in (checks or {}).items():
+        op.execute(f"ALTER TABLE {table} ADD CONSTRAINT {name} CHECK ({check})")
+    op.execute(f"INSERT INTO {table} SELECT * FROM {table}_old")
+    op.execute(f"ALTER SEQUENCE {table}_id_seq OWNED BY {table}.id")
+    op.execute(f"DROP TABLE {table}_old")
+    for stmt in indexes:
+        op.execute(stmt)
 
 
 KEY_TRIGGERS = """

@@ -16,7 +16,7 @@ from supervision.enforcement.rulebook import rulebook
 from supervision.portal.record import entity_record
 from supervision.registry import search
 from supervision.registry.models import Entity
-from supervision.registry.partitions import POSTGRES_ONLY
+from supervision.registry.partitions import partitioned_table
 from tests.factories import small_city
 
 # Tables that grow with the registry: a lookup must never read them whole.
@@ -51,9 +51,7 @@ def _scans(session: Session, statement: str, parameters: Any) -> list[str]:
         found: list[str] = []
 
         def walk(node: dict) -> None:
-            relation = node.get("Relation Name", "")
-            if relation.startswith(POSTGRES_ONLY):  # a partition of the registry
-                relation = "entity"
+            relation = partitioned_table(node.get("Relation Name", ""))  # a partition's table
             if node.get("Node Type") == "Seq Scan" and relation in BIG:
                 found.append(relation)
             for child in node.get("Plans", []):

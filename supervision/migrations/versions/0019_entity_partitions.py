@@ -16,13 +16,7 @@ keep `entity_key` in step with later writes.
 
 from alembic import op
 
-from supervision.registry.partitions import (
-    DEFAULT_PARTITION,
-    ENTITY_REFERENCES,
-    KEY_TRIGGERS,
-    partition_name,
-    provinces,
-)
+from supervision.registry.partitions import ENTITY_REFERENCES, KEY_TRIGGERS, rebuild
 
 revision = "0019"
 down_revision = "0018"
@@ -51,39 +45,20 @@ def _repoint(target: str) -> None:
         )
 
 
+KEYS = {"pk_entity": "id", "uq_entity_uscc": "uscc"}
+
+
 def _rebuild_entity(partitioned: bool) -> None:
     """Replace `entity` with a copy of itself, partitioned by province or plain."""
-    op.execute("ALTER TABLE entity RENAME TO entity_old")
-    for stmt in INDEXES:
-        name = stmt.split()[2]
-        op.execute(f"ALTER INDEX {name} RENAME TO {name}_old")
-    # (Constraint or plain unique index: renaming the index renames its constraint too.)
-    op.execute("ALTER INDEX pk_entity RENAME TO pk_entity_old")
-    op.execute("ALTER INDEX uq_entity_uscc RENAME TO uq_entity_uscc_old")
-    tail = " PARTITION BY LIST (province)" if partitioned else ""
-    op.execute(f"CREATE TABLE entity (LIKE entity_old INCLUDING DEFAULTS){tail}")
-    if partitioned:
-        for code in provinces():
-            op.execute(
-                f"CREATE TABLE {partition_name(code)} PARTITION OF entity FOR VALUES IN ('{code}')"
-            )
-        op.execute(f"CREATE TABLE {DEFAULT_PARTITION} PARTITION OF entity DEFAULT")
-        # Unique indexes, not constraints: `pg_restore --clean` (the backup's restore) cannot
-        # drop a partition's share of a constraint, and an index serves ON CONFLICT as well.
-        op.execute("CREATE UNIQUE INDEX pk_entity ON entity (id, province)")
-        op.execute("CREATE UNIQUE INDEX uq_entity_uscc ON entity (uscc, province)")
-        op.execute(
-            "ALTER TABLE entity ADD CONSTRAINT ck_entity_province "
-            "CHECK (province = substr(region_code, 1, 2))"
-        )
-    else:
-        op.execute("ALTER TABLE entity ADD CONSTRAINT pk_entity PRIMARY KEY (id)")
-        op.execute("ALTER TABLE entity ADD CONSTRAINT uq_entity_uscc UNIQUE (uscc)")
-    op.execute("INSERT INTO entity SELECT * FROM entity_old")
-    op.execute("ALTER SEQUENCE entity_id_seq OWNED BY entity.id")
-    op.execute("DROP TABLE entity_old")
-    for stmt in INDEXES:
-        op.execute(stmt)
+    checks = {"ck_entity_province": "province = substr(region_code, 1, 2)"}
+    rebuild(
+        op,
+        "entity",
+        partitioned=partitioned,
+        keys=KEYS,
+        indexes=INDEXES,
+        checks=checks if partitioned else None,
+    )
 
 
 def upgrade() -> None:
