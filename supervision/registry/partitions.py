@@ -36,8 +36,8 @@ REGIONS_CSV = Path(__file__).resolve().parents[2] / "data" / "regions.csv"
 
 DEFAULT_PARTITION = "entity_default"
 
-# Objects that exist only in the partitioned (PostgreSQL) schema, and the entity constraints
-# whose columns differ there; the models describe the plain schema.
+# Tables that exist only in the partitioned (PostgreSQL) schema, by name or name prefix; the
+# models describe the plain schema.
 POSTGRES_ONLY = (
     "entity_key",
     "entity_p",
@@ -74,8 +74,8 @@ def provinces(path: Path = REGIONS_CSV) -> list[str]:
         return sorted({row["code"][:2] for row in csv.DictReader(f) if row["level"] == "province"})
 
 
-def partition_name(province: str) -> str:
-    return f"entity_p{province}"
+def partition_name(province: str, table: str = "entity") -> str:
+    return f"{table}_p{province}"
 
 
 def is_partitioned(conn: Connection) -> bool:
@@ -107,7 +107,8 @@ def rebuild(
     if partitioned:
         for code in provinces():
             op.execute(
-                f"CREATE TABLE {table}_p{code} PARTITION OF {table} FOR VALUES IN ('{code}')"
+                f"CREATE TABLE {partition_name(code, table)} PARTITION OF {table} "
+                f"FOR VALUES IN ('{code}')"
             )
         op.execute(f"CREATE TABLE {table}_default PARTITION OF {table} DEFAULT")
         for name, columns in keys.items():
