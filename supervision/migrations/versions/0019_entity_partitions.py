@@ -84,11 +84,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        for name, kind in (
-            ("entity_key_insert", "insert"),
-            ("entity_key_update", "update"),
-            ("entity_key_delete", "delete"),
-        ):
+        for name in ("entity_key_insert", "entity_key_update", "entity_key_delete"):
             op.execute(f"DROP TRIGGER {name} ON entity")
             op.execute(f"DROP FUNCTION {name}()")
         _rebuild_entity(partitioned=False)
