@@ -128,21 +128,27 @@ def _sqlalchemy_rows(connection: Any, stmt: Any) -> Iterator[tuple[Any, ...]]:
         yield from part
 
 
+def driver_statement(connection: Any, stmt: Any) -> tuple[str, dict[str, Any]]:
+    """The SQL and parameters SQLAlchemy would send for `stmt`, for the driver's own cursor."""
+    compiled = stmt.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.construct_params()
+    for name, process in compiled._bind_processors.items():  # e.g. an enum to its stored name
+        if name in params:
+            params[name] = process(params[name])
+    return str(compiled), params
+
+
 def _driver_rows(connection: Any, stmt: Any) -> Iterator[tuple[Any, ...]]:
     """The statement's rows straight from psycopg's server-side cursor, in blocks.
 
     The same SQL and parameters SQLAlchemy would send (compiled for this dialect, each bound
     value through its type's processor), read without SQLAlchemy's per-row work: at millions
     of rows that work, not the database, was most of the pool query's time."""
-    compiled = stmt.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
-    params = compiled.construct_params()
-    for name, process in compiled._bind_processors.items():  # e.g. an enum to its stored name
-        if name in params:
-            params[name] = process(params[name])
+    sql, params = driver_statement(connection, stmt)
     raw = connection.connection.driver_connection
     with raw.cursor(name="pool_rows") as cursor:
         cursor.itersize = STREAM_CHUNK
-        cursor.execute(str(compiled), params)
+        cursor.execute(sql, params)
         while block := cursor.fetchmany(STREAM_CHUNK):
             yield from block
 

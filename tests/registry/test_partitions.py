@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from supervision.clock import FixedClock
-from supervision.planning.pool import pool_statement
+from supervision.planning.pool import driver_statement, pool_statement
 from supervision.planning.service import get_batch
 from supervision.registry.importer import import_entities
 from supervision.registry.models import Entity
@@ -54,15 +54,9 @@ def _elsewhere(session: Session, n: int) -> list[str]:
 
 def _relations(session: Session, stmt) -> set[str]:
     """The tables the statement's plan reads (partitions by their own names)."""
-    compiled = stmt.compile(
-        dialect=session.get_bind().dialect, compile_kwargs={"render_postcompile": True}
-    )
-    params = compiled.construct_params()
-    for name, process in compiled._bind_processors.items():
-        if name in params:
-            params[name] = process(params[name])
+    sql, params = driver_statement(session.connection(), stmt)
     cur = session.connection().connection.driver_connection.cursor()
-    cur.execute("EXPLAIN (FORMAT JSON) " + str(compiled), params)
+    cur.execute("EXPLAIN (FORMAT JSON) " + sql, params)
     plan = cur.fetchone()[0]
     plan = json.loads(plan) if isinstance(plan, str) else plan
     found: set[str] = set()
