@@ -10,8 +10,9 @@ Three ways in, chosen by the query:
   the fragment is selective enough to rank (at most ``RANKED`` matches); a fragment shared
   by more names than that (“有限公司”) lists them in name order and asks for more characters;
 * a fragment of one or two characters → no trigram can serve it: a second index of each
-  name's single characters does (SQLite: FTS5 over the spaced characters, a phrase query;
-  PostgreSQL: GIN over the characters), and ``instr``/``strpos`` confirms the adjacency.
+  name's single characters does (SQLite: FTS5 over the spaced characters, a phrase query,
+  adjacency included; PostgreSQL: GIN over the characters for one, GIN over the adjacent
+  pairs for two — migration 0021), ``instr``/``strpos`` confirming the match.
 
 When a fragment of four characters or more finds nothing, the search retries tolerant of a
 typo: SQLite by any of the fragment's trigrams ranked by bm25, PostgreSQL by word
@@ -30,7 +31,12 @@ from sqlalchemy import bindparam, text
 from sqlmodel import Session
 
 # Objects of the index that are not described by the models (the migration comparison skips them).
-INDEX_OBJECTS = ("entity_fts", "ix_entity_name_trgm", "ix_entity_name_chars")
+INDEX_OBJECTS = (
+    "entity_fts",
+    "ix_entity_name_trgm",
+    "ix_entity_name_chars",
+    "ix_entity_name_bigrams",
+)
 MAX_QUERY = 60
 SHORT = 3
 COUNT_CAP = 1000
@@ -207,8 +213,9 @@ def _common_page(conn: Any, query: str, out: SearchPage, fold: bool) -> None:
 
 
 def _short(conn: Any, query: str, out: SearchPage, pg: bool) -> None:
-    """One or two characters: the character index (migration 0009) finds the names holding
-    them in that order, ``instr``/``strpos`` keeps those where they are adjacent."""
+    """One or two characters. SQLite: the character index (migration 0009) finds the names
+    holding them in that order, ``instr`` keeps those where they are adjacent. PostgreSQL: one
+    character through the character index, two through the index of adjacent pairs (0021)."""
     chars = [ch for ch in query if ch.isalnum()]
     if not chars:  # punctuation alone names nothing
         return
@@ -218,8 +225,9 @@ def _short(conn: Any, query: str, out: SearchPage, pg: bool) -> None:
         return
     if pg:
         source = "entity e"
-        match = "string_to_array(e.name, NULL) @> CAST(:chars AS text[]) AND strpos(e.name, :q) > 0"
-        params: dict[str, Any] = {"q": query, "chars": chars}
+        indexed = "name_bigrams(e.name)" if len(query) == 2 else "string_to_array(e.name, NULL)"
+        match = f"{indexed} @> CAST(:keys AS text[]) AND strpos(e.name, :q) > 0"
+        params: dict[str, Any] = {"q": query, "keys": [query] if len(query) == 2 else chars}
         key = "e.id"
     else:
         source = "entity_fts_chars c JOIN entity e ON e.id = c.rowid"

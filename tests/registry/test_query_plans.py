@@ -98,3 +98,33 @@ def test_the_check_sees_a_scan(session: Session, clock) -> None:
     session.flush()
     # (On PostgreSQL one scan per partition of the registry.)
     assert set(_scans(session, "SELECT id FROM entity WHERE legal_rep = 'x'", {})) == {"entity"}
+
+
+def _plan_text(session: Session, statement: str, parameters: Any) -> str:
+    raw = session.connection().connection.driver_connection
+    if session.get_bind().dialect.name == "postgresql":
+        cur = raw.cursor()
+        cur.execute("EXPLAIN (FORMAT JSON) " + statement, parameters)
+        plan = cur.fetchone()[0]
+        return plan if isinstance(plan, str) else json.dumps(plan, ensure_ascii=False)
+    return " | ".join(row[-1] for row in raw.execute("EXPLAIN QUERY PLAN " + statement, parameters))
+
+
+def test_two_characters_are_found_through_the_pair_index(session: Session, clock) -> None:
+    """A two-character fragment asks PostgreSQL's index of adjacent pairs (one key, exact),
+    not the index of single characters; SQLite asks its character index for the phrase."""
+    small_city(session, clock, entities=300)
+    session.flush()
+    name = session.exec(select(Entity.name).limit(1)).one()
+    statements = _captured(session, lambda: search.search(session, name[-2:]))
+    plans = [_plan_text(session, s, p) for s, p in statements if "entity" in s]
+    if session.get_bind().dialect.name == "postgresql":
+        assert all("name_bigrams" in plan for plan in plans), plans
+        assert not any("string_to_array" in plan for plan in plans), plans
+        # One character still goes through the character index.
+        statements = _captured(session, lambda: search.search(session, name[-1]))
+        plans = [_plan_text(session, s, p) for s, p in statements if "string_to_array" in s]
+        assert plans and all("string_to_array" in plan for plan in plans)
+    else:
+        assert all("entity_fts_chars MATCH" in s for s, _ in statements if "entity" in s)
+        assert all("VIRTUAL TABLE INDEX" in plan for plan in plans), plans
