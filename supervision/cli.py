@@ -787,6 +787,9 @@ def search_entities(
     with Session(engine) as session:
         result = search(session, query, page=page, per_page=20)
     engine.dispose()
+    if result.how == "timeout":
+        typer.echo("查询用时过长，已停止：请输入更完整的名称或统一社会信用代码 / search stopped")
+        raise typer.Exit(1)
     more = "+" if result.capped else ""
     typer.echo(f"{result.total}{more} 条 / hits ({result.how}), 第 {result.page}/{result.pages} 页")
     for hit in result.hits:

@@ -24,7 +24,7 @@ class EntityHitPublic(_FromAttributes):
 
 class EntitySearchPublic(_FromAttributes):
     query: str
-    how: str  # code / ranked / ordered / short / similar / none
+    how: str  # code / ranked / ordered / short / similar / none / timeout (stopped: no hits)
     total: int
     capped: bool  # the total is a lower bound
     page: int

@@ -18,16 +18,24 @@ When a fragment of four characters or more finds nothing, the search retries tol
 typo: SQLite by any of the fragment's trigrams ranked by bm25, PostgreSQL by word
 similarity (``<%``); those hits are marked ``similar``. Totals are exact up to ``COUNT_CAP``
 and reported as "more than" beyond it — counting every "公司" would cost a scan per request.
+
+A search is public and unauthenticated: one that outlasts ``TIME_LIMIT_MS`` (all its queries
+together) is stopped in the database — PostgreSQL's ``statement_timeout`` inside a savepoint,
+SQLite's progress handler — and answered ``how = "timeout"`` with no hits, so no query string
+can hold a worker or the database for long.
 """
 
 import re
 import time
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from sqlalchemy import bindparam, text
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 # Objects of the index that are not described by the models (the migration comparison skips them).
@@ -38,6 +46,7 @@ INDEX_OBJECTS = (
     "ix_entity_name_bigrams",
 )
 MAX_QUERY = 60
+TIME_LIMIT_MS = 2000
 SHORT = 3
 COUNT_CAP = 1000
 RANKED = 1000
@@ -59,7 +68,7 @@ class Hit:
 @dataclass
 class SearchPage:
     query: str
-    how: str  # "code" | "ranked" | "ordered" | "short" | "similar" | "none"
+    how: str  # "code" | "ranked" | "ordered" | "short" | "similar" | "none" | "timeout"
     total: int
     capped: bool  # the total is a lower bound ("more than COUNT_CAP")
     page: int
@@ -79,26 +88,81 @@ def normalize(q: str) -> str:
     return q.strip()[:MAX_QUERY]
 
 
-def search(session: Session, q: str, *, page: int = 1, per_page: int = 20) -> SearchPage:
+class _TooLong(Exception):
+    """The search outlasted its time limit and was stopped in the database."""
+
+
+@contextmanager
+def _time_limit(session: Session, ms: int) -> Iterator[None]:
+    """Stop the database's work on the enclosed queries after `ms` milliseconds (_TooLong).
+
+    PostgreSQL: ``statement_timeout`` set inside a savepoint that is always rolled back — the
+    search only reads — so the setting and a cancelled query's aborted state end with it.
+    SQLite: a progress handler that interrupts the running statement past the deadline (an
+    interrupted read leaves the transaction as it was)."""
+    if session.get_bind().dialect.name == "postgresql":
+        savepoint = session.begin_nested()
+        conn = session.connection()  # emits the savepoint before the setting
+        try:
+            conn.execute(text("SELECT set_config('statement_timeout', :ms, true)"), {"ms": str(ms)})
+            yield
+        except OperationalError as exc:
+            if getattr(exc.orig, "sqlstate", None) == "57014":  # query_canceled
+                raise _TooLong from exc
+            raise
+        finally:
+            savepoint.rollback()
+        return
+    raw = session.connection().connection.driver_connection
+    deadline = time.monotonic() + ms / 1000
+    raw.set_progress_handler(lambda: time.monotonic() > deadline, 10_000)
+    try:
+        yield
+    except OperationalError as exc:
+        if "interrupted" in str(exc.orig):
+            raise _TooLong from exc
+        raise
+    finally:
+        raw.set_progress_handler(None, 0)
+
+
+def search(
+    session: Session,
+    q: str,
+    *,
+    page: int = 1,
+    per_page: int = 20,
+    time_limit_ms: int | None = None,
+) -> SearchPage:
     query = normalize(q)
     page = max(1, page)
     out = SearchPage(query, "none", 0, False, page, per_page)
     if not query:
         return out
+    if session.get_bind().dialect.name == "postgresql":
+        _name_sample(session.connection())  # renewed outside the limit: it serves every search
+    try:
+        with _time_limit(session, time_limit_ms or TIME_LIMIT_MS):
+            _search(session, query, out)
+    except _TooLong:
+        return SearchPage(query, "timeout", 0, False, page, per_page)
+    return out
+
+
+def _search(session: Session, query: str, out: SearchPage) -> None:
     conn = session.connection()
     pg = conn.dialect.name == "postgresql"
     code = query.upper().replace(" ", "")
     if _CODE.fullmatch(code) and any(ch.isdigit() for ch in code):
         _by_code(conn, code, out)
         if out.total:
-            return out
+            return
     if len(query) < SHORT:
         _short(conn, query, out, pg)
     else:
         _trigram(conn, query, out, pg)
         if not out.total and len(query) >= TYPO_MIN:
             _similar(conn, query, out, pg)
-    return out
 
 
 def _hits(rows: Any) -> list[Hit]:

@@ -2,6 +2,8 @@
 
 import re
 
+from sqlalchemy import text
+
 from api.pages import public
 from supervision.planning import queries as pq
 from supervision.planning import service
@@ -118,3 +120,41 @@ def test_no_page_loads_anything_from_another_site(browser, drawn_batch) -> None:
             assert asset.startswith("/") and not asset.startswith("//"), (path, asset)
             assert visitor.get(asset).status_code == 200, (path, asset)
     assert "fonts.googleapis" not in visitor.get("/redoc").text
+
+
+def test_a_search_stopped_for_time_says_so_on_the_page_the_api_and_the_cli(
+    browser, monkeypatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from supervision.cli import app
+    from supervision.registry import search
+
+    def stuck(conn, *_) -> None:  # a statement that runs for seconds, on either database
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_sleep(5)"))
+        else:
+            conn.execute(
+                text(
+                    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+                    "WHERE i < 100000000) SELECT count(*) FROM n"
+                )
+            )
+
+    monkeypatch.setattr(search, "TIME_LIMIT_MS", 200)
+    monkeypatch.setattr(search, "_trigram", stuck)
+    visitor = browser()
+    page = visitor.get("/entities", params={"q": "天山乳业"})
+    assert page.status_code == 200 and "用时过长，已停止" in page.text
+    api = visitor.get("/api/v1/public/entities", params={"q": "天山乳业"})
+    assert api.status_code == 200
+    assert (api.json()["how"], api.json()["total"], api.json()["hits"]) == ("timeout", 0, [])
+    # The next visitor's search is answered as usual.
+    monkeypatch.undo()
+    assert visitor.get("/api/v1/public/entities", params={"q": "天山乳业"}).json()["how"] != (
+        "timeout"
+    )
+    monkeypatch.setattr(search, "TIME_LIMIT_MS", 200)
+    monkeypatch.setattr(search, "_trigram", stuck)
+    cli = CliRunner().invoke(app, ["search", "天山乳业"])
+    assert cli.exit_code == 1 and "已停止" in cli.output

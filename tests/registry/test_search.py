@@ -191,3 +191,47 @@ def test_a_fragment_the_sample_finds_common_is_paged_in_registry_order(
     assert _names(search.search(city, "天山"))[0] == "天山"
     rare = search.search(city, "葡萄酒庄")
     assert rare.how == "ranked" and _names(rare) == ["新疆庭州葡萄酒庄园有限责任公司"]
+
+
+def _slow(session: Session) -> str:
+    """A statement that runs for seconds on either database."""
+    if session.get_bind().dialect.name == "postgresql":
+        return "SELECT pg_sleep(5)"
+    return (
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000000) "
+        "SELECT count(*) FROM n"
+    )
+
+
+def test_a_search_that_outlasts_its_limit_is_stopped_and_the_session_goes_on(
+    city: Session, monkeypatch
+) -> None:
+    pg = city.get_bind().dialect.name == "postgresql"
+    before = city.execute(text("SHOW statement_timeout")).scalar_one() if pg else None
+    slow = _slow(city)
+
+    def stuck(conn, query, out, pg) -> None:  # a fragment no index narrows
+        conn.execute(text(slow))
+
+    monkeypatch.setattr(search, "_trigram", stuck)
+    started = datetime.now()
+    page = search.search(city, "天山乳业", time_limit_ms=200)
+    assert (datetime.now() - started).total_seconds() < 3
+    assert (page.how, page.total, page.hits, page.query) == ("timeout", 0, [], "天山乳业")
+    # The request's transaction is usable, and the limit did not outlive the search.
+    assert city.execute(text("SELECT count(*) FROM entity")).scalar_one() == 40 + len(NAMES)
+    if pg:
+        assert city.execute(text("SHOW statement_timeout")).scalar_one() == before
+    else:
+        city.execute(text(slow.replace("100000000", "300000"))).scalar_one()  # no handler left
+    # Other searches are untouched by the limit.
+    assert _names(search.search(city, "馕饼")) == ["昌吉市阿依古丽馕饼店"]
+
+
+def test_a_database_error_other_than_the_limit_is_not_hidden(city: Session, monkeypatch) -> None:
+    def broken(conn, query, out, pg) -> None:
+        conn.execute(text("SELECT * FROM no_such_table"))
+
+    monkeypatch.setattr(search, "_trigram", broken)
+    with pytest.raises(Exception, match="no_such_table"):
+        search.search(city, "天山乳业")
