@@ -19,8 +19,9 @@ typo: SQLite by any of the fragment's trigrams ranked by bm25, PostgreSQL by wor
 similarity (``<%``); those hits are marked ``similar``. Totals are exact up to ``COUNT_CAP``
 and reported as "more than" beyond it — counting every "公司" would cost a scan per request.
 
-A search is public and unauthenticated: one that outlasts ``TIME_LIMIT_MS`` (all its queries
-together) is stopped in the database — PostgreSQL's ``statement_timeout`` inside a savepoint,
+A search is public and unauthenticated: a fragment's search that outlasts ``TIME_LIMIT_MS``
+(all its queries together; a credit code's is one probe of the unique index) is stopped in the
+database — PostgreSQL's ``statement_timeout`` inside a savepoint,
 SQLite's progress handler — and answered ``how = "timeout"`` with no hits, so no query string
 can hold a worker or the database for long.
 """
@@ -139,24 +140,24 @@ def search(
     out = SearchPage(query, "none", 0, False, page, per_page)
     if not query:
         return out
-    if session.get_bind().dialect.name == "postgresql":
-        _name_sample(session.connection())  # renewed outside the limit: it serves every search
+    conn = session.connection()
+    pg = conn.dialect.name == "postgresql"
+    code = query.upper().replace(" ", "")
+    if _CODE.fullmatch(code) and any(ch.isdigit() for ch in code):
+        _by_code(conn, code, out)  # the unique index, a page at most: needs no limit
+        if out.total:
+            return out
+    if pg:
+        _name_sample(conn)  # renewed outside the limit: it serves every search
     try:
         with _time_limit(session, time_limit_ms or TIME_LIMIT_MS):
-            _search(session, query, out)
+            _fragment(session.connection(), query, out, pg)
     except _TooLong:
         return SearchPage(query, "timeout", 0, False, page, per_page)
     return out
 
 
-def _search(session: Session, query: str, out: SearchPage) -> None:
-    conn = session.connection()
-    pg = conn.dialect.name == "postgresql"
-    code = query.upper().replace(" ", "")
-    if _CODE.fullmatch(code) and any(ch.isdigit() for ch in code):
-        _by_code(conn, code, out)
-        if out.total:
-            return
+def _fragment(conn: Any, query: str, out: SearchPage, pg: bool) -> None:
     if len(query) < SHORT:
         _short(conn, query, out, pg)
     else:
