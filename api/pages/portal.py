@@ -11,7 +11,14 @@ import hashlib
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
-from api.deps import ClockDep, SessionDep, SettingsDep, run_db
+from api.deps import (
+    ClockDep,
+    SessionDep,
+    SettingsDep,
+    inline_code_search,
+    inline_read,
+    run_db,
+)
 from api.pages.render import PageRoute, page_links, render
 from api.roles import PageUser, is_reader, page_context
 from reports import charts
@@ -40,7 +47,7 @@ def page_number(raw: str, last: int = MAX_PAGE) -> int:
     return int(raw) if raw.isdigit() and 0 < int(raw) <= last else 1
 
 
-@router.get("/entities")
+@router.get("/entities", dependencies=[Depends(inline_code_search)])
 async def entities(
     request: Request, session: SessionDep, user: PageUser, q: str = "", page: str = "1"
 ) -> Response:
@@ -63,7 +70,7 @@ async def entities(
     )
 
 
-@router.get("/entities/{uscc}")
+@router.get("/entities/{uscc}", dependencies=[Depends(inline_read)])
 async def entity_page(
     request: Request,
     uscc: str,

@@ -8,7 +8,7 @@ service and shape the answer.
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Path, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 
 from api.deps import (
     CalendarDep,
@@ -16,6 +16,7 @@ from api.deps import (
     RulebookDep,
     SessionDep,
     ShortText,
+    inline_read,
     run_db,
 )
 from api.errors import ERROR_RESPONSES
@@ -96,6 +97,7 @@ def document_measures(app: FastAPI, codes: list[str]) -> None:
 
 @router.get(
     RESTRICTIONS_PATH.removeprefix("/api/v1"),
+    dependencies=[Depends(inline_read)],
     response_model=s.RestrictionAnswer,
     summary="某市场主体某日是否受某项信用惩戒措施限制（含理由、名录记录、法律依据、期限）",
 )

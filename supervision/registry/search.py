@@ -89,6 +89,13 @@ def normalize(q: str) -> str:
     return q.strip()[:MAX_QUERY]
 
 
+def as_code(q: str) -> str | None:
+    """The query as a credit code or a code's beginning (six to eighteen of 0–9 and A–Z, a
+    digit among them; case and spaces aside), else None."""
+    code = normalize(q).upper().replace(" ", "")
+    return code if _CODE.fullmatch(code) and any(ch.isdigit() for ch in code) else None
+
+
 class _TooLong(Exception):
     """The search outlasted its time limit and was stopped in the database."""
 
@@ -142,8 +149,8 @@ def search(
         return out
     conn = session.connection()
     pg = conn.dialect.name == "postgresql"
-    code = query.upper().replace(" ", "")
-    if _CODE.fullmatch(code) and any(ch.isdigit() for ch in code):
+    code = as_code(query)
+    if code:
         _by_code(conn, code, out)  # the unique index, a page at most: needs no limit
         if out.total:
             return out

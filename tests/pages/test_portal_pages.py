@@ -158,3 +158,30 @@ def test_a_search_stopped_for_time_says_so_on_the_page_the_api_and_the_cli(
     monkeypatch.setattr(search, "_trigram", stuck)
     cli = CliRunner().invoke(app, ["search", "天山乳业"])
     assert cli.exit_code == 1 and "已停止" in cli.output
+
+
+def test_the_hot_lookups_run_on_the_event_loop_and_a_fragment_search_does_not(
+    browser, drawn_batch, session, monkeypatch
+) -> None:
+    """On a server database the entity page and a search by code run inline (a thread hop
+    each made them queue for the interpreter's lock); a fragment's search, which may take up
+    to its time limit, goes to the thread pool. On SQLite every read runs inline."""
+    from api import deps
+
+    batch = service.get_batch(session, drawn_batch)
+    uscc = pq.drawn_tasks(session, batch)[0].uscc
+    hops: list[str] = []
+    real = deps.run_in_threadpool
+
+    async def counted(fn, *args, **kwargs):
+        hops.append(getattr(fn, "__name__", repr(fn)))
+        return await real(fn, *args, **kwargs)
+
+    monkeypatch.setattr(deps, "run_in_threadpool", counted)
+    visitor = browser()
+    assert visitor.get(f"/entities/{uscc}").status_code == 200
+    assert visitor.get("/entities", params={"q": uscc[:10]}).status_code == 200
+    assert hops == []
+    assert visitor.get("/entities", params={"q": "商贸"}).status_code == 200
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    assert (hops == []) if sqlite else ("search" in hops)
