@@ -21,9 +21,9 @@ and reported as "more than" beyond it — counting every "公司" would cost a s
 
 A search is public and unauthenticated: a fragment's search that outlasts ``TIME_LIMIT_MS``
 (all its queries together; a credit code's is one probe of the unique index) is stopped in the
-database — PostgreSQL's ``statement_timeout`` inside a savepoint,
-SQLite's progress handler — and answered ``how = "timeout"`` with no hits, so no query string
-can hold a worker or the database for long.
+database — PostgreSQL's ``statement_timeout`` inside a savepoint, SQLite's progress handler —
+and answered ``how = "timeout"`` with no hits: no query string can hold a worker or the
+database for long.
 """
 
 import re
