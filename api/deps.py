@@ -61,8 +61,8 @@ def inline_read(request: Request) -> None:
 
 
 def inline_code_search(request: Request) -> None:
-    """`inline_read` for a search whose query is a credit code or its beginning (the unique
-    index); a name fragment's search stays in the thread pool."""
+    """`inline_read` for a search whose query looks like a credit code or its beginning (the
+    unique index). Should no code match, the route runs the name search with `run_long`."""
     if as_code(request.query_params.get("q", "")):
         inline_read(request)
 
@@ -71,6 +71,14 @@ async def run_db(request: Request, fn: Callable[P, T], *args: P.args, **kwargs: 
     """Call `fn` (database work) inline for a SQLite read or a marked lookup, else in the
     thread pool."""
     if reads_inline(request):
+        return fn(*args, **kwargs)
+    return await run_in_threadpool(fn, *args, **kwargs)
+
+
+async def run_long(request: Request, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """`run_db` for work that may take long (a name fragment's search): never on the event
+    loop of a server database, even in a route marked `inline_read`."""
+    if request.app.state.sqlite and request.method in ("GET", "HEAD"):
         return fn(*args, **kwargs)
     return await run_in_threadpool(fn, *args, **kwargs)
 

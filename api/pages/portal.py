@@ -18,6 +18,7 @@ from api.deps import (
     inline_code_search,
     inline_read,
     run_db,
+    run_long,
 )
 from api.pages.render import PageRoute, page_links, render
 from api.roles import PageUser, is_reader, page_context
@@ -51,14 +52,14 @@ def page_number(raw: str, last: int = MAX_PAGE) -> int:
 async def entities(
     request: Request, session: SessionDep, user: PageUser, q: str = "", page: str = "1"
 ) -> Response:
-    result = await run_db(
-        request,
-        entity_search.search,
-        session,
-        q,
-        page=page_number(page),
-        per_page=SEARCH_PAGE_SIZE,
-    )
+    paging = {"page": page_number(page), "per_page": SEARCH_PAGE_SIZE}
+    # A credit code: the unique index, on the event loop (`inline_code_search`); anything
+    # else, or a code no entity bears, through the name indexes, off the loop.
+    result = None
+    if entity_search.as_code(q):
+        result = await run_db(request, entity_search.search_code, session, q, **paging)
+    if result is None:
+        result = await run_long(request, entity_search.search, session, q, **paging)
     if result.how == "code" and result.total == 1 and len(result.query) >= 18:
         return RedirectResponse(f"/entities/{result.hits[0].uscc}", status_code=303)
     pages = page_links(result.total, result.page, SEARCH_PAGE_SIZE, {"q": result.query})

@@ -134,6 +134,21 @@ def _time_limit(session: Session, ms: int) -> Iterator[None]:
         raw.set_progress_handler(None, 0)
 
 
+def search_code(
+    session: Session, q: str, *, page: int = 1, per_page: int = 20
+) -> SearchPage | None:
+    """The search's first way in alone: the entities whose credit code is, or starts with, the
+    query — one probe of the unique index, a page at most, quick whatever the query. None
+    when the query is not a code or no code matches (a name fragment's search may still find
+    it: `search`)."""
+    code = as_code(q)
+    if not code:
+        return None
+    out = SearchPage(normalize(q), "none", 0, False, max(1, page), per_page)
+    _by_code(session.connection(), code, out)
+    return out if out.total else None
+
+
 def search(
     session: Session,
     q: str,
@@ -147,13 +162,11 @@ def search(
     out = SearchPage(query, "none", 0, False, page, per_page)
     if not query:
         return out
+    found = search_code(session, query, page=page, per_page=per_page)
+    if found is not None:
+        return found
     conn = session.connection()
     pg = conn.dialect.name == "postgresql"
-    code = as_code(query)
-    if code:
-        _by_code(conn, code, out)  # the unique index, a page at most: needs no limit
-        if out.total:
-            return out
     if pg:
         _name_sample(conn)  # renewed outside the limit: it serves every search
     try:
