@@ -28,7 +28,6 @@ from supervision.enforcement.rulebook import Rulebook, rulebook
 from supervision.errors import DomainError, Forbidden
 from supervision.planning.ceremony import CeremonyRules
 from supervision.registry.reference import ResultCodeBook, result_codebook
-from supervision.registry.search import as_code
 from supervision.settings import Settings
 
 TOKEN_COOKIE = "sv_token"
@@ -46,9 +45,13 @@ T = TypeVar("T")
 def reads_inline(request: Request) -> bool:
     """A read on the embedded SQLite database, or a lookup marked `inline_read`: cheaper done
     than handed to a thread."""
-    if request.method not in ("GET", "HEAD"):
-        return False
-    return request.app.state.sqlite or getattr(request.state, "inline_read", False)
+    return _sqlite_read(request) or (
+        request.method in ("GET", "HEAD") and getattr(request.state, "inline_read", False)
+    )
+
+
+def _sqlite_read(request: Request) -> bool:
+    return request.app.state.sqlite and request.method in ("GET", "HEAD")
 
 
 def inline_read(request: Request) -> None:
@@ -58,13 +61,6 @@ def inline_read(request: Request) -> None:
     ten million entities, 16 clients, the entity page's median was 14 ms and its p95 0.5 s.
     Never for work that can take long (a fragment search): it would hold the whole worker."""
     request.state.inline_read = True
-
-
-def inline_code_search(request: Request) -> None:
-    """`inline_read` for a search whose query looks like a credit code or its beginning (the
-    unique index). Should no code match, the route runs the name search with `run_long`."""
-    if as_code(request.query_params.get("q", "")):
-        inline_read(request)
 
 
 async def run_db(request: Request, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -78,7 +74,7 @@ async def run_db(request: Request, fn: Callable[P, T], *args: P.args, **kwargs: 
 async def run_long(request: Request, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """`run_db` for work that may take long (a name fragment's search): never on the event
     loop of a server database, even in a route marked `inline_read`."""
-    if request.app.state.sqlite and request.method in ("GET", "HEAD"):
+    if _sqlite_read(request):
         return fn(*args, **kwargs)
     return await run_in_threadpool(fn, *args, **kwargs)
 

@@ -15,7 +15,6 @@ from api.deps import (
     ClockDep,
     SessionDep,
     SettingsDep,
-    inline_code_search,
     inline_read,
     run_db,
     run_long,
@@ -48,15 +47,16 @@ def page_number(raw: str, last: int = MAX_PAGE) -> int:
     return int(raw) if raw.isdigit() and 0 < int(raw) <= last else 1
 
 
-@router.get("/entities", dependencies=[Depends(inline_code_search)])
+@router.get("/entities")
 async def entities(
     request: Request, session: SessionDep, user: PageUser, q: str = "", page: str = "1"
 ) -> Response:
     paging = {"page": page_number(page), "per_page": SEARCH_PAGE_SIZE}
-    # A credit code: the unique index, on the event loop (`inline_code_search`); anything
-    # else, or a code no entity bears, through the name indexes, off the loop.
+    # A credit code: the unique index, on the event loop (and so the request's commit);
+    # anything else, or a code no entity bears, through the name indexes, off the loop.
     result = None
     if entity_search.as_code(q):
+        inline_read(request)
         result = await run_db(request, entity_search.search_code, session, q, **paging)
     if result is None:
         result = await run_long(request, entity_search.search, session, q, **paging)
